@@ -1,0 +1,224 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/router"
+	"github.com/hl7gw/gateway/validation"
+)
+
+// Steps is what a message format (HL7 v2, FHIR) plugs into the pipeline.
+// Req is the per-request context a door has besides the bytes (nothing for
+// MLLP; method, type and id for FHIR REST); M is the parsed message.
+//
+// Implementations must be safe for concurrent use and must not retain raw
+// beyond the records they return (records may alias raw: the pipeline does
+// not modify it).
+type Steps[Req, M any] interface {
+	// Parse turns raw bytes into a message. Content problems are returned
+	// as a *validation.Error (possibly wrapped); any other error is treated
+	// as a content problem with code 207.
+	Parse(ctx context.Context, req Req, raw []byte) (M, error)
+	// Validate checks a parsed message. Error findings stop it; warnings
+	// travel with it.
+	Validate(ctx context.Context, req Req, m M) validation.Findings
+	// Route returns the records to publish for m. warnings are the
+	// findings to record in headers. Atomic asks for all records to be
+	// published in one Kafka transaction.
+	Route(ctx context.Context, req Req, m M, warnings validation.Findings) (Routed, error)
+	// Kind is the metric label for a message ("ADT^A01", "Patient"); it is
+	// called with the zero M when parsing failed and must return a bounded
+	// set of values (unknown types fold into "other").
+	Kind(m M) string
+}
+
+// Routed is the result of the route step.
+type Routed struct {
+	Records []*kgo.Record
+	// Atomic: publish all records in one transaction, seen by read_committed
+	// consumers entirely or not at all.
+	Atomic bool
+}
+
+// Publisher writes records to Kafka. It is declared here, where it is
+// consumed; package publish implements it.
+type Publisher interface {
+	// Publish blocks until every record is acknowledged (acks=all) or
+	// failed, or ctx ends. On error nothing may be assumed written unless
+	// atomic was set, in which case nothing visible to read_committed
+	// consumers was written. Errors that know their cause implement
+	// Reason() string.
+	Publish(ctx context.Context, recs []*kgo.Record, atomic bool) ([]Delivery, error)
+}
+
+// Tolerance is Kafka Connect's errors.tolerance.
+type Tolerance uint8
+
+const (
+	// ToleranceAll writes invalid messages to the dead-letter topic.
+	ToleranceAll Tolerance = iota
+	// ToleranceNone refuses invalid messages without writing them anywhere.
+	ToleranceNone
+)
+
+// Config is one connector's pipeline settings, already resolved (topic
+// prefix applied).
+type Config struct {
+	Connector         string
+	ValidationEnabled bool
+	Tolerance         Tolerance
+	DLQTopic          string
+	DLQContextHeaders bool
+	// ContentType of the raw bytes, for the DLQ record's content-type header.
+	ContentType string
+	// MaxInFlight bounds concurrent Submit calls; past it the answer is
+	// Unavailable with ErrOverloaded. Zero means unbounded.
+	MaxInFlight int
+}
+
+// Pipeline runs one connector's messages through Steps and a Publisher. It
+// is safe for concurrent use; each Submit is independent.
+type Pipeline[Req, M any] struct {
+	cfg      Config
+	steps    Steps[Req, M]
+	pub      Publisher
+	m        *Metrics
+	sem      chan struct{}
+	paused   atomic.Bool
+	inflight atomic.Int64
+}
+
+// New builds a pipeline. metrics may be nil (no metrics recorded).
+func New[Req, M any](cfg Config, steps Steps[Req, M], pub Publisher, metrics *Metrics) *Pipeline[Req, M] {
+	p := &Pipeline[Req, M]{cfg: cfg, steps: steps, pub: pub, m: metrics}
+	if cfg.MaxInFlight > 0 {
+		p.sem = make(chan struct{}, cfg.MaxInFlight)
+	}
+	return p
+}
+
+// Config returns the pipeline's settings.
+func (p *Pipeline[Req, M]) Config() Config { return p.cfg }
+
+// SetPaused pauses or resumes the connector. A paused pipeline answers every
+// message Unavailable (ErrPaused) without reading it further.
+func (p *Pipeline[Req, M]) SetPaused(v bool) { p.paused.Store(v) }
+
+// Paused reports whether the connector is paused.
+func (p *Pipeline[Req, M]) Paused() bool { return p.paused.Load() }
+
+// InFlight is the number of Submit calls currently running.
+func (p *Pipeline[Req, M]) InFlight() int64 { return p.inflight.Load() }
+
+// Submit runs raw through parse -> validate -> route -> publish and returns
+// the parsed message (the zero M when parsing failed) with the Outcome. It
+// blocks until the broker has answered or ctx ends; it never returns
+// Accepted for a record the broker did not acknowledge.
+func (p *Pipeline[Req, M]) Submit(ctx context.Context, req Req, raw []byte) (M, Outcome) {
+	start := time.Now()
+	var zero M
+	if p.paused.Load() {
+		out := Outcome{Status: Unavailable, Stage: StagePublish, Cause: ErrPaused, Reason: "paused"}
+		p.m.observe(p.cfg.Connector, "other", out, start)
+		return zero, out
+	}
+	if p.sem != nil {
+		select {
+		case p.sem <- struct{}{}:
+			defer func() { <-p.sem }()
+		default:
+			out := Outcome{Status: Unavailable, Stage: StagePublish, Cause: ErrOverloaded, Reason: "overloaded"}
+			p.m.observe(p.cfg.Connector, "other", out, start)
+			return zero, out
+		}
+	}
+	p.inflight.Add(1)
+	defer p.inflight.Add(-1)
+
+	m, out := p.run(ctx, req, raw)
+	p.m.observe(p.cfg.Connector, p.steps.Kind(m), out, start)
+	return m, out
+}
+
+func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Outcome) {
+	m, err := p.steps.Parse(ctx, req, raw)
+	if err != nil {
+		return m, p.fail(ctx, raw, StageParse, findingsOf(err))
+	}
+	var findings validation.Findings
+	if p.cfg.ValidationEnabled {
+		findings = p.steps.Validate(ctx, req, m)
+		if findings.HasErrors() {
+			return m, p.fail(ctx, raw, StageValidate, findings)
+		}
+	}
+	routed, err := p.steps.Route(ctx, req, m, findings.Warnings())
+	if err != nil {
+		return m, p.fail(ctx, raw, StageRoute, append(findings, findingsOf(err)...))
+	}
+	dels, err := p.pub.Publish(ctx, routed.Records, routed.Atomic)
+	if err != nil {
+		return m, unavailable(err, findings)
+	}
+	return m, Outcome{Status: Accepted, Findings: findings, Deliveries: dels}
+}
+
+// fail handles a content failure: the DLQ (tolerance all) or a refusal.
+func (p *Pipeline[Req, M]) fail(ctx context.Context, raw []byte, stage Stage, findings validation.Findings) Outcome {
+	if p.cfg.Tolerance == ToleranceNone {
+		return Outcome{Status: Refused, Stage: stage, Findings: findings}
+	}
+	rec := router.DeadLetter(raw, router.DLQInfo{
+		Topic:          p.cfg.DLQTopic,
+		Connector:      p.cfg.Connector,
+		Stage:          string(stage),
+		Findings:       findings,
+		ContentType:    p.cfg.ContentType,
+		ContextHeaders: p.cfg.DLQContextHeaders,
+	})
+	dels, err := p.pub.Publish(ctx, []*kgo.Record{rec}, false)
+	if err != nil {
+		out := unavailable(err, findings)
+		out.Stage = stage
+		return out
+	}
+	p.m.dlq(p.cfg.Connector)
+	return Outcome{Status: Invalid, Stage: stage, Findings: findings, Deliveries: dels}
+}
+
+func unavailable(err error, findings validation.Findings) Outcome {
+	return Outcome{Status: Unavailable, Stage: StagePublish, Findings: findings, Cause: err, Reason: ReasonOf(err)}
+}
+
+// ReasonOf labels a publish error for metrics and logs. Errors that
+// implement Reason() string label themselves.
+func ReasonOf(err error) string {
+	var r interface{ Reason() string }
+	switch {
+	case errors.As(err, &r):
+		return r.Reason()
+	case errors.Is(err, ErrOverloaded):
+		return "overloaded"
+	case errors.Is(err, ErrPaused):
+		return "paused"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		return "publish_failed"
+	}
+}
+
+func findingsOf(err error) validation.Findings {
+	var ve *validation.Error
+	if errors.As(err, &ve) && len(ve.Findings) > 0 {
+		return ve.Findings
+	}
+	return validation.Findings{{Severity: validation.SeverityError, Code: validation.CodeInternal, Message: err.Error()}}
+}
