@@ -1,0 +1,66 @@
+# HL7 v2 / FHIR ingestion gateway. `make run` starts it with an embedded
+# Kafka-protocol broker; `make test` runs the whole suite, as CI does.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+# The whole suite runs its real-Kafka, kcat and grpcurl tests: nothing is
+# skipped silently in `make test`.
+TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1
+FUZZTIME ?= 60s
+
+.PHONY: all build run test test-go lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/gateway ./cmd/gateway
+
+## run: the gateway with every door on its default port and an embedded broker on 127.0.0.1:9092.
+run:
+	$(GO) run ./cmd/gateway serve $(ARGS)
+
+## test: lint, generated-code check, then every test (fuzz seed corpora included).
+test: lint proto-check test-go
+
+test-go:
+	$(TEST_ENV) $(GO) test -count=1 -timeout 40m ./...
+
+tools:
+	bash scripts/tools.sh
+
+lint: fmt-check vet tools
+	$(BIN)/buf lint
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## proto: regenerate Go, gRPC, grpc-gateway and OpenAPI code with buf and local plugins.
+proto: tools
+	bash scripts/proto.sh
+
+proto-check: tools
+	bash scripts/proto.sh --check
+
+## bench: parser, validation, FHIR and end-to-end figures, each beside its baseline.
+bench: bench-go bench-py bench-e2e
+
+bench-go:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./ingest/hl7/ ./validation/... ./ingest/hl7/mllp/ ./bench/fhirload/
+
+bench-py:
+	bash bench/hl7py/run.sh
+
+bench-e2e: build
+	bash scripts/bench-e2e.sh
+
+## fuzz: run every fuzz target for FUZZTIME each (the seed corpora also run in `make test`).
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN)
