@@ -1,0 +1,243 @@
+// Package mllp implements the Minimal Lower Layer Protocol (HL7 v2.5.1
+// Implementation Guide: Transmission and Transport Protocol, appendix C):
+// framing, a server that hands each received frame to a Handler and writes
+// its answer back, and a small client.
+//
+// A frame is
+//
+//	0x0B payload 0x1C 0x0D
+//
+// The package knows nothing about HL7 content: payloads are opaque bytes.
+package mllp
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Frame delimiters.
+const (
+	StartBlock     = 0x0B // <VT>, starts a frame
+	EndBlock       = 0x1C // <FS>, first byte of the frame trailer
+	CarriageReturn = 0x0D // <CR>, second byte of the frame trailer
+)
+
+// DefaultMaxFrameSize is the payload limit used when none is given.
+const DefaultMaxFrameSize = 1 << 20
+
+// ErrFrameTooLarge is returned (wrapped, with the sizes) when a payload
+// exceeds the Reader's limit. Test for it with errors.Is.
+var ErrFrameTooLarge = errors.New("mllp: frame exceeds size limit")
+
+// readBufferSize is the size of the Reader's socket buffer. It bounds the
+// per-connection memory together with the frame limit.
+const readBufferSize = 32 << 10
+
+// keepCap is the payload buffer capacity kept between frames; a larger
+// buffer (grown by one big frame) is released at the next call so that idle
+// connections hold little memory.
+const keepCap = 64 << 10
+
+// Reader reads MLLP frames from an io.Reader.
+//
+// Framing rules:
+//   - Bytes before a start block (0x0B) are discarded and counted
+//     (Discarded), as are bytes between a frame trailer and the next start
+//     block (for example a "\n" some senders append).
+//   - A frame ends only at the two-byte trailer 0x1C 0x0D. A 0x1C followed by
+//     any other byte is payload, and so is a 0x0B inside a frame: the standard
+//     defines the trailer as the pair, and a tolerant reader loses nothing by
+//     keeping a lone 0x1C. A sender that ends frames with 0x1C alone is
+//     therefore never answered (its frame ends at the read timeout).
+//
+// A Reader is not safe for concurrent use. It never holds more than
+// maxFrameSize payload bytes plus a fixed 32 KiB read buffer.
+type Reader struct {
+	br        *bufio.Reader
+	max       int
+	buf       []byte
+	discarded int64
+	inFrame   bool // a start block was read and the trailer not yet
+	skip      bool // the rest of an oversized frame must be skipped
+	pendingFS bool // while skipping: the last byte consumed was a 0x1C
+
+	// onStart, when set, is called each time a start block is read (the
+	// server uses it to switch from the idle to the read timeout).
+	onStart func()
+}
+
+// NewReader returns a Reader that reads frames from r with payloads of at
+// most maxFrameSize bytes; maxFrameSize <= 0 means DefaultMaxFrameSize.
+func NewReader(r io.Reader, maxFrameSize int) *Reader {
+	if maxFrameSize <= 0 {
+		maxFrameSize = DefaultMaxFrameSize
+	}
+	return &Reader{br: bufio.NewReaderSize(r, readBufferSize), max: maxFrameSize}
+}
+
+// Discarded returns the number of bytes discarded so far: bytes outside
+// frames and the unread remainder of oversized frames.
+func (r *Reader) Discarded() int64 { return r.discarded }
+
+// InFrame reports whether the last ReadFrame call stopped inside a frame
+// (after its start block, before its trailer), for example on a timeout.
+func (r *Reader) InFrame() bool { return r.inFrame }
+
+// ReadFrame blocks until a whole frame is read and returns its payload
+// (without delimiters). The returned slice is valid until the next call.
+//
+// Errors:
+//   - io.EOF when the stream ends outside a frame (discarded bytes included);
+//   - io.ErrUnexpectedEOF when it ends inside a frame;
+//   - ErrFrameTooLarge (wrapped) when the payload exceeds the limit; the
+//     reader stops at that point, and a following call first skips the rest
+//     of the oversized frame (counted as discarded) and then reads on;
+//   - any other error of the underlying reader, wrapped (a net.Error
+//     timeout stays visible to errors.As). After such an error the stream
+//     position is undefined: close the connection.
+func (r *Reader) ReadFrame() ([]byte, error) {
+	if cap(r.buf) > keepCap {
+		r.buf = nil
+	}
+	r.buf = r.buf[:0]
+	if r.skip {
+		if err := r.skipFrame(); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.findStart(); err != nil {
+		return nil, err
+	}
+	if r.onStart != nil {
+		r.onStart()
+	}
+	return r.readPayload()
+}
+
+// findStart discards bytes up to and including the next start block.
+func (r *Reader) findStart() error {
+	for {
+		chunk, err := r.br.ReadSlice(StartBlock)
+		if err == nil {
+			r.discarded += int64(len(chunk) - 1)
+			r.inFrame = true
+			return nil
+		}
+		r.discarded += int64(len(chunk))
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return io.EOF
+		default:
+			return fmt.Errorf("mllp: read: %w", err)
+		}
+	}
+}
+
+// readPayload reads up to the trailer, appending to r.buf within the limit.
+func (r *Reader) readPayload() ([]byte, error) {
+	for {
+		chunk, err := r.br.ReadSlice(EndBlock)
+		n := len(chunk)
+		if err == nil {
+			n-- // the 0x1C, payload or trailer: decided below
+		}
+		if len(r.buf)+n > r.max {
+			// The consumed 0x1C (err == nil) may be the first trailer byte.
+			return nil, r.tooLarge(len(r.buf)+n, len(chunk), err == nil)
+		}
+		r.buf = append(r.buf, chunk[:n]...)
+		switch {
+		case err == nil:
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, fmt.Errorf("mllp: read frame: %w", err)
+		}
+		next, err := r.br.Peek(1)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("mllp: read frame: %w", err)
+		}
+		if next[0] == CarriageReturn {
+			_, _ = r.br.Discard(1)
+			r.inFrame = false
+			return r.buf, nil
+		}
+		// A lone 0x1C is payload.
+		if len(r.buf)+1 > r.max {
+			return nil, r.tooLarge(len(r.buf)+1, 0, false)
+		}
+		r.buf = append(r.buf, EndBlock)
+	}
+}
+
+// tooLarge drops the payload read so far (plus consumed, the bytes of the
+// current chunk, and the start block) and arranges for the rest of the frame
+// to be skipped; pendingFS tells that the last consumed byte was a 0x1C.
+func (r *Reader) tooLarge(atLeast, consumed int, pendingFS bool) error {
+	r.discarded += int64(1 + len(r.buf) + consumed)
+	r.buf = r.buf[:0]
+	r.skip, r.pendingFS = true, pendingFS
+	return fmt.Errorf("%w: payload at least %d bytes, limit %d", ErrFrameTooLarge, atLeast, r.max)
+}
+
+// skipFrame discards the rest of an oversized frame, up to its trailer.
+func (r *Reader) skipFrame() error {
+	for {
+		if !r.pendingFS {
+			chunk, err := r.br.ReadSlice(EndBlock)
+			r.discarded += int64(len(chunk))
+			switch {
+			case err == nil:
+			case errors.Is(err, bufio.ErrBufferFull):
+				continue
+			case errors.Is(err, io.EOF):
+				return io.ErrUnexpectedEOF
+			default:
+				return fmt.Errorf("mllp: read frame: %w", err)
+			}
+		}
+		r.pendingFS = false
+		next, err := r.br.Peek(1)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("mllp: read frame: %w", err)
+		}
+		if next[0] == CarriageReturn {
+			_, _ = r.br.Discard(1)
+			r.discarded++
+			r.skip = false
+			r.inFrame = false
+			return nil
+		}
+	}
+}
+
+// AppendFrame appends payload framed as 0x0B payload 0x1C 0x0D to dst and
+// returns the extended slice.
+func AppendFrame(dst, payload []byte) []byte {
+	dst = append(dst, StartBlock)
+	dst = append(dst, payload...)
+	return append(dst, EndBlock, CarriageReturn)
+}
+
+// WriteFrame writes payload as one frame with a single Write call, so that
+// concurrent writers on a net.Conn never interleave frames. It blocks as
+// long as w.Write does.
+func WriteFrame(w io.Writer, payload []byte) error {
+	buf := AppendFrame(make([]byte, 0, len(payload)+3), payload)
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("mllp: write frame: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package mllp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"testing/iotest"
+)
+
+// refFrame is one result of the reference reader: a payload or an error.
+type refFrame struct {
+	payload []byte
+	err     error
+}
+
+// refRead is a deliberately naive, byte-at-a-time reading of the framing
+// rules documented on Reader, used as the oracle for FuzzReadFrame.
+func refRead(in []byte, max int) (out []refFrame, discarded int64) {
+	i := 0
+	for {
+		for i < len(in) && in[i] != StartBlock {
+			i++
+			discarded++
+		}
+		if i == len(in) {
+			return append(out, refFrame{err: io.EOF}), discarded
+		}
+		start := i
+		i++
+		var payload []byte
+		tooBig := false
+		for {
+			if i == len(in) {
+				return append(out, refFrame{err: io.ErrUnexpectedEOF}), discarded
+			}
+			if in[i] == EndBlock && i+1 < len(in) && in[i+1] == CarriageReturn {
+				i += 2
+				break
+			}
+			if in[i] == EndBlock && i+1 == len(in) {
+				return append(out, refFrame{err: io.ErrUnexpectedEOF}), discarded
+			}
+			payload = append(payload, in[i])
+			i++
+		}
+		if len(payload) > max {
+			tooBig = true
+		}
+		if tooBig {
+			discarded += int64(i - start)
+			out = append(out, refFrame{err: ErrFrameTooLarge})
+			continue
+		}
+		out = append(out, refFrame{payload: payload})
+	}
+}
+
+// FuzzReadFrame checks Reader against refRead on arbitrary input, reading
+// whole, byte by byte, and in halves. An oversized frame cut short by the
+// end of input is reported as too large by Reader (it stops at the limit)
+// and as truncated by the oracle; both are accepted there. The seed corpus
+// in testdata/fuzz/FuzzReadFrame holds the testdata/hl7 messages framed,
+// framed twice after garbage, cut short and over the limit.
+func FuzzReadFrame(f *testing.F) {
+	f.Fuzz(func(t *testing.T, in []byte, max uint16) {
+		limit := int(max)
+		if limit == 0 {
+			limit = DefaultMaxFrameSize
+		}
+		want, wantDiscarded := refRead(in, limit)
+		for name, wrap := range map[string]func(io.Reader) io.Reader{
+			"whole": func(r io.Reader) io.Reader { return r },
+			"byte":  iotest.OneByteReader,
+			"half":  iotest.HalfReader,
+		} {
+			r := NewReader(wrap(bytes.NewReader(in)), int(max))
+			for k, w := range want {
+				p, err := r.ReadFrame()
+				if w.err == nil {
+					if err != nil || !bytes.Equal(p, w.payload) {
+						t.Fatalf("%s: frame %d = %q, %v; want %q", name, k, p, err, w.payload)
+					}
+					if len(p) > limit {
+						t.Fatalf("%s: frame %d has %d bytes over limit %d", name, k, len(p), limit)
+					}
+					continue
+				}
+				if errors.Is(err, ErrFrameTooLarge) && errors.Is(w.err, io.ErrUnexpectedEOF) {
+					break // cut-short oversized frame, see above
+				}
+				if !errors.Is(err, w.err) {
+					t.Fatalf("%s: frame %d error = %v, want %v", name, k, err, w.err)
+				}
+				if errors.Is(w.err, io.EOF) && r.Discarded() != wantDiscarded {
+					t.Fatalf("%s: discarded = %d, want %d", name, r.Discarded(), wantDiscarded)
+				}
+				if !errors.Is(w.err, ErrFrameTooLarge) {
+					break
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkReadFrame(b *testing.B) {
+	msg, err := os.ReadFile("testdata/hl7/fhirconv-OUL-R23-02.hl7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var stream []byte
+	for range 64 {
+		stream = AppendFrame(stream, msg)
+	}
+	src := bytes.NewReader(stream)
+	r := NewReader(src, 0)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.ReadFrame(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				b.Fatal(err)
+			}
+			src.Reset(stream)
+			r = NewReader(src, 0)
+		}
+	}
+}
