@@ -1,0 +1,229 @@
+package fhir
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/hl7gw/gateway/validation"
+	"github.com/hl7gw/gateway/validation/fhirval"
+)
+
+// Entry is one entry of a transaction or batch Bundle, as routed.
+type Entry struct {
+	Action       Action
+	ResourceType string
+	// ID is the URL id for update/delete; for create the resource's id, or
+	// (transactions only) a gateway-assigned UUID v4 when it has none.
+	ID      string
+	FullURL string
+	// Body is the entry's resource JSON exactly as received; nil for a
+	// delete.
+	Body []byte
+	// Index is the entry's position in Bundle.entry.
+	Index int
+
+	patientRef string
+}
+
+// SplitBatch reads a batch Bundle and returns its entries for the door to
+// submit one by one (Request{Action, ResourceType, ID} and Body). It fails
+// with a *validation.Error (FHIRPath locations such as
+// "Bundle.entry[2].request.method") when the body is not a batch Bundle or
+// an entry cannot be turned into a request; the content of each resource
+// is left to the pipeline. It does not block.
+func SplitBatch(raw []byte) ([]Entry, error) {
+	return splitBundle(raw, samply.BundleTypeBatch, nil)
+}
+
+// parseTransaction is Parse for POST /fhir: a transaction Bundle whose
+// entries become one record each.
+func (s *Steps) parseTransaction(raw []byte) (*Message, error) {
+	entries, err := splitBundle(raw, samply.BundleTypeTransaction, s.cfg.NewID)
+	if err != nil {
+		return nil, err
+	}
+	resolvePatientRefs(entries)
+	return &Message{ResourceType: "Bundle", Action: ActionCreate, BundleType: "transaction", Entries: entries, Body: raw}, nil
+}
+
+// bundleEntry is the part of Bundle.entry routing reads. Method and the
+// Bundle type are read with samply's typed codes (their UnmarshalJSON
+// accepts exactly the R4 codes).
+type bundleEntry struct {
+	FullURL  *string         `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Request  *struct {
+		Method json.RawMessage `json:"method"`
+		URL    *string         `json:"url"`
+	} `json:"request"`
+}
+
+// splitBundle reads a Bundle of type want. newID, when set, assigns ids to
+// creates without one.
+func splitBundle(raw []byte, want samply.BundleType, newID func() string) ([]Entry, error) {
+	doc, syntax := fhirval.Scan(raw)
+	if len(syntax) > 0 {
+		return nil, &validation.Error{Findings: syntax}
+	}
+	if err := checkResourceType(doc, "Bundle", "Bundle"); err != nil {
+		return nil, err
+	}
+	var bt samply.BundleType
+	switch t := doc.Member("type"); {
+	case t == nil:
+		return nil, validation.Errorf(validation.CodeRequiredMissing, "Bundle.type", "Bundle.type missing")
+	case json.Unmarshal(t, &bt) != nil:
+		return nil, validation.Errorf(validation.CodeTableValue, "Bundle.type", "unknown Bundle type")
+	case bt != want:
+		return nil, validation.Errorf(validation.CodeDataType, "Bundle.type", "expected a %s Bundle", want.Code())
+	}
+	var raws []json.RawMessage
+	if e := doc.Member("entry"); e == nil || json.Unmarshal(e, &raws) != nil || len(raws) == 0 {
+		return nil, validation.Errorf(validation.CodeRequiredMissing, "Bundle.entry", "Bundle has no entries")
+	}
+	entries := make([]Entry, 0, len(raws))
+	for i, r := range raws {
+		e, err := parseEntry(i, r, newID)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// parseEntry turns one Bundle.entry into an Entry.
+func parseEntry(i int, raw json.RawMessage, newID func() string) (Entry, error) {
+	loc := "Bundle.entry[" + strconv.Itoa(i) + "]"
+	var be bundleEntry
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &be) != nil {
+		return Entry{}, validation.Errorf(validation.CodeDataType, loc, "entry is not a valid object")
+	}
+	if be.Request == nil || len(be.Request.Method) == 0 {
+		return Entry{}, validation.Errorf(validation.CodeRequiredMissing, loc+".request.method", "entry request method missing")
+	}
+	var verb samply.HTTPVerb
+	if json.Unmarshal(be.Request.Method, &verb) != nil {
+		return Entry{}, validation.Errorf(validation.CodeTableValue, loc+".request.method", "unknown HTTP verb")
+	}
+	e := Entry{Index: i}
+	switch verb {
+	case samply.HTTPVerbPOST:
+		e.Action = ActionCreate
+	case samply.HTTPVerbPUT:
+		e.Action = ActionUpdate
+	case samply.HTTPVerbDELETE:
+		e.Action = ActionDelete
+	default:
+		return Entry{}, validation.Errorf(validation.CodeUnsupportedEvent, loc+".request.method", "only POST, PUT and DELETE entries are ingested")
+	}
+	if be.FullURL != nil {
+		e.FullURL = *be.FullURL
+	}
+	if be.Request.URL == nil || *be.Request.URL == "" {
+		return Entry{}, validation.Errorf(validation.CodeRequiredMissing, loc+".request.url", "entry request url missing")
+	}
+	urlType, urlID, ok := splitEntryURL(*be.Request.URL)
+	if !ok || (e.Action == ActionCreate) != (urlID == "") {
+		return Entry{}, validation.Errorf(validation.CodeDataType, loc+".request.url",
+			"entry url must be [type] for POST and [type]/[id] for PUT and DELETE (no conditional urls)")
+	}
+	if !fhirval.KnownResourceType(urlType) {
+		return Entry{}, validation.Errorf(validation.CodeUnsupportedType, loc+".request.url", "unknown R4 resource type")
+	}
+	if urlID != "" && !ValidID(urlID) {
+		return Entry{}, validation.Errorf(validation.CodeDataType, loc+".request.url", "id does not match [A-Za-z0-9-.]{1,64}")
+	}
+	e.ResourceType, e.ID = urlType, urlID
+	if e.Action == ActionDelete {
+		return e, nil
+	}
+	return e, entryResource(&e, loc+".resource", be.Resource, newID)
+}
+
+// entryResource checks a create/update entry's resource against its url.
+func entryResource(e *Entry, loc string, res json.RawMessage, newID func() string) error {
+	if len(res) == 0 || res[0] != '{' {
+		return validation.Errorf(validation.CodeRequiredMissing, loc, "entry resource missing")
+	}
+	doc, _ := fhirval.Scan(res)
+	if err := checkResourceType(doc, e.ResourceType, loc); err != nil {
+		return err
+	}
+	if doc.HasID && !ValidID(doc.ID) {
+		return validation.Errorf(validation.CodeDataType, loc+".id", "id does not match [A-Za-z0-9-.]{1,64}")
+	}
+	switch {
+	case e.Action == ActionUpdate && !doc.HasID:
+		return validation.Errorf(validation.CodeRequiredMissing, loc+".id", "update entry resource has no id")
+	case e.Action == ActionUpdate && doc.ID != e.ID:
+		return validation.Errorf(validation.CodeDataType, loc+".id", "resource id differs from the entry url id")
+	case e.Action == ActionCreate:
+		e.ID = doc.ID
+		if e.ID == "" && newID != nil {
+			e.ID = newID()
+		}
+	}
+	e.Body = res
+	e.patientRef = patientRef(doc)
+	return nil
+}
+
+// splitEntryURL splits "Patient" or "Patient/123" (optionally after a base
+// URL ending in the type) into type and id; conditional urls ("?") fail.
+func splitEntryURL(u string) (typ, id string, ok bool) {
+	if strings.ContainsAny(u, "?#") {
+		return "", "", false
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		return "", "", false // absolute urls would need the base to be known
+	}
+	parts := strings.Split(strings.TrimPrefix(u, "/"), "/")
+	switch len(parts) {
+	case 1:
+		return parts[0], "", parts[0] != ""
+	case 2:
+		return parts[0], parts[1], parts[0] != "" && parts[1] != ""
+	}
+	return "", "", false
+}
+
+// resolvePatientRefs replaces urn:uuid / fullUrl references to Patient
+// entries of the same transaction by "Patient/<id>", so that a patient and
+// its observations created together share a key.
+func resolvePatientRefs(entries []Entry) {
+	patients := map[string]string{}
+	for _, e := range entries {
+		if e.ResourceType == "Patient" && e.FullURL != "" && e.ID != "" {
+			patients[e.FullURL] = "Patient/" + e.ID
+		}
+	}
+	for i := range entries {
+		if k, ok := patients[entries[i].patientRef]; ok {
+			entries[i].patientRef = k
+		}
+	}
+}
+
+// entryWarnings keeps the findings located in entry i (a transaction's
+// records each carry their own warnings) and the Bundle-level ones.
+func entryWarnings(ws validation.Findings, i int) validation.Findings {
+	if len(ws) == 0 {
+		return nil
+	}
+	prefix := "Bundle.entry[" + strconv.Itoa(i) + "]"
+	var out validation.Findings
+	for _, w := range ws {
+		l := w.Location
+		if strings.HasPrefix(l, "Bundle.entry[") {
+			if l != prefix && !strings.HasPrefix(l, prefix+".") {
+				continue
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}

@@ -1,0 +1,286 @@
+// Package fhir is the FHIR R4 format of the gateway pipeline: it parses a
+// REST/gRPC request body into a Message, validates it (package fhirval),
+// and routes it to fhir.<type>.<created|updated|deleted> records (package
+// router). Doors (package api) build a pipeline with NewSteps and submit
+// each request; batch Bundles are split by the door with SplitBatch and
+// each entry is submitted on its own.
+package fhir
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/pipeline"
+	"github.com/hl7gw/gateway/router"
+	"github.com/hl7gw/gateway/validation"
+	"github.com/hl7gw/gateway/validation/fhirval"
+)
+
+// Action is what the request does to the resource.
+type Action string
+
+const (
+	ActionCreate Action = "create" // POST
+	ActionUpdate Action = "update" // PUT
+	ActionDelete Action = "delete" // DELETE
+)
+
+// Request is what the door knows besides the body.
+type Request struct {
+	Action Action
+	// ResourceType is from the URL; "" for POST /fhir (a Bundle).
+	ResourceType string
+	// ID is from the URL (update, delete). For create the door leaves it
+	// empty; Parse takes the body's id or assigns a UUID v4.
+	ID string
+}
+
+// Message is a parsed FHIR request.
+type Message struct {
+	ResourceType, ID string
+	Action           Action
+	// BundleType is "transaction" for POST /fhir, "" otherwise.
+	BundleType string
+	// Entries are a transaction's entries as routed; each Body is the
+	// entry's resource JSON exactly as received (nil for deletes).
+	Entries []Entry
+	// Body is the request body as received.
+	Body []byte
+
+	patientRef string // subject/patient reference of a single resource
+	assignedID bool   // ID was assigned by the gateway
+}
+
+// AssignedID reports whether the gateway assigned the id (a create whose
+// body had none); the resource body itself is never rewritten.
+func (m *Message) AssignedID() bool { return m != nil && m.assignedID }
+
+// StepsConfig configures the FHIR steps of one connector.
+type StepsConfig struct {
+	Connector   string // ce_source
+	TopicPrefix string // topic.prefix
+	// ValidationEnabled mirrors fhir.validation.enabled (the pipeline skips
+	// Validate when false); Strict mirrors fhir.parser.strict.
+	ValidationEnabled, Strict bool
+	Now                       func() time.Time // nil = time.Now
+	NewID                     func() string    // nil = random UUID v4
+}
+
+// Steps implements pipeline.Steps[Request, *Message]. It holds no mutable
+// state and is safe for concurrent use.
+type Steps struct {
+	cfg StepsConfig
+}
+
+var _ pipeline.Steps[Request, *Message] = (*Steps)(nil)
+
+// NewSteps returns the FHIR steps for cfg.
+func NewSteps(cfg StepsConfig) *Steps {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = NewUUID
+	}
+	return &Steps{cfg: cfg}
+}
+
+// Parse reads the request: the body must be a JSON object whose
+// resourceType matches the URL and whose id follows FHIR's id rule (and, for
+// an update, equals the URL id); a delete has no body; POST /fhir takes a
+// transaction Bundle. Failures are *validation.Error with FHIRPath
+// locations:
+//
+//   - not JSON / not an object: 100 at the JSON position;
+//   - resourceType missing: 101 at Resource.resourceType; unknown: 200;
+//     different from the URL: 102 at Resource.resourceType;
+//   - bad id: 102 at <Type>.id; update without a body id: 101 at <Type>.id;
+//     body id different from the URL id: 102 at <Type>.id;
+//   - a batch Bundle (doors split those) or another Bundle type on POST
+//     /fhir: 102 at Bundle.type.
+//
+// It does not block and keeps no reference to raw beyond the Message.
+func (s *Steps) Parse(_ context.Context, req Request, raw []byte) (*Message, error) {
+	switch req.Action {
+	case ActionCreate, ActionUpdate, ActionDelete:
+	default:
+		return nil, validation.Errorf(validation.CodeUnsupportedEvent, "", "unsupported FHIR action")
+	}
+	if req.ResourceType == "" {
+		if req.Action != ActionCreate {
+			return nil, validation.Errorf(validation.CodeUnsupportedEvent, "Bundle", "only POST takes a Bundle at the base URL")
+		}
+		return s.parseTransaction(raw)
+	}
+	if !fhirval.KnownResourceType(req.ResourceType) {
+		return nil, validation.Errorf(validation.CodeUnsupportedType, "Resource.resourceType", "unknown R4 resource type in the URL")
+	}
+	if req.Action == ActionDelete {
+		return s.parseDelete(req, raw)
+	}
+	doc, err := topLevel(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkResourceType(doc, req.ResourceType, "Resource"); err != nil {
+		return nil, err
+	}
+	m := &Message{ResourceType: req.ResourceType, Action: req.Action, Body: raw, patientRef: patientRef(doc)}
+	idLoc := req.ResourceType + ".id"
+	if doc.HasID && !ValidID(doc.ID) {
+		return nil, validation.Errorf(validation.CodeDataType, idLoc, "id does not match [A-Za-z0-9-.]{1,64}")
+	}
+	switch req.Action {
+	case ActionCreate:
+		m.ID = doc.ID
+		if m.ID == "" {
+			m.ID, m.assignedID = s.cfg.NewID(), true
+		}
+	case ActionUpdate:
+		if !ValidID(req.ID) {
+			return nil, validation.Errorf(validation.CodeDataType, idLoc, "URL id does not match [A-Za-z0-9-.]{1,64}")
+		}
+		if !doc.HasID {
+			return nil, validation.Errorf(validation.CodeRequiredMissing, idLoc, "update body has no id")
+		}
+		if doc.ID != req.ID {
+			return nil, validation.Errorf(validation.CodeDataType, idLoc, "body id differs from the URL id")
+		}
+		m.ID = req.ID
+	}
+	return m, nil
+}
+
+func (s *Steps) parseDelete(req Request, raw []byte) (*Message, error) {
+	if len(bytes.TrimSpace(raw)) != 0 {
+		return nil, validation.Errorf(validation.CodeSegmentSequence, req.ResourceType, "delete takes no body")
+	}
+	if !ValidID(req.ID) {
+		return nil, validation.Errorf(validation.CodeDataType, req.ResourceType+".id", "URL id does not match [A-Za-z0-9-.]{1,64}")
+	}
+	return &Message{ResourceType: req.ResourceType, ID: req.ID, Action: ActionDelete, Body: raw}, nil
+}
+
+// topLevel scans raw and refuses what is not a JSON object. Only syntax
+// findings stop Parse; content findings are Validate's.
+func topLevel(raw []byte) (*fhirval.Doc, error) {
+	doc, syntax := fhirval.Scan(raw)
+	if len(syntax) > 0 {
+		return nil, &validation.Error{Findings: syntax}
+	}
+	return doc, nil
+}
+
+// checkResourceType compares the body's resourceType with the expected one.
+func checkResourceType(doc *fhirval.Doc, want, loc string) error {
+	switch {
+	case doc.Member("resourceType") == nil:
+		return validation.Errorf(validation.CodeRequiredMissing, loc+".resourceType", "resourceType missing")
+	case doc.ResourceType != want:
+		return validation.Errorf(validation.CodeDataType, loc+".resourceType", "resourceType differs from the URL")
+	}
+	return nil
+}
+
+// patientRef returns the top-level subject.reference or patient.reference.
+func patientRef(doc *fhirval.Doc) string {
+	for _, name := range [...]string{"subject", "patient"} {
+		raw := doc.Member(name)
+		if len(raw) == 0 || raw[0] != '{' {
+			continue
+		}
+		var ref struct {
+			Reference string `json:"reference"`
+		}
+		if json.Unmarshal(raw, &ref) == nil && ref.Reference != "" {
+			return ref.Reference
+		}
+	}
+	return ""
+}
+
+// Validate runs fhirval on the body (strict or lenient per the config).
+// Deletes have nothing to validate. It does not block.
+func (s *Steps) Validate(_ context.Context, _ Request, m *Message) validation.Findings {
+	if m == nil || m.Action == ActionDelete && m.BundleType == "" {
+		return nil
+	}
+	_, fs := fhirval.Validate(m.Body, fhirval.Options{Strict: s.cfg.Strict})
+	return fs
+}
+
+// Route builds the records: one for a single resource, one per entry for a
+// transaction (Atomic). It does not block.
+func (s *Steps) Route(_ context.Context, _ Request, m *Message, warnings validation.Findings) (pipeline.Routed, error) {
+	now := s.cfg.Now()
+	if m.BundleType == "" {
+		rec, err := router.FHIRRecord(m.Body, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
+			ResourceType: m.ResourceType, ID: m.ID, Action: string(m.Action),
+			PatientRef: m.patientRef, EventID: s.cfg.NewID(),
+		}, warnings, now)
+		if err != nil {
+			return pipeline.Routed{}, err
+		}
+		return pipeline.Routed{Records: []*kgo.Record{rec}}, nil
+	}
+	recs := make([]*kgo.Record, 0, len(m.Entries))
+	for _, e := range m.Entries {
+		rec, err := router.FHIRRecord(e.Body, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
+			ResourceType: e.ResourceType, ID: e.ID, Action: string(e.Action),
+			PatientRef: e.patientRef, EventID: s.cfg.NewID(),
+		}, entryWarnings(warnings, e.Index), now)
+		if err != nil {
+			return pipeline.Routed{}, err
+		}
+		recs = append(recs, rec)
+	}
+	return pipeline.Routed{Records: recs, Atomic: true}, nil
+}
+
+// Kind is the resource type for metrics, "other" for unknown types and
+// failed parses.
+func (s *Steps) Kind(m *Message) string {
+	if m == nil || !fhirval.KnownResourceType(m.ResourceType) {
+		return "other"
+	}
+	return m.ResourceType
+}
+
+// ValidID reports whether id follows FHIR's id rule [A-Za-z0-9\-\.]{1,64}.
+func ValidID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewUUID returns a random, lower-case UUID v4 (RFC 9562).
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hex = "0123456789abcdef"
+	out := make([]byte, 36)
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hex[c>>4], hex[c&0x0f]
+		j += 2
+	}
+	return string(out)
+}

@@ -1,0 +1,149 @@
+// Package fhirval validates FHIR R4 JSON resources for the gateway.
+//
+// Two layers run on every body:
+//
+//   - a JSON scanner of its own (iterative, depth-bounded, never recursive)
+//     that refuses what is not RFC 8259 JSON (syntax errors, comments,
+//     trailing commas, invalid UTF-8, nesting deeper than the limit) and
+//     reports FHIR JSON rules that need no schema (duplicate member names,
+//     empty arrays/objects/strings, nulls outside arrays);
+//   - github.com/google/fhir/go's validating R4 unmarshaller, whose errors
+//     (unknown elements, bad primitives, unknown codes of required bindings,
+//     missing required elements, references to the wrong resource type)
+//     become findings with FHIRPath locations.
+//
+// Strict mode makes every finding an error. Lenient mode refuses only what
+// downstream consumers could not read at all (not a JSON object, no or an
+// unknown resourceType) and turns everything else into warnings.
+//
+// Findings never contain values: locations are built from element names
+// (sanitised) and indexes, messages name the rule. All functions are safe
+// for concurrent use and do not retain the body.
+package fhirval
+
+import (
+	"sync"
+
+	"github.com/google/fhir/go/fhirversion"
+	"github.com/google/fhir/go/jsonformat"
+
+	"github.com/hl7gw/gateway/validation"
+)
+
+// Options select the validation mode.
+type Options struct {
+	// Strict makes every finding an error (fhir.parser.strict=true).
+	Strict bool
+	// MaxDepth bounds JSON nesting; 0 means DefaultMaxDepth.
+	MaxDepth int
+}
+
+// Validate checks a FHIR R4 JSON resource and returns its top-level
+// resourceType ("" when there is none) and the findings, errors first in
+// document order. It never panics, whatever the input.
+func Validate(body []byte, opts Options) (resourceType string, findings validation.Findings) {
+	doc, fs := Check(body, opts)
+	return doc.ResourceType, fs
+}
+
+// Check is Validate returning the scanned top level as well (resourceType,
+// id, raw top-level members), for callers that route on them. doc is never
+// nil; its fields are empty when the body is not a JSON object.
+func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
+	doc, syntax, content := scan(body, opts.MaxDepth)
+	if len(syntax) > 0 {
+		return doc, rooted(syntax, rootOf(doc))
+	}
+	root := rootOf(doc)
+	switch {
+	case doc.ResourceType == "" && doc.Member("resourceType") == nil:
+		findings = append(findings, errorAt(validation.CodeRequiredMissing, "Resource.resourceType", "resourceType missing"))
+	case doc.ResourceType == "":
+		findings = append(findings, errorAt(validation.CodeDataType, "Resource.resourceType", "resourceType is not a string"))
+	case !KnownResourceType(doc.ResourceType):
+		findings = append(findings, errorAt(validation.CodeUnsupportedType, "Resource.resourceType", "unknown R4 resource type"))
+	}
+	if len(findings) > 0 {
+		return doc, findings
+	}
+	findings = append(findings, rooted(content, root)...)
+	findings = append(findings, unmarshalFindings(body)...)
+	findings = dedupe(findings)
+	if !opts.Strict {
+		for i := range findings {
+			findings[i].Severity = validation.SeverityWarning
+		}
+	}
+	if len(findings) > maxFindings {
+		findings = findings[:maxFindings]
+	}
+	return doc, findings
+}
+
+// rootOf is the FHIRPath root for a document's locations.
+func rootOf(doc *Doc) string {
+	if doc.ResourceType != "" && KnownResourceType(doc.ResourceType) {
+		return doc.ResourceType
+	}
+	return "Resource"
+}
+
+// rooted prefixes scanner locations (".name[0]") with the root.
+func rooted(fs validation.Findings, root string) validation.Findings {
+	for i := range fs {
+		fs[i].Location = root + fs[i].Location
+	}
+	return fs
+}
+
+func errorAt(code validation.Code, loc, msg string) validation.Finding {
+	return validation.Finding{Severity: validation.SeverityError, Code: code, Location: loc, Message: msg}
+}
+
+// dedupe drops findings repeated with the same code and location (the
+// scanner and google/fhir sometimes see the same problem).
+func dedupe(fs validation.Findings) validation.Findings {
+	type k struct {
+		c validation.Code
+		l string
+	}
+	seen := make(map[k]struct{}, len(fs))
+	out := fs[:0]
+	for _, f := range fs {
+		key := k{f.Code, f.Location}
+		if _, ok := seen[key]; ok {
+			continue
+		}
+		seen[key] = struct{}{}
+		out = append(out, f)
+	}
+	return out
+}
+
+var (
+	unmarshalOnce sync.Once
+	unmarshaller  *jsonformat.Unmarshaller
+	unmarshalErr  error
+)
+
+// r4Unmarshaller is google/fhir's validating R4 unmarshaller, built once.
+// Unmarshal keeps no per-call state in it, so it is shared by goroutines.
+func r4Unmarshaller() (*jsonformat.Unmarshaller, error) {
+	unmarshalOnce.Do(func() {
+		unmarshaller, unmarshalErr = jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+		if unmarshaller != nil {
+			unmarshaller.MaxNestingDepth = DefaultMaxDepth
+		}
+	})
+	return unmarshaller, unmarshalErr
+}
+
+// Scan checks only that body is well-formed JSON whose top level is an
+// object (no comments, trailing commas, invalid UTF-8, or nesting deeper
+// than DefaultMaxDepth) and returns its top level. The findings are the
+// syntax errors, rooted at the resource type when known; they are errors
+// in both modes. It is much cheaper than Validate.
+func Scan(body []byte) (*Doc, validation.Findings) {
+	doc, syntax, _ := scan(body, 0)
+	return doc, rooted(syntax, rootOf(doc))
+}
