@@ -343,14 +343,14 @@ func ParseACK(raw []byte) (ACKInfo, error) {
 		}
 		if code := s.Field(3).Rep(1).Component(1); len(code.Raw()) > 0 {
 			sev := s.Field(4).Rep(1).Component(1).String()
-			info.add(code.String(), erlPath(s.Field(2).Rep(1)), sev)
+			info.add(code.String(), erlPath(s.Field(2).Rep(1), 6), sev)
 			continue
 		}
 		f := s.Field(1)
 		for r := 1; r <= f.NumReps(); r++ {
 			eld := f.Rep(r)
 			code := string(Unescape(eld.Component(4).Sub(1), m.delims))
-			info.add(code, erlPath(eld), "E")
+			info.add(code, erlPath(eld, 3), "E")
 		}
 	}
 	return info, nil
@@ -362,16 +362,19 @@ func (a *ACKInfo) add(code, loc, sev string) {
 	a.ErrorSeverities = append(a.ErrorSeverities, sev)
 }
 
-// erlPath renders an ERL (or the first three components of an ELD) as a
-// path; "" when it names no segment.
-func erlPath(r Rep) string {
+// erlPath renders the first n components of an ERL (n = 6) or an ELD
+// (n = 3) as a path; "" when they name no segment.
+func erlPath(r Rep, n int) string {
 	var p path
 	p.seg = r.Component(1).String()
 	if _, ok := parsePath(p.seg + "-1"); !ok {
 		return ""
 	}
-	num := func(n int) int {
-		v, err := strconv.Atoi(r.Component(n).String())
+	num := func(i int) int {
+		if i > n {
+			return 0
+		}
+		v, err := strconv.Atoi(r.Component(i).String())
 		if err != nil || v < 1 {
 			return 0
 		}

@@ -98,7 +98,11 @@ func SplitBatch(raw []byte) (Batch, error) {
 			endMsg(l.start)
 			batchOpen = false // a missing BTS is tolerated
 			b.FTS = seg
-			checkCount(&b, seg, "FTS-1", b.Batches)
+			batches := b.Batches
+			if batches == 0 && len(b.Messages) > 0 {
+				batches = 1 // messages directly under FHS form one implicit batch
+			}
+			checkCount(&b, seg, "FTS-1", batches)
 			closed = true
 		default:
 			if msgStart < 0 {
