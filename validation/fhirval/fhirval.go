@@ -22,6 +22,7 @@
 package fhirval
 
 import (
+	"regexp"
 	"sync"
 
 	"github.com/google/fhir/go/fhirversion"
@@ -52,9 +53,9 @@ func Validate(body []byte, opts Options) (resourceType string, findings validati
 func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
 	doc, syntax, content := scan(body, opts.MaxDepth)
 	if len(syntax) > 0 {
-		return doc, rooted(syntax, rootOf(doc))
+		return doc, rooted(syntax, rootOf(doc, body))
 	}
-	root := rootOf(doc)
+	root := rootOf(doc, body)
 	switch {
 	case doc.ResourceType == "" && doc.Member("resourceType") == nil:
 		findings = append(findings, errorAt(validation.CodeRequiredMissing, "Resource.resourceType", "resourceType missing"))
@@ -68,6 +69,7 @@ func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
 	}
 	findings = append(findings, rooted(content, root)...)
 	findings = append(findings, unmarshalFindings(body)...)
+	findings = append(findings, runRules(body, root)...)
 	findings = dedupe(findings)
 	if !opts.Strict {
 		for i := range findings {
@@ -80,13 +82,23 @@ func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
 	return doc, findings
 }
 
-// rootOf is the FHIRPath root for a document's locations.
-func rootOf(doc *Doc) string {
-	if doc.ResourceType != "" && KnownResourceType(doc.ResourceType) {
-		return doc.ResourceType
+// rootOf is the FHIRPath root for a document's locations. When the scan
+// stopped before the top-level resourceType (a syntax error), the first
+// "resourceType" member anywhere names the root, for locations only.
+func rootOf(doc *Doc, body []byte) string {
+	rt := doc.ResourceType
+	if rt == "" && doc.Member("resourceType") == nil {
+		if m := resourceTypeRe.FindSubmatch(body); m != nil {
+			rt = string(m[1])
+		}
+	}
+	if KnownResourceType(rt) {
+		return rt
 	}
 	return "Resource"
 }
+
+var resourceTypeRe = regexp.MustCompile(`"resourceType"\s*:\s*"([A-Za-z]{1,64})"`)
 
 // rooted prefixes scanner locations (".name[0]") with the root.
 func rooted(fs validation.Findings, root string) validation.Findings {
@@ -145,5 +157,5 @@ func r4Unmarshaller() (*jsonformat.Unmarshaller, error) {
 // in both modes. It is much cheaper than Validate.
 func Scan(body []byte) (*Doc, validation.Findings) {
 	doc, syntax, _ := scan(body, 0)
-	return doc, rooted(syntax, rootOf(doc))
+	return doc, rooted(syntax, rootOf(doc, body))
 }

@@ -156,7 +156,7 @@ func (s *scanner) after() bool {
 			s.pos++
 			s.skipSpace()
 			if s.pos < len(s.b) && (s.b[s.pos] == '}' || s.b[s.pos] == ']') {
-				s.syntaxErr("trailing comma")
+				s.syntaxErrAt(s.containerPath(), "trailing comma")
 				return false
 			}
 			if top.object {
@@ -422,6 +422,10 @@ func (s *scanner) syntaxErr(msg string) { s.syntaxErrCode(validation.CodeSegment
 
 func (s *scanner) syntaxErrCode(code validation.Code, msg string) {
 	s.syntax = append(s.syntax, validation.Finding{Severity: validation.SeverityError, Code: code, Location: s.path(), Message: msg})
+}
+
+func (s *scanner) syntaxErrAt(loc, msg string) {
+	s.syntax = append(s.syntax, validation.Finding{Severity: validation.SeverityError, Code: validation.CodeSegmentSequence, Location: loc, Message: msg})
 }
 
 func (s *scanner) contentErr(code validation.Code, msg string) {

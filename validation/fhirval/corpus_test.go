@@ -1,0 +1,212 @@
+package fhirval
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hl7gw/gateway/validation"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// corpusCase is one row of testdata/corpus/manifest.tsv (copied from the
+// shared corpus with its licences).
+type corpusCase struct {
+	file, verdict, reason, outcome string
+}
+
+// excluded reports whether the reference verdict needs a terminology
+// server or non-default validator options, as the manifest marks it.
+func (c corpusCase) excluded() bool {
+	return strings.Contains(c.reason, "[terminology-server dependent") ||
+		strings.Contains(c.reason, "[non-default validator options")
+}
+
+func readManifest(t testing.TB) []corpusCase {
+	t.Helper()
+	b, err := os.ReadFile("testdata/corpus/manifest.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corpusCase
+	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if i == 0 {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) < 7 {
+			t.Fatalf("manifest line %d: %d fields", i+1, len(f))
+		}
+		out = append(out, corpusCase{file: f[0], verdict: f[4], reason: f[5], outcome: f[6]})
+	}
+	return out
+}
+
+// knownMisses are the corpus files where strict validation disagrees with
+// the HL7 reference validator (excluded cases aside). The test fails when
+// the set changes, in either direction.
+var knownMisses = map[string]string{
+	"valid/ftc-params-reference-part-transaction.json":      "google/fhir reads a Bundle inside Parameters.parameter.part.resource as the wrong type and reports its elements as unknown",
+	"valid/ftc-params-reference-transaction-bundle.json":    "same google/fhir limitation for Parameters.parameter.resource holding a Bundle",
+	"valid/ftc-shc-bundle.json":                             "not RFC 8259 JSON (the manifest says so too); the Java validator is lenient here, the gateway is not",
+	"valid/r4ex-DeviceMetric-example.json":                  "google/fhir checks reference target types: DeviceMetric.parent points at a Device, the R4 example's known erratum",
+	"valid/r4ex-Observation-clinical-gender.json":           "google/fhir checks reference target types: Observation.performer target type not allowed by its R4 proto",
+	"invalid/ftc-PulseOxBundle_25Oct2022.json":              "wrong LOINC display names: needs a terminology server (not marked as such in the manifest)",
+	"invalid/ftc-bundle-id-collection.json":                 "wrong CVX display name: needs a terminology server (not marked)",
+	"invalid/ftc-shc-cvx.json":                              "unknown CVX code: needs a terminology server (not marked)",
+	"invalid/ftc-nested-questionnaire-nested-valueset.json": "unresolvable SDC extension definition: needs the IG package; refusing every unknown hl7.org IG extension would refuse US Core data",
+}
+
+func TestCorpusAgreement(t *testing.T) {
+	var valid, accepted, eligible, refused int
+	misses := map[string]bool{}
+	for _, c := range readManifest(t) {
+		body, err := os.ReadFile(filepath.Join("testdata/corpus", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, fs := Validate(body, Options{Strict: true})
+		rejected := fs.HasErrors()
+		switch {
+		case c.verdict == "valid":
+			valid++
+			if !rejected {
+				accepted++
+			} else {
+				misses[c.file] = true
+			}
+		case c.excluded():
+			continue
+		default:
+			eligible++
+			if rejected {
+				refused++
+			} else {
+				misses[c.file] = true
+			}
+		}
+	}
+	t.Logf("strict accepts %d/%d valid (%.1f%%), refuses %d/%d eligible invalid (%.1f%%)",
+		accepted, valid, 100*float64(accepted)/float64(valid), refused, eligible, 100*float64(refused)/float64(eligible))
+	if float64(accepted) < 0.95*float64(valid) {
+		t.Errorf("strict accepts %d of %d valid resources, want >= 95%%", accepted, valid)
+	}
+	if float64(refused) < 0.80*float64(eligible) {
+		t.Errorf("strict refuses %d of %d invalid resources, want >= 80%%", refused, eligible)
+	}
+	for f := range misses {
+		if _, ok := knownMisses[f]; !ok {
+			t.Errorf("new disagreement with the reference validator: %s", f)
+		}
+	}
+	for f := range knownMisses {
+		if !misses[f] {
+			t.Errorf("%s now agrees with the reference validator: remove it from knownMisses", f)
+		}
+	}
+}
+
+// javaComment strips the Java validator's /*Type/id*/ annotations from
+// its expressions.
+var javaComment = regexp.MustCompile(`/\*[^*]*\*/`)
+
+// TestExpectedOutcomeLocations compares, for every invalid case with a
+// reference OperationOutcome, the error locations the reference validator
+// reports with ours. The comparison is recorded in
+// testdata/locations.golden (run with -update to rewrite it).
+func TestExpectedOutcomeLocations(t *testing.T) {
+	var b strings.Builder
+	var total, matched int
+	for _, c := range readManifest(t) {
+		if c.verdict != "invalid" || c.outcome == "" {
+			continue
+		}
+		want := expectedLocations(t, filepath.Join("testdata/corpus", c.outcome))
+		body, err := os.ReadFile(filepath.Join("testdata/corpus", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, fs := Validate(body, Options{Strict: true})
+		got := map[string]bool{}
+		for _, f := range fs {
+			if f.Severity == validation.SeverityError {
+				got[f.Location] = true
+			}
+		}
+		var hit, miss, extra []string
+		for _, w := range want {
+			if got[w] {
+				hit = append(hit, w)
+			} else {
+				miss = append(miss, w)
+			}
+		}
+		for g := range got {
+			if !contains(want, g) {
+				extra = append(extra, g)
+			}
+		}
+		sort.Strings(extra)
+		total += len(want)
+		matched += len(hit)
+		fmt.Fprintf(&b, "%s\texpected=%d matched=%d\tmissed=%s\textra=%s\n", c.file, len(want), len(hit),
+			strings.Join(miss, ","), strings.Join(extra, ","))
+	}
+	fmt.Fprintf(&b, "TOTAL\texpected=%d matched=%d\n", total, matched)
+	t.Logf("error locations: %d of %d reference locations matched", matched, total)
+	golden := "testdata/locations.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != b.String() {
+		t.Errorf("location comparison changed; run with -update and review:\n%s", b.String())
+	}
+}
+
+func expectedLocations(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oo struct {
+		Issue []struct {
+			Severity   string   `json:"severity"`
+			Expression []string `json:"expression"`
+			Location   []string `json:"location"`
+		} `json:"issue"`
+	}
+	if err := json.Unmarshal(b, &oo); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []string
+	for _, is := range oo.Issue {
+		if is.Severity != "error" && is.Severity != "fatal" {
+			continue
+		}
+		locs := is.Expression
+		if len(locs) == 0 {
+			locs = is.Location
+		}
+		for _, l := range locs {
+			l = javaComment.ReplaceAllString(l, "")
+			if !contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
