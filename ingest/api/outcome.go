@@ -1,0 +1,178 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/hl7gw/gateway/pipeline"
+	"github.com/hl7gw/gateway/validation"
+)
+
+// This file renders the FHIR resources the REST door answers with:
+// OperationOutcome for errors and informational answers, and the
+// transaction-response and batch-response Bundles. Issues carry the
+// finding's FHIRPath in expression and its HL7 table 0357 code in
+// details.coding; never message content.
+
+// tableSystem is the code system of HL7 table 0357 codes in issue details.
+const tableSystem = "http://terminology.hl7.org/CodeSystem/v2-0357"
+
+type operationOutcome struct {
+	ResourceType string  `json:"resourceType"`
+	Issue        []issue `json:"issue"`
+}
+
+type issue struct {
+	Severity    string          `json:"severity"`
+	Code        string          `json:"code"`
+	Details     *codeableConcep `json:"details,omitempty"`
+	Diagnostics string          `json:"diagnostics,omitempty"`
+	Expression  []string        `json:"expression,omitempty"`
+}
+
+type codeableConcep struct {
+	Coding []coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+type coding struct {
+	System  string `json:"system"`
+	Code    string `json:"code"`
+	Display string `json:"display,omitempty"`
+}
+
+// findingIssue renders one finding as an OperationOutcome issue.
+func findingIssue(f validation.Finding) issue {
+	is := issue{
+		Severity: f.Severity.String(),
+		Code:     f.Code.FHIRIssueType(),
+		Details: &codeableConcep{
+			Coding: []coding{{System: tableSystem, Code: strconv.Itoa(int(f.Code)), Display: f.Code.Text()}},
+			Text:   f.Message,
+		},
+		Diagnostics: f.String(),
+	}
+	if f.Location != "" {
+		is.Expression = []string{f.Location}
+	}
+	return is
+}
+
+// outcomeIssues are the issues that explain out: the findings for content
+// errors (plus a summary when there are none), a transient or throttled
+// issue when it was not stored, an informational issue and the warnings
+// when it was accepted. what names the subject ("Patient/123").
+func outcomeIssues(out pipeline.Outcome, what string) []issue {
+	var issues []issue
+	switch out.Status {
+	case pipeline.Accepted:
+		issues = append(issues, issue{Severity: "information", Code: "informational", Diagnostics: acceptedText(out, what)})
+	case pipeline.Invalid, pipeline.Refused:
+		if !out.Findings.HasErrors() {
+			issues = append(issues, issue{Severity: "error", Code: "invalid", Diagnostics: statusMessage(out)})
+		}
+	default:
+		code := "transient"
+		if grpcCode(out) == codes.ResourceExhausted {
+			code = "throttled"
+		}
+		issues = append(issues, issue{Severity: "error", Code: code, Diagnostics: statusMessage(out)})
+	}
+	for _, f := range out.Findings {
+		if out.Status == pipeline.Unavailable && f.Severity != validation.SeverityError {
+			continue
+		}
+		issues = append(issues, findingIssue(f))
+	}
+	return issues
+}
+
+// acceptedText says where an accepted message went, e.g. "Patient/123
+// stored: fhir.patient.created[0]@42".
+func acceptedText(out pipeline.Outcome, what string) string {
+	var b strings.Builder
+	if what != "" {
+		b.WriteString(what)
+		b.WriteByte(' ')
+	}
+	b.WriteString("stored")
+	for i, d := range out.Deliveries {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(d.Topic)
+		b.WriteByte('[')
+		b.WriteString(strconv.FormatInt(int64(d.Partition), 10))
+		b.WriteString("]@")
+		b.WriteString(strconv.FormatInt(d.Offset, 10))
+	}
+	return b.String()
+}
+
+// renderOutcome is the OperationOutcome JSON for issues.
+func renderOutcome(issues []issue) []byte {
+	b, err := json.Marshal(operationOutcome{ResourceType: "OperationOutcome", Issue: issues})
+	if err != nil {
+		// Only strings and slices of them: Marshal cannot fail.
+		panic("api: marshal OperationOutcome: " + err.Error())
+	}
+	return b
+}
+
+// simpleOutcome is an OperationOutcome with one issue and no finding, for
+// answers the door gives on its own (415, 413, 404, 405).
+func simpleOutcome(severity, code, diagnostics string) []byte {
+	return renderOutcome([]issue{{Severity: severity, Code: code, Diagnostics: diagnostics}})
+}
+
+type bundle struct {
+	ResourceType string        `json:"resourceType"`
+	Type         string        `json:"type"`
+	Entry        []bundleEntry `json:"entry"`
+}
+
+type bundleEntry struct {
+	Response bundleResponse `json:"response"`
+}
+
+type bundleResponse struct {
+	Status   string            `json:"status"`
+	Location string            `json:"location,omitempty"`
+	Etag     string            `json:"etag,omitempty"`
+	Outcome  *operationOutcome `json:"outcome,omitempty"`
+}
+
+// entryResponse is one Bundle.entry.response: status line, location and
+// etag when stored, an OperationOutcome otherwise.
+func entryResponse(out pipeline.Outcome, created bool, resourceType, id string) bundleResponse {
+	code := httpStatus(out, created)
+	r := bundleResponse{Status: strconv.Itoa(code) + " " + http.StatusText(code)}
+	if out.Status == pipeline.Accepted {
+		if resourceType != "" && id != "" {
+			r.Location = resourceType + "/" + id + "/_history/1"
+		}
+		if created {
+			r.Etag = weakETag
+		}
+		return r
+	}
+	r.Outcome = &operationOutcome{ResourceType: "OperationOutcome", Issue: outcomeIssues(out, "")}
+	return r
+}
+
+func renderBundle(b bundle) []byte {
+	if b.Entry == nil {
+		b.Entry = []bundleEntry{}
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		panic("api: marshal Bundle: " + err.Error())
+	}
+	return out
+}

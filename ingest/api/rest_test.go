@@ -1,0 +1,259 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func doHTTP(t *testing.T, base, method, path, contentType string, body []byte, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// oo is the part of an OperationOutcome the tests look at.
+type oo struct {
+	ResourceType string `json:"resourceType"`
+	Issue        []struct {
+		Severity   string   `json:"severity"`
+		Code       string   `json:"code"`
+		Expression []string `json:"expression"`
+	} `json:"issue"`
+}
+
+func parseOO(t *testing.T, b []byte) oo {
+	t.Helper()
+	var o oo
+	if err := json.Unmarshal(b, &o); err != nil || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 {
+		t.Fatalf("not an OperationOutcome with issues (%v): %.300s", err, b)
+	}
+	return o
+}
+
+func (o oo) hasExpression(e string) bool {
+	for _, is := range o.Issue {
+		for _, x := range is.Expression {
+			if x == e {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withoutID removes the top-level id of a JSON resource.
+func withoutID(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "id")
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRESTCreateUpdateDeleteAnswerLikeAFHIRServer(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	patient := readCorpus(t, "r4ex-Patient-example.json")
+	noID := withoutID(t, patient)
+
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		body        []byte
+		prefer      string
+		wantStatus  int
+		wantTopic   string
+		wantLoc     string // suffix of Location
+		wantETag    bool
+		wantBody    string // "raw", "withid", "empty", "outcome"
+		contentType string
+	}{
+		{name: "create with an id answers 201 with the resource as received", method: "POST", path: "/fhir/Patient", body: patient,
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantLoc: "/fhir/Patient/example/_history/1", wantETag: true, wantBody: "raw"},
+		{name: "create without an id gets one assigned and shown only in the answer", method: "POST", path: "/fhir/Patient", body: noID, prefer: "return=representation",
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantLoc: "/_history/1", wantETag: true, wantBody: "withid"},
+		{name: "create with return=minimal answers with an empty body", method: "POST", path: "/fhir/Patient", body: patient, prefer: "return=minimal",
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantLoc: "/fhir/Patient/example/_history/1", wantETag: true, wantBody: "empty"},
+		{name: "create with return=OperationOutcome answers with an informational outcome", method: "POST", path: "/fhir/Patient", body: patient, prefer: "respond-async, return=OperationOutcome",
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantLoc: "/fhir/Patient/example/_history/1", wantETag: true, wantBody: "outcome"},
+		{name: "plain application/json with a charset is accepted", method: "POST", path: "/fhir/Patient", body: patient, contentType: "application/json; charset=UTF-8",
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantLoc: "/fhir/Patient/example/_history/1", wantETag: true, wantBody: "raw"},
+		{name: "update answers 200 and publishes an updated event", method: "PUT", path: "/fhir/Patient/example", body: patient,
+			wantStatus: 200, wantTopic: "fhir.patient.updated", wantLoc: "/fhir/Patient/example", wantBody: "raw"},
+		{name: "delete answers 200 with an outcome and publishes an empty value", method: "DELETE", path: "/fhir/Patient/example",
+			wantStatus: 200, wantTopic: "fhir.patient.deleted", wantBody: "outcome"},
+		{name: "delete with return=minimal answers with an empty body", method: "DELETE", path: "/fhir/Patient/example", prefer: "return=minimal",
+			wantStatus: 200, wantTopic: "fhir.patient.deleted", wantBody: "empty"},
+	}
+	counts := map[string]int{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := tc.contentType
+			if ct == "" && tc.body != nil {
+				ct = "application/fhir+json"
+			}
+			var hdr []string
+			if tc.prefer != "" {
+				hdr = []string{"Prefer", tc.prefer}
+			}
+			resp, body := e.do(t, tc.method, tc.path, ct, tc.body, hdr...)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.wantStatus, body)
+			}
+			if loc := resp.Header.Get("Location"); tc.wantLoc != "" && (!strings.HasPrefix(loc, e.httpURL+"/fhir/") || !strings.HasSuffix(loc, tc.wantLoc)) {
+				t.Errorf("Location %q, want %s...%s", loc, e.httpURL, tc.wantLoc)
+			}
+			if got := resp.Header.Get("ETag"); tc.wantETag && got != `W/"1"` {
+				t.Errorf("ETag %q", got)
+			}
+			switch tc.wantBody {
+			case "raw":
+				if !bytes.Equal(body, tc.body) {
+					t.Errorf("body is not the resource as received: %.200s", body)
+				}
+			case "withid":
+				var m struct{ ID string }
+				if err := json.Unmarshal(body, &m); err != nil || !strings.HasPrefix(m.ID, "gen-") {
+					t.Errorf("answer has no assigned id (%v): %.200s", err, body)
+				}
+				if !strings.HasSuffix(resp.Header.Get("Location"), "/fhir/Patient/"+m.ID+"/_history/1") {
+					t.Errorf("Location %q does not name the assigned id %q", resp.Header.Get("Location"), m.ID)
+				}
+			case "empty":
+				if len(body) != 0 {
+					t.Errorf("body %q, want empty", body)
+				}
+			case "outcome":
+				o := parseOO(t, body)
+				if o.Issue[0].Severity != "information" {
+					t.Errorf("issue %+v, want information", o.Issue[0])
+				}
+			}
+			counts[tc.wantTopic]++
+			recs := e.consume(t, counts[tc.wantTopic], tc.wantTopic)
+			if len(recs) != counts[tc.wantTopic] {
+				t.Fatalf("%d records on %s, want %d", len(recs), tc.wantTopic, counts[tc.wantTopic])
+			}
+			last := recs[len(recs)-1]
+			want := tc.body
+			if !bytes.Equal(last.Value, want) {
+				t.Errorf("record value differs from the body as received: %.100s", last.Value)
+			}
+		})
+	}
+}
+
+func TestRESTRefusesWhatAFHIRServerRefuses(t *testing.T) {
+	e := newEnv(t, envOptions{maxBody: 8 << 10})
+	patient := readCorpus(t, "r4ex-Patient-example.json")
+	badDate := bytes.Replace(patient, []byte(`"birthDate": "1974-12-25"`), []byte(`"birthDate": "25.12.1974"`), 1)
+	if bytes.Equal(badDate, patient) {
+		t.Fatal("test corpus changed: no birthDate to break")
+	}
+	big := append(append([]byte(`{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">`), bytes.Repeat([]byte("x"), 9<<10)...), []byte(`</div>"}}`)...)
+
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        []byte
+		chunked     bool
+		wantStatus  int
+		wantExpr    string
+		wantDLQ     bool
+	}{
+		{name: "a body that is not FHIR JSON is 415", method: "POST", path: "/fhir/Patient", contentType: "application/xml", body: patient, wantStatus: 415},
+		{name: "a body without a content type is 415", method: "POST", path: "/fhir/Patient", body: patient, wantStatus: 415},
+		{name: "JSON in another charset is 415", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json; charset=iso-8859-1", body: patient, wantStatus: 415},
+		{name: "a body over the limit is 413", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json", body: big, wantStatus: 413},
+		{name: "a chunked body over the limit is 413", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json", body: big, chunked: true, wantStatus: 413},
+		{name: "a resourceType other than the URL's is 400", method: "POST", path: "/fhir/Observation", contentType: "application/fhir+json", body: patient, wantStatus: 400, wantExpr: "Resource.resourceType", wantDLQ: true},
+		{name: "an id outside FHIR's id rule is 400", method: "PUT", path: "/fhir/Patient/bad_id!", contentType: "application/fhir+json", body: patient, wantStatus: 400, wantExpr: "Patient.id", wantDLQ: true},
+		{name: "a body id other than the URL id is 400", method: "PUT", path: "/fhir/Patient/other", contentType: "application/fhir+json", body: patient, wantStatus: 400, wantExpr: "Patient.id", wantDLQ: true},
+		{name: "malformed JSON is 400", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json", body: []byte(`{"resourceType":"Patient",`), wantStatus: 400, wantDLQ: true},
+		{name: "a resource that fails validation is 422", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json", body: badDate, wantStatus: 422, wantExpr: "Patient.birthDate", wantDLQ: true},
+		{name: "an unknown route is 404", method: "GET", path: "/fhir/Patient/example/_history", wantStatus: 404},
+		{name: "an unsupported method is 405", method: "PATCH", path: "/fhir/Patient/example", contentType: "application/fhir+json", body: patient, wantStatus: 405},
+	}
+	dlq := 0
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rd io.Reader = bytes.NewReader(tc.body)
+			if tc.chunked {
+				rd = io.MultiReader(bytes.NewReader(tc.body)) // hides the length: chunked
+			}
+			if tc.body == nil {
+				rd = nil
+			}
+			req, err := http.NewRequest(tc.method, e.httpURL+tc.path, rd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, tc.wantStatus, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/fhir+json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			o := parseOO(t, body)
+			if o.Issue[0].Severity != "error" {
+				t.Errorf("first issue %+v is not an error", o.Issue[0])
+			}
+			if tc.wantExpr != "" && !o.hasExpression(tc.wantExpr) {
+				t.Errorf("no issue at %s: %s", tc.wantExpr, body)
+			}
+			if tc.wantDLQ {
+				dlq++
+				if recs := e.consume(t, dlq, "fhir.dlq"); len(recs) != dlq {
+					t.Errorf("%d dead-letter records, want %d", len(recs), dlq)
+				}
+			}
+		})
+	}
+	if recs := e.consumeFor(t, 300*time.Millisecond, "fhir.patient.created", "fhir.observation.created", "fhir.patient.updated"); len(recs) != 0 {
+		t.Errorf("%d records published for refused requests", len(recs))
+	}
+}
