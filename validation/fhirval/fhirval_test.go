@@ -1,0 +1,193 @@
+package fhirval
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/hl7gw/gateway/validation"
+)
+
+func TestValidate(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200)
+	tests := []struct {
+		name      string
+		body      string
+		strict    bool
+		wantType  string
+		wantError bool
+		wantCode  validation.Code
+		wantLoc   string
+	}{
+		{name: "a minimal patient is accepted in strict mode", body: `{"resourceType":"Patient","id":"p1","active":true}`, strict: true, wantType: "Patient"},
+		{name: "an unknown element is an error in strict mode", body: `{"resourceType":"Patient","foo":1}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeSegmentSequence, wantLoc: "Patient.foo"},
+		{name: "an unknown element is only a warning in lenient mode", body: `{"resourceType":"Patient","foo":1}`, wantType: "Patient", wantCode: validation.CodeSegmentSequence, wantLoc: "Patient.foo"},
+		{name: "a bad date is a data type error at its element", body: `{"resourceType":"Patient","birthDate":"1999-13-45"}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Patient.birthDate"},
+		{name: "a missing required element is reported with its path", body: `{"resourceType":"Observation","code":{"text":"x"}}`, strict: true, wantType: "Observation", wantError: true, wantCode: validation.CodeRequiredMissing, wantLoc: "Observation.status"},
+		{name: "a code outside its required value set is a table error", body: `{"resourceType":"Patient","gender":"robot"}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeTableValue, wantLoc: "Patient.gender"},
+		{name: "choice elements are named with their type", body: `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"high"}}`, strict: true, wantType: "Observation", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Observation.valueQuantity.value"},
+		{name: "errors inside bundle entries point into the entry resource", body: `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","birthDate":"x"},"request":{"method":"POST","url":"Patient"}}]}`, strict: true, wantType: "Bundle", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Bundle.entry[0].resource.birthDate"},
+		{name: "duplicate member names are an error in strict mode", body: `{"resourceType":"Patient","active":true,"active":false}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeSegmentSequence, wantLoc: "Patient.active"},
+		{name: "empty arrays are an error in strict mode", body: `{"resourceType":"Patient","name":[]}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeRequiredMissing, wantLoc: "Patient.name"},
+		{name: "comments are refused even in lenient mode", body: "{\"resourceType\":\"Patient\", // hi\n\"active\":true}", wantType: "Patient", wantError: true, wantCode: validation.CodeSegmentSequence, wantLoc: "Patient.resourceType"},
+		{name: "trailing commas are refused even in lenient mode", body: `{"resourceType":"Patient","name":[{"family":"x"},]}`, wantType: "Patient", wantError: true, wantCode: validation.CodeSegmentSequence, wantLoc: "Patient.name"},
+		{name: "invalid UTF-8 is refused", body: "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\"}]}", wantType: "Patient", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Patient.name[0].family"},
+		{name: "nesting deeper than the limit is refused without recursion", body: deep, wantError: true, wantCode: validation.CodeSegmentSequence},
+		{name: "numbers with leading zeros are refused", body: `{"resourceType":"Patient","multipleBirthInteger":01}`, wantType: "Patient", wantError: true, wantCode: validation.CodeSegmentSequence, wantLoc: "Patient.multipleBirthInteger"},
+		{name: "an integer out of range is a data type error", body: `{"resourceType":"Patient","multipleBirthInteger":99999999999}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Patient.multipleBirthInteger"},
+		{name: "a JSON array is not a resource", body: `[1,2]`, wantError: true, wantCode: validation.CodeSegmentSequence},
+		{name: "an unknown resource type is refused even in lenient mode", body: `{"resourceType":"Patients"}`, wantType: "Patients", wantError: true, wantCode: validation.CodeUnsupportedType, wantLoc: "Resource.resourceType"},
+		{name: "a missing resource type is refused", body: `{"id":"x"}`, wantError: true, wantCode: validation.CodeRequiredMissing, wantLoc: "Resource.resourceType"},
+		{name: "a bad resource id is an error in strict mode", body: `{"resourceType":"Patient","id":"a b"}`, strict: true, wantType: "Patient", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Patient.id"},
+		{name: "a relative fullUrl is an error in strict mode", body: `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"Patient/1","resource":{"resourceType":"Patient","id":"1"}}]}`, strict: true, wantType: "Bundle", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Bundle.entry[0]"},
+		{name: "a period ending before it starts is an error in strict mode", body: `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"2020-02-01","end":"2020-01-01"}}`, strict: true, wantType: "Encounter", wantError: true, wantCode: validation.CodeDataType, wantLoc: "Encounter.period"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, fs := Validate([]byte(tt.body), Options{Strict: tt.strict})
+			if rt != tt.wantType {
+				t.Errorf("resourceType = %q, want %q", rt, tt.wantType)
+			}
+			if fs.HasErrors() != tt.wantError {
+				t.Fatalf("HasErrors = %v, want %v; findings %v", fs.HasErrors(), tt.wantError, fs)
+			}
+			if tt.wantCode == validation.CodeOK {
+				if len(fs) != 0 {
+					t.Fatalf("unexpected findings %v", fs)
+				}
+				return
+			}
+			for _, f := range fs {
+				if f.Code == tt.wantCode && (tt.wantLoc == "" || f.Location == tt.wantLoc) {
+					return
+				}
+			}
+			t.Errorf("no finding %d at %q in %v", tt.wantCode, tt.wantLoc, fs)
+		})
+	}
+}
+
+func TestFindingsNeverCarryValues(t *testing.T) {
+	body := `{"resourceType":"Patient","id":"secret id","birthDate":"SECRET-DATE","gender":"SECRETGENDER",` +
+		`"name":[{"family":"","given":["SECRETNAME",]}],"SECRET KEY":1}`
+	for _, strict := range []bool{true, false} {
+		_, fs := Validate([]byte(body), Options{Strict: strict})
+		body2 := strings.Replace(body, ",]", "]", 1)
+		_, fs2 := Validate([]byte(body2), Options{Strict: strict})
+		for _, f := range append(fs, fs2...) {
+			if strings.Contains(strings.ToUpper(f.String()), "SECRET") {
+				t.Errorf("finding carries a value: %s", f)
+			}
+		}
+		if len(fs2) < 4 {
+			t.Errorf("expected several findings, got %v", fs2)
+		}
+	}
+}
+
+func TestLenientNeverRefusesAKnownResource(t *testing.T) {
+	files, err := filepath.Glob("testdata/corpus/*/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no corpus", err)
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, syntax := Scan(body)
+		if len(syntax) > 0 || !KnownResourceType(doc.ResourceType) {
+			continue
+		}
+		if _, fs := Validate(body, Options{}); fs.HasErrors() {
+			t.Errorf("%s: lenient mode refused a well-formed %s: %v", f, doc.ResourceType, fs)
+		}
+	}
+}
+
+func TestCheckFile(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		strict bool
+		ok     bool
+		reason string
+	}{
+		{name: "an official example passes strict", file: "testdata/corpus/valid/r4ex-Patient-example.json", strict: true, ok: true},
+		{name: "a bad id fails strict", file: "testdata/corpus/invalid/ftc-patient-id-bad-2.json", strict: true, ok: false, reason: "error 102 at Patient.id"},
+		{name: "a bad id is a warning in lenient mode", file: "testdata/corpus/invalid/ftc-patient-id-bad-2.json", ok: true, reason: "warning"},
+		{name: "a missing file fails", file: "testdata/does-not-exist.json", ok: false, reason: "cannot read file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, reason := CheckFile(tt.file, tt.strict)
+			if ok != tt.ok || !strings.Contains(reason, tt.reason) {
+				t.Errorf("CheckFile = %v, %q; want %v, containing %q", ok, reason, tt.ok, tt.reason)
+			}
+		})
+	}
+}
+
+func TestFHIRPathNormalisation(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"resource type segments under Bundle.entry.resource are dropped", "Bundle.entry[0].resource.patient.name[0]", "Bundle.entry[0].resource.name[0]"},
+		{"upper-case resource types from the parse phase are dropped too", "Bundle.entry[1].resource.Observation.status", "Bundle.entry[1].resource.status"},
+		{"choice elements are joined with their type", "Observation.value.quantity.value", "Observation.valueQuantity.value"},
+		{"contained resources keep their index", "Patient.contained[0].Organization.name", "Patient.contained[0].name"},
+		{"unknown segments are kept sanitised", "Patient.we ird.x", "Patient.*.x"},
+		{"an unknown root becomes Resource", "Nope.a", "Resource.a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fhirPath(tt.in); got != tt.want {
+				t.Errorf("fhirPath(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzValidate checks that no input panics, that findings are valid UTF-8
+// and carry locations rooted at a resource type, and that lenient mode
+// never has more errors than strict mode.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"Patient","id":"x"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rt, strict := Validate(body, Options{Strict: true})
+		_, lenient := Validate(body, Options{})
+		if len(strict) > maxFindings || len(lenient) > maxFindings {
+			t.Fatalf("unbounded findings: %d/%d", len(strict), len(lenient))
+		}
+		if lenient.HasErrors() && !strict.HasErrors() {
+			t.Fatalf("lenient refused what strict accepted: %v", lenient)
+		}
+		for _, fd := range append(strict, lenient...) {
+			if !utf8.ValidString(fd.Location) || !utf8.ValidString(fd.Message) {
+				t.Fatalf("finding is not UTF-8: %q", fd)
+			}
+		}
+		if rt != "" && !utf8.ValidString(rt) {
+			t.Fatalf("resource type is not UTF-8")
+		}
+	})
+}
+
+func BenchmarkValidate(b *testing.B) {
+	files, _ := filepath.Glob("testdata/corpus/valid/*.json")
+	var bodies [][]byte
+	var total int64
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+		total += int64(len(body))
+	}
+	b.SetBytes(total / int64(len(bodies)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		Validate(bodies[i%len(bodies)], Options{Strict: true})
+	}
+}
