@@ -75,10 +75,22 @@ func main() {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
+	all := map[string]bool{}
 	for _, v := range versions {
+		if err := collectSegments(filepath.Join(*in, "v"+v+".json"), all); err != nil {
+			log.Fatalf("gen: version %s: %v", v, err)
+		}
 		if err := convert(filepath.Join(*in, "v"+v+".json"), filepath.Join(*out, "v"+v+".json.gz")); err != nil {
 			log.Fatalf("gen: version %s: %v", v, err)
 		}
+	}
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	if err := os.WriteFile(filepath.Join(*out, "segments.txt"), []byte(strings.Join(ids, "\n")+"\n"), 0o644); err != nil {
+		log.Fatal(err)
 	}
 	if err := copyFile(filepath.Join(*in, "LICENSE"), filepath.Join(*out, "LICENSE")); err != nil {
 		log.Fatal(err)
@@ -150,6 +162,24 @@ func convert(src, dst string) error {
 		return fmt.Errorf("compress: %w", err)
 	}
 	return os.WriteFile(dst, buf.Bytes(), 0o644)
+}
+
+// collectSegments adds the segment ids of one version to all.
+func collectSegments(src string, all map[string]bool) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	var s struct {
+		Segments map[string]json.RawMessage `json:"segments"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	for id := range s.Segments {
+		all[id] = true
+	}
+	return nil
 }
 
 func nodes(src []srcNode) []compact.Node {
