@@ -12,6 +12,7 @@ package mllp
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -116,64 +117,95 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 	return r.readPayload()
 }
 
+// scan returns the buffered bytes up to and including the first delim, or
+// all buffered bytes when there is none (found false), reading from the
+// underlying reader only when nothing is buffered. Unlike ReadSlice it
+// returns as soon as any data is available, so the frame limit is enforced
+// on data as it arrives. The chunk is consumed and valid until the next read.
+func (r *Reader) scan(delim byte) (chunk []byte, found bool, err error) {
+	if r.br.Buffered() == 0 {
+		if _, err := r.br.Peek(1); err != nil {
+			return nil, false, err
+		}
+	}
+	chunk, _ = r.br.Peek(r.br.Buffered())
+	if i := bytes.IndexByte(chunk, delim); i >= 0 {
+		chunk, found = chunk[:i+1], true
+	}
+	_, _ = r.br.Discard(len(chunk))
+	return chunk, found, nil
+}
+
+// peekCR reports whether the next byte is a 0x0D, consuming it if so.
+func (r *Reader) peekCR() (bool, error) {
+	next, err := r.br.Peek(1)
+	if err != nil {
+		return false, err
+	}
+	if next[0] != CarriageReturn {
+		return false, nil
+	}
+	_, _ = r.br.Discard(1)
+	return true, nil
+}
+
+// readErr maps an underlying error met inside a frame.
+func readErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("mllp: read frame: %w", err)
+}
+
 // findStart discards bytes up to and including the next start block.
 func (r *Reader) findStart() error {
 	for {
-		chunk, err := r.br.ReadSlice(StartBlock)
-		if err == nil {
+		chunk, found, err := r.scan(StartBlock)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.EOF
+			}
+			return fmt.Errorf("mllp: read: %w", err)
+		}
+		if found {
 			r.discarded += int64(len(chunk) - 1)
 			r.inFrame = true
 			return nil
 		}
 		r.discarded += int64(len(chunk))
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF):
-			return io.EOF
-		default:
-			return fmt.Errorf("mllp: read: %w", err)
-		}
 	}
 }
 
 // readPayload reads up to the trailer, appending to r.buf within the limit.
 func (r *Reader) readPayload() ([]byte, error) {
 	for {
-		chunk, err := r.br.ReadSlice(EndBlock)
+		chunk, found, err := r.scan(EndBlock)
+		if err != nil {
+			return nil, readErr(err)
+		}
 		n := len(chunk)
-		if err == nil {
+		if found {
 			n-- // the 0x1C, payload or trailer: decided below
 		}
 		if len(r.buf)+n > r.max {
-			// The consumed 0x1C (err == nil) may be the first trailer byte.
-			return nil, r.tooLarge(len(r.buf)+n, len(chunk), err == nil)
+			// The consumed 0x1C (found) may be the first trailer byte.
+			return nil, r.tooLarge(len(r.buf)+n, len(chunk), found)
 		}
 		r.buf = append(r.buf, chunk[:n]...)
-		switch {
-		case err == nil:
-		case errors.Is(err, bufio.ErrBufferFull):
+		if !found {
 			continue
-		case errors.Is(err, io.EOF):
-			return nil, io.ErrUnexpectedEOF
-		default:
-			return nil, fmt.Errorf("mllp: read frame: %w", err)
 		}
-		next, err := r.br.Peek(1)
+		cr, err := r.peekCR()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, io.ErrUnexpectedEOF
-			}
-			return nil, fmt.Errorf("mllp: read frame: %w", err)
+			return nil, readErr(err)
 		}
-		if next[0] == CarriageReturn {
-			_, _ = r.br.Discard(1)
+		if cr {
 			r.inFrame = false
 			return r.buf, nil
 		}
 		// A lone 0x1C is payload.
 		if len(r.buf)+1 > r.max {
-			return nil, r.tooLarge(len(r.buf)+1, 0, false)
+			return nil, r.tooLarge(len(r.buf)+1, 1, false) // the consumed 0x1C
 		}
 		r.buf = append(r.buf, EndBlock)
 	}
@@ -193,28 +225,21 @@ func (r *Reader) tooLarge(atLeast, consumed int, pendingFS bool) error {
 func (r *Reader) skipFrame() error {
 	for {
 		if !r.pendingFS {
-			chunk, err := r.br.ReadSlice(EndBlock)
+			chunk, found, err := r.scan(EndBlock)
+			if err != nil {
+				return readErr(err)
+			}
 			r.discarded += int64(len(chunk))
-			switch {
-			case err == nil:
-			case errors.Is(err, bufio.ErrBufferFull):
+			if !found {
 				continue
-			case errors.Is(err, io.EOF):
-				return io.ErrUnexpectedEOF
-			default:
-				return fmt.Errorf("mllp: read frame: %w", err)
 			}
 		}
 		r.pendingFS = false
-		next, err := r.br.Peek(1)
+		cr, err := r.peekCR()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("mllp: read frame: %w", err)
+			return readErr(err)
 		}
-		if next[0] == CarriageReturn {
-			_, _ = r.br.Discard(1)
+		if cr {
 			r.discarded++
 			r.skip = false
 			r.inFrame = false

@@ -1,0 +1,211 @@
+package mllp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// connState is where a connection is in its read-handle-write cycle.
+type connState uint8
+
+const (
+	stateIdle   connState = iota // waiting for the next start block
+	stateActive                  // a frame started: receiving, handling or answering it
+	stateClosed                  // closed by Shutdown
+)
+
+// conn is one served connection. Its goroutine (serve) owns all I/O; the
+// Server only closes raw, under mu, from Shutdown.
+type conn struct {
+	s   *Server
+	raw net.Conn // the accepted connection
+	nc  net.Conn // raw, or the TLS connection over it
+
+	mu    sync.Mutex
+	state connState
+}
+
+// serve runs the connection until the peer leaves, an error occurs or the
+// server shuts down. It always closes the connection and untracks it.
+func (c *conn) serve() {
+	s := c.s
+	s.m.connOpened()
+	defer func() {
+		_ = c.raw.Close()
+		s.m.connClosed()
+		s.forget(c)
+		s.wg.Done()
+	}()
+	log := s.log.With("remote", c.raw.RemoteAddr().String())
+	info := ConnInfo{RemoteAddr: c.raw.RemoteAddr()}
+	c.nc = c.raw
+	if s.cfg.TLSConfig != nil {
+		tc, err := c.handshake()
+		if err != nil {
+			if !c.isClosed() {
+				s.m.reject(RejectTLSHandshake)
+				log.Warn("mllp tls handshake failed", "reason", RejectTLSHandshake, "error", err)
+			}
+			return
+		}
+		st := tc.ConnectionState()
+		info.TLS = &st
+		c.nc = tc
+	}
+
+	r := NewReader(c.nc, s.cfg.MaxFrameSize)
+	r.onStart = c.frameStarted
+	var wbuf []byte
+	var discarded int64
+	for {
+		if !c.setIdle() {
+			return
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		payload, err := r.ReadFrame()
+		s.m.discard(r.Discarded() - discarded)
+		discarded = r.Discarded()
+		if err != nil {
+			c.readFailed(log, err, r.InFrame())
+			return
+		}
+		if c.isClosed() {
+			return // closed by Shutdown while idle; the frame was buffered
+		}
+		s.m.frame(len(payload))
+		answer, ok := c.handle(log, info, payload)
+		if !ok {
+			return
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if cap(wbuf) > keepCap {
+			wbuf = nil
+		}
+		wbuf = AppendFrame(wbuf[:0], answer)
+		if _, err := c.nc.Write(wbuf); err != nil {
+			s.m.frameError(ReasonWriteError)
+			log.Warn("mllp answer not written, closing", "reason", ReasonWriteError, "error", err)
+			return
+		}
+	}
+}
+
+// handshake runs the TLS server handshake within the read timeout.
+func (c *conn) handshake() (*tls.Conn, error) {
+	ctx, cancel := context.WithTimeout(c.s.base, c.s.cfg.ReadTimeout)
+	defer cancel()
+	tc := tls.Server(c.raw, c.s.cfg.TLSConfig)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("mllp: tls handshake: %w", err)
+	}
+	return tc, nil
+}
+
+// handle calls the handler, turning a panic or a nil answer into a closed
+// connection (ok false).
+func (c *conn) handle(log *slog.Logger, info ConnInfo, payload []byte) (answer []byte, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.m.frameError(ReasonHandlerPanic)
+			// The panic value may quote the message: log only its type.
+			log.Error("mllp handler panicked, closing", "reason", ReasonHandlerPanic, "panic_type", fmt.Sprintf("%T", p))
+			answer, ok = nil, false
+		}
+	}()
+	answer = c.s.h.HandleMLLP(c.s.base, info, payload)
+	if answer == nil {
+		c.s.m.frameError(ReasonNoAnswer)
+		log.Warn("mllp handler gave no answer, closing", "reason", ReasonNoAnswer)
+		return nil, false
+	}
+	return answer, true
+}
+
+// readFailed logs and counts why reading stopped.
+func (c *conn) readFailed(log *slog.Logger, err error, inFrame bool) {
+	if c.isClosed() {
+		log.Debug("mllp connection closed by shutdown")
+		return
+	}
+	var ne net.Error
+	var reason string
+	switch {
+	case errors.Is(err, io.EOF):
+		log.Debug("mllp connection closed by peer")
+		return
+	case errors.Is(err, ErrFrameTooLarge):
+		reason = ReasonTooLarge
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		reason = ReasonTruncated
+	case errors.As(err, &ne) && ne.Timeout() && inFrame:
+		reason = ReasonReadTimeout
+	case errors.As(err, &ne) && ne.Timeout():
+		reason = ReasonIdleTimeout
+	case inFrame:
+		reason = ReasonTruncated
+	default:
+		reason = ReasonReadError
+	}
+	c.s.m.frameError(reason)
+	level := slog.LevelWarn
+	if reason == ReasonIdleTimeout {
+		level = slog.LevelInfo
+	}
+	log.Log(context.Background(), level, "mllp connection closed", "reason", reason, "error", err)
+}
+
+// frameStarted is the Reader's start-block hook: the connection becomes busy
+// and the whole frame must arrive within the read timeout.
+func (c *conn) frameStarted() {
+	c.mu.Lock()
+	if c.state == stateIdle {
+		c.state = stateActive
+	}
+	c.mu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+}
+
+// setIdle marks the connection idle before it waits for the next frame; it
+// reports false (and marks it closed) when the server is shutting down.
+func (c *conn) setIdle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateClosed || c.s.closing.Load() {
+		c.state = stateClosed
+		return false
+	}
+	c.state = stateIdle
+	return true
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateClosed
+}
+
+// closeIfIdle closes the connection if it is waiting for a frame. A busy
+// connection closes itself after its answer (setIdle sees the shutdown).
+func (c *conn) closeIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateIdle {
+		c.state = stateClosed
+		_ = c.raw.Close()
+	}
+}
+
+// forceClose closes the connection whatever it is doing.
+func (c *conn) forceClose() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.state = stateClosed
+	_ = c.raw.Close()
+}
