@@ -172,16 +172,24 @@ func entryResource(e *Entry, loc string, res json.RawMessage, newID func() strin
 	return nil
 }
 
-// splitEntryURL splits "Patient" or "Patient/123" (optionally after a base
-// URL ending in the type) into type and id; conditional urls ("?") fail.
+// splitEntryURL splits "Patient" or "Patient/123", or the same after an
+// absolute base URL, into type and id; conditional urls ("?") fail.
 func splitEntryURL(u string) (typ, id string, ok bool) {
 	if strings.ContainsAny(u, "?#") {
 		return "", "", false
 	}
-	if i := strings.Index(u, "://"); i >= 0 {
-		return "", "", false // absolute urls would need the base to be known
-	}
 	parts := strings.Split(strings.TrimPrefix(u, "/"), "/")
+	if strings.Contains(u, "://") {
+		// Absolute: [base]/Type or [base]/Type/id, the base being anything.
+		n := len(parts)
+		switch {
+		case n >= 1 && fhirval.KnownResourceType(parts[n-1]):
+			return parts[n-1], "", true
+		case n >= 2 && fhirval.KnownResourceType(parts[n-2]):
+			return parts[n-2], parts[n-1], parts[n-1] != ""
+		}
+		return "", "", false
+	}
 	switch len(parts) {
 	case 1:
 		return parts[0], "", parts[0] != ""
