@@ -98,13 +98,18 @@ func (c *checker) walk(root *node) {
 	var segBuf [64]int
 	var idBuf [64]string
 	segs, ids := segBuf[:0], idBuf[:0]
-	prev := "MSH"
+	prev, lastValid := "MSH", 0
 	for i := 0; i < n; i++ {
 		name := c.segName(i)
 		if len(name) == 3 && name[0] == 'Z' {
 			c.zSegment(i, name, prev)
 			continue
 		}
+		if !validSegID(name) {
+			c.add(validation.CodeSegmentSequence, location(string(c.segName(lastValid)), c.occurrence(lastValid), 0, 0, 0), "malformed segment id in a segment after this one")
+			continue
+		}
+		lastValid = i
 		def, ok := c.spec.segments[string(name)]
 		if !ok {
 			loc := location(string(name), c.occurrence(i), 0, 0, 0)
@@ -196,6 +201,19 @@ func (c *checker) zSegment(i int, name []byte, prev string) {
 		defs[f.Pos-1] = item{name: f.Name, typ: t, usage: u, rpt: r, len: f.Len, table: f.Table, profile: true}
 	}
 	c.fields(i, id, defs)
+}
+
+// validSegID reports whether id is three upper-case letters or digits.
+func validSegID(id []byte) bool {
+	if len(id) != 3 {
+		return false
+	}
+	for _, c := range id {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func maxInt(a, b int) int {
