@@ -19,17 +19,20 @@ type Header struct {
 // Header decodes the MSH. It allocates one string that all decoded fields
 // share; call it once per message.
 func (m *Message) Header() Header {
-	msh := m.MSH()
 	d := m.delims
-	first := func(n int) []byte { return msh.Field(n).Rep(1).Component(1).Raw() }
-	mt := msh.Field(9).Rep(1)
+	fields := m.mshFields()
+	first := func(n int) []byte {
+		r := Field{raw: fields[n], d: d}
+		return r.Rep(1).Component(1).Raw()
+	}
+	mt := Field{raw: fields[9], d: d}.Rep(1)
 	raws := [...][]byte{
 		first(3), first(4), first(5), first(6),
 		mt.Component(1).Raw(), mt.Component(2).Raw(), mt.Component(3).Raw(),
-		msh.Field(10).Raw(),
+		fields[10],
 		first(11), first(12),
-		msh.Field(15).Raw(), msh.Field(16).Raw(),
-		msh.Field(18).Rep(1).Raw(),
+		fields[15], fields[16],
+		Field{raw: fields[18], d: d}.Rep(1).Raw(),
 	}
 	var b strings.Builder
 	n := 0
@@ -55,10 +58,10 @@ func (m *Message) Header() Header {
 		SendingFacility:      get(1),
 		ReceivingApp:         get(2),
 		ReceivingFacility:    get(3),
-		SendingAppRaw:        msh.Field(3).Raw(),
-		SendingFacilityRaw:   msh.Field(4).Raw(),
-		ReceivingAppRaw:      msh.Field(5).Raw(),
-		ReceivingFacilityRaw: msh.Field(6).Raw(),
+		SendingAppRaw:        fields[3],
+		SendingFacilityRaw:   fields[4],
+		ReceivingAppRaw:      fields[5],
+		ReceivingFacilityRaw: fields[6],
 		MessageType:          get(4),
 		TriggerEvent:         get(5),
 		Structure:            get(6),
@@ -69,4 +72,25 @@ func (m *Message) Header() Header {
 		AppAckType:           get(11),
 		Charset:              get(12),
 	}
+}
+
+// mshFields splits MSH-3 to MSH-18 in one pass; index i holds MSH-i (nil
+// when absent), capacity clipped.
+func (m *Message) mshFields() [19][]byte {
+	var f [19][]byte
+	raw := m.MSH().Raw()
+	sep := m.delims.Field
+	// raw[3] is MSH-1; MSH-2 starts at 4 and each separator after it
+	// starts the next field.
+	n, start := 2, 4
+	for i := 4; i <= len(raw) && n < len(f); i++ {
+		if i == len(raw) || raw[i] == sep {
+			if n >= 3 {
+				f[n] = raw[start:i:i]
+			}
+			n++
+			start = i + 1
+		}
+	}
+	return f
 }

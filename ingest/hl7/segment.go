@@ -67,19 +67,33 @@ func (s Segment) Field(n int) Field {
 }
 
 // nthPart returns the n-th (0-based) part of b split on sep, capacity
-// clipped, or nil when there are fewer parts.
+// clipped, or nil when there are fewer parts. Parts are short, so a plain
+// loop beats bytes.IndexByte's setup cost here.
 func nthPart(b []byte, sep byte, n int) []byte {
-	for ; n > 0; n-- {
-		i := bytes.IndexByte(b, sep)
-		if i < 0 {
+	start := 0
+	if n > 0 {
+		start = -1
+		for i, c := range b {
+			if c == sep {
+				n--
+				if n == 0 {
+					start = i + 1
+					break
+				}
+			}
+		}
+		if start < 0 {
 			return nil
 		}
-		b = b[i+1:]
 	}
-	if i := bytes.IndexByte(b, sep); i >= 0 {
-		b = b[:i]
+	end := len(b)
+	for i := start; i < len(b); i++ {
+		if b[i] == sep {
+			end = i
+			break
+		}
 	}
-	return b[:len(b):len(b)]
+	return b[start:end:end]
 }
 
 // countParts returns how many parts b has split on sep; 0 when b is empty.
