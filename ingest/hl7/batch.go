@@ -42,7 +42,8 @@ type line struct{ start, end int }
 // segment sequence) when an FHS is not the first segment, a BHS opens
 // inside an open batch, a non-envelope segment appears outside a message,
 // anything but empty lines follows FTS, or the input holds no segment at
-// all. Counts in BTS-1 and FTS-1 are checked into Batch.Findings.
+// all. Counts in BTS-1 and FTS-1 are checked into Batch.Findings
+// (messages directly under an FHS count as one implicit batch).
 // SplitBatch never panics and does not copy the input.
 func SplitBatch(raw []byte) (Batch, error) {
 	var (
@@ -92,7 +93,7 @@ func SplitBatch(raw []byte) (Batch, error) {
 		case "BTS":
 			endMsg(l.start)
 			b.BTS = seg
-			checkCount(&b, seg, "BTS-1", inBatch)
+			checkCount(&b, seg, "BTS-1", "messages", inBatch)
 			batchOpen = false
 		case "FTS":
 			endMsg(l.start)
@@ -102,7 +103,7 @@ func SplitBatch(raw []byte) (Batch, error) {
 			if batches == 0 && len(b.Messages) > 0 {
 				batches = 1 // messages directly under FHS form one implicit batch
 			}
-			checkCount(&b, seg, "FTS-1", batches)
+			checkCount(&b, seg, "FTS-1", "batches", batches)
 			closed = true
 		default:
 			if msgStart < 0 {
@@ -140,7 +141,7 @@ func envelopeName(seg []byte) string {
 
 // checkCount compares field 1 of a BTS/FTS trailer with want and records a
 // warning when it is present and differs.
-func checkCount(b *Batch, seg []byte, loc string, want int) {
+func checkCount(b *Batch, seg []byte, loc, what string, want int) {
 	if len(seg) < 4 {
 		return
 	}
@@ -154,7 +155,7 @@ func checkCount(b *Batch, seg []byte, loc string, want int) {
 			Severity: validation.SeverityWarning,
 			Code:     validation.CodeSegmentSequence,
 			Location: loc,
-			Message:  "count does not match the segments found (" + strconv.Itoa(want) + ")",
+			Message:  "count does not match the " + strconv.Itoa(want) + " " + what + " found",
 		})
 	}
 }

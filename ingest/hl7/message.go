@@ -119,7 +119,10 @@ func (m *Message) SegmentAt(i int) Segment {
 		return Segment{}
 	}
 	s := m.segs[i]
-	return Segment{raw: m.raw[s.start:s.end:s.end], d: m.delims, msh: i == 0}
+	raw := m.raw[s.start:s.end:s.end]
+	// A repeated MSH (invalid in one message) keeps the MSH numbering.
+	msh := i == 0 || len(raw) >= 4 && string(raw[:3]) == "MSH" && raw[3] == m.delims.Field
+	return Segment{raw: raw, d: m.delims, msh: msh}
 }
 
 // MSH returns the message header segment.

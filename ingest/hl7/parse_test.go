@@ -111,7 +111,7 @@ func TestSegmentSplitting(t *testing.T) {
 }
 
 func TestSegmentFieldsAndNumbering(t *testing.T) {
-	raw := []byte("MSH|^~\\&|APP^FAC|F2|||||ADT^A01^ADT_A01|C1|P|2.5\rPID|1||123^^^HOSP^MR~456^^^OTHER||\"\"|\rZZZ\r")
+	raw := []byte("MSH|^~\\&|APP^FAC|F2|||||ADT^A01^ADT_A01|C1|P|2.5\rPID|1||123^^^HOSP^MR~456^^^OTHER||\"\"|\rZZZ\rMSH|^~\\&|X\r")
 	m, err := Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +119,7 @@ func TestSegmentFieldsAndNumbering(t *testing.T) {
 	msh := m.MSH()
 	pid, _ := m.Segment("PID", 1)
 	zzz, _ := m.Segment("ZZZ", 1)
+	msh2, _ := m.Segment("MSH", 2)
 	tests := []struct {
 		name string
 		got  any
@@ -145,6 +146,18 @@ func TestSegmentFieldsAndNumbering(t *testing.T) {
 		{"components beyond the last are empty", len(pid.Field(3).Rep(1).Component(9).Raw()), 0},
 		{"subcomponents beyond the last are nil", pid.Field(3).Rep(1).Component(1).Sub(2) == nil, true},
 		{"common segment names come back", pid.Name(), "PID"},
+		{"a repeated MSH keeps the MSH numbering", msh2.Field(3).String(), "X"},
+		{"segments are counted by name", m.Count("MSH"), 2},
+		{"a missing segment counts zero", m.Count("OBX"), 0},
+		{"a repetition reads unescaped", pid.Field(3).Rep(2).String(), "456^^^OTHER"},
+		{"MSH-2 has one repetition only", len(msh.Field(2).Rep(2).Raw()), 0},
+		{"MSH-2 has one component only", len(msh.Field(2).Rep(1).Component(2).Raw()), 0},
+		{"MSH-2 has one subcomponent only", msh.Field(2).Rep(1).Component(1).Sub(2) == nil, true},
+		{"MSH-1 is a single subcomponent", string(msh.Field(1).Rep(1).Component(1).Sub(1)), "|"},
+		{"repetition zero is empty", len(pid.Field(3).Rep(0).Raw()), 0},
+		{"component zero is empty", len(pid.Field(3).Rep(1).Component(0).Raw()), 0},
+		{"subcomponent zero is nil", pid.Field(3).Rep(1).Component(1).Sub(0) == nil, true},
+		{"occurrence zero finds nothing", func() bool { _, ok := m.Segment("PID", 0); return ok }(), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
