@@ -195,7 +195,13 @@ func (s *Service) baseURL(ctx context.Context) string {
 // http.html#prefer): "minimal", "representation", "OperationOutcome", or
 // "" when none was given.
 func prefer(ctx context.Context) string {
-	for _, h := range metadata.ValueFromIncomingContext(ctx, mdPrefer) {
+	return preferReturn(metadata.ValueFromIncomingContext(ctx, mdPrefer))
+}
+
+// preferReturn parses Prefer header values; the first return= preference
+// with a known value wins.
+func preferReturn(headers []string) string {
+	for _, h := range headers {
 		for _, p := range strings.Split(h, ",") {
 			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 			if !ok || !strings.EqualFold(strings.TrimSpace(k), "return") {
