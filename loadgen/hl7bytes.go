@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,6 +20,17 @@ type template struct {
 	msg      []byte
 	spans    [][2]int // [start, end) of each MSH-10 value, in order
 	original string   // the first MSH-10 value as sent
+	delims   []byte   // segment terminators, field separators and MSH-2 characters
+}
+
+// idAlphabet is every byte a generated control id may contain besides the
+// prefix.
+const idAlphabet = "-.0123456789"
+
+// clashes reports whether a control id made of prefix and idAlphabet could
+// contain one of the message's delimiters (which would corrupt it).
+func (t template) clashes(prefix string) bool {
+	return bytes.ContainsAny(t.delims, prefix+idAlphabet)
 }
 
 // isSegmentStart reports whether a segment may start at i.
@@ -66,10 +78,14 @@ func field(b []byte, seg, n int) (start, end int, ok bool) {
 
 // newTemplate finds every MSH-10 in msg (one per message of a batch).
 func newTemplate(msg []byte) (template, error) {
-	t := template{msg: msg}
+	t := template{msg: msg, delims: []byte("\r\n")}
 	for i := 0; i+3 < len(msg); i++ {
 		if msg[i] != 'M' || msg[i+1] != 'S' || msg[i+2] != 'H' || !isSegmentStart(msg, i) {
 			continue
+		}
+		t.delims = append(t.delims, msg[i+3])
+		if s, e, ok := field(msg, i, 1); ok { // MSH-2, the encoding characters
+			t.delims = append(t.delims, msg[s:e]...)
 		}
 		start, end, ok := field(msg, i, 9) // MSH-10
 		if !ok {

@@ -54,6 +54,32 @@ func TestTemplateRefusesMessagesWithoutControlID(t *testing.T) {
 	}
 }
 
+func TestTemplateDetectsDelimitersInControlIDs(t *testing.T) {
+	tests := []struct {
+		name   string
+		msg    string
+		prefix string
+		want   bool
+	}{
+		{name: "usual delimiters do not clash", msg: "MSH|^~\\&|||||||ADT^A01|1", prefix: "LG", want: false},
+		{name: "a digit as field separator clashes", msg: "MSH2^~\\&2222222ADT^A0121", prefix: "LG", want: true},
+		{name: "a dash as component separator clashes", msg: "MSH|-~\\&|||||||ADT-A01|1", prefix: "LG", want: true},
+		{name: "a prefix holding the field separator clashes", msg: "MSH|^~\\&|||||||ADT^A01|1", prefix: "L|G", want: true},
+		{name: "a prefix holding a carriage return clashes", msg: "MSH|^~\\&|||||||ADT^A01|1", prefix: "L\r", want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, err := newTemplate([]byte(tt.msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tm.clashes(tt.prefix); got != tt.want {
+				t.Fatalf("clashes(%q) = %v, want %v", tt.prefix, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestAckCode(t *testing.T) {
 	tests := []struct {
 		name string
@@ -104,7 +130,7 @@ func FuzzAckCode(f *testing.F) {
 func FuzzTemplate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		tm, err := newTemplate(msg)
-		if err != nil {
+		if err != nil || tm.clashes("Z") {
 			return
 		}
 		if len(tm.spans) == 1 {

@@ -120,8 +120,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	tmpls := make([]template, len(o.Messages))
 	for i, m := range o.Messages {
 		t, err := newTemplate(m)
-		if err != nil && o.UniqueControlIDs {
-			return Report{}, fmt.Errorf("loadgen: message %d: %w", i, err)
+		if o.UniqueControlIDs {
+			if err != nil {
+				return Report{}, fmt.Errorf("loadgen: message %d: %w", i, err)
+			}
+			if t.clashes(o.ControlIDPrefix) {
+				return Report{}, fmt.Errorf("loadgen: message %d: its delimiters occur in control ids %q", i, o.ControlIDPrefix+idAlphabet)
+			}
 		}
 		tmpls[i] = t
 	}

@@ -274,6 +274,7 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		{name: "no messages are refused", o: Options{Addr: "127.0.0.1:1", Count: 1}},
 		{name: "neither count nor duration is refused", o: Options{Addr: "127.0.0.1:1", Messages: msg}},
 		{name: "a negative rate is refused", o: Options{Addr: "127.0.0.1:1", Messages: msg, Count: 1, Rate: -1}},
+		{name: "unique ids clashing with the message's delimiters are refused", o: Options{Addr: "127.0.0.1:1", Messages: msg, Count: 1, UniqueControlIDs: true, ControlIDPrefix: "a|b"}},
 		{name: "unique ids for a message without MSH-10 are refused", o: Options{Addr: "127.0.0.1:1", Messages: [][]byte{[]byte("PID|1")}, Count: 1, UniqueControlIDs: true}},
 	}
 	for _, tt := range tests {
@@ -292,4 +293,34 @@ func TestReportString(t *testing.T) {
 	if got := r.String(); got != want {
 		t.Fatalf("String() =\n%s, want\n%s", got, want)
 	}
+}
+
+// BenchmarkRun measures the generator against a real MLLP server answering
+// ACKs, with two connections and unique control ids.
+func BenchmarkRun(b *testing.B) {
+	msg, err := os.ReadFile("testdata/hl7/fhirconv-ADT-A01-02.hl7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	as := &ackServer{}
+	srv := mllp.NewServer("bench", mllp.ServerConfig{Logger: slog.New(slog.DiscardHandler)}, mllp.HandlerFunc(func(ctx context.Context, ci mllp.ConnInfo, p []byte) []byte {
+		ack := as.handle(ctx, ci, p)
+		as.mu.Lock()
+		as.got = as.got[:0]
+		as.mu.Unlock()
+		return ack
+	}), nil)
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+	b.ResetTimer()
+	rep, err := Run(context.Background(), Options{Addr: ln.Addr().String(), Messages: [][]byte{msg}, Connections: 2, Count: b.N, UniqueControlIDs: true})
+	if err != nil || rep.Answered != b.N {
+		b.Fatalf("Run = %v, %v", rep, err)
+	}
+	b.ReportMetric(rep.MsgsPerSec, "msgs/s")
+	b.ReportMetric(float64(rep.P99.Microseconds()), "p99-µs")
 }

@@ -161,3 +161,35 @@ func TestDialFailsOnClosedPort(t *testing.T) {
 		t.Fatal("Dial to a closed port succeeded")
 	}
 }
+
+// BenchmarkRoundTrip measures one client sending a corpus message and
+// waiting for its answer over loopback TCP, the per-connection ceiling.
+func BenchmarkRoundTrip(b *testing.B) {
+	msg, err := os.ReadFile("testdata/hl7/fhirconv-ADT-A01-02.hl7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := NewServer("bench", ServerConfig{Logger: quiet}, HandlerFunc(func(context.Context, ConnInfo, []byte) []byte {
+		return []byte("MSH|^~\\&|GW|H|S|F|20240101||ACK|1|P|2.5\rMSA|AA|1\r")
+	}), nil)
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+	c, err := Dial(context.Background(), ln.Addr().String(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		if _, err := c.Send(context.Background(), msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
