@@ -18,9 +18,21 @@ func (c *checker) loc(a at, comp, sub int) string {
 	return location(a.id, c.occurrence(a.seg), a.field, comp, sub)
 }
 
+// noTable stands for a value checked without a table.
+var noTable item
+
 // cut returns b up to the first sep and what follows it; more is false
-// when b holds no sep.
+// when b holds no sep. Short inputs are scanned inline, which beats the
+// call into IndexByte for typical HL7 values.
 func cut(b []byte, sep byte) (head, tail []byte, more bool) {
+	if len(b) <= 16 {
+		for i, c := range b {
+			if c == sep {
+				return b[:i], b[i+1:], true
+			}
+		}
+		return b, nil, false
+	}
 	if i := bytes.IndexByte(b, sep); i >= 0 {
 		return b[:i], b[i+1:], true
 	}
@@ -116,6 +128,10 @@ func (c *checker) field(a at, fd *item, f, obx2 []byte) {
 	if string(f) == `""` {
 		return
 	}
+	if !fd.check && !fd.profile && c.rules.n == 0 {
+		c.shape(a, fd, f)
+		return
+	}
 	typ := fd.typ
 	if typ.id == "VARIES" {
 		typ = unchecked
@@ -143,14 +159,37 @@ func (c *checker) field(a at, fd *item, f, obx2 []byte) {
 	}
 }
 
+// shape checks only the repetition count and lengths of a field whose
+// values cannot fail a format or table check.
+func (c *checker) shape(a at, fd *item, f []byte) {
+	if fd.rpt > 0 && bytes.Count(f, []byte{c.d.Repetition})+1 > fd.rpt {
+		c.stdRule(a, fd, false, validation.CodeDataType, c.loc(a, 0, 0), "field repeats more often than allowed")
+	}
+	if fd.len <= 0 || len(f) <= fd.len {
+		return
+	}
+	for more := true; more; {
+		var r []byte
+		r, f, more = cut(f, c.d.Repetition)
+		if len(r) > fd.len {
+			c.warn(validation.CodeValueTooLong, c.loc(a, 0, 0), "value longer than the standard's length")
+			return
+		}
+	}
+}
+
 // value checks one repetition against its data type, down to
 // subcomponents.
 func (c *checker) value(a at, fd *item, typ *typeDef, rep []byte) {
 	table := fd.table
 	if len(typ.comps) == 0 {
+		tab := fd
+		if typ != fd.typ { // OBX-5 typed by OBX-2: no table
+			tab = &noTable
+		}
 		v, _, _ := cut(rep, c.d.Component)
 		v, _, _ = cut(v, c.d.Subcomponent)
-		c.leaf(a, fd, typ.kind, table, v, 0, 0)
+		c.leaf(a, fd, typ.kind, tab, v, 0, 0)
 		return
 	}
 	if table != "" && c.rules.n > 0 { // a profile value set for a coded field applies to its code
@@ -174,7 +213,7 @@ func (c *checker) value(a at, fd *item, typ *typeDef, rep []byte) {
 			if k == 1 && typ.id == "TS" { // a TS's time is the field's value
 				kk = 0
 			}
-			c.leaf(a, fd, cd.typ.kind, cd.table, v, kk, 0)
+			c.leaf(a, fd, cd.typ.kind, cd, v, kk, 0)
 			continue
 		}
 		srest, smore := comp, true
@@ -182,7 +221,7 @@ func (c *checker) value(a at, fd *item, typ *typeDef, rep []byte) {
 			var sub []byte
 			sub, srest, smore = cut(srest, c.d.Subcomponent)
 			sd := &cd.typ.comps[j-1]
-			c.leaf(a, fd, leafKind(sd.typ), sd.table, sub, k, j)
+			c.leaf(a, fd, leafKind(sd.typ), sd, sub, k, j)
 		}
 	}
 }
@@ -200,7 +239,7 @@ func leafKind(t *typeDef) primKind {
 }
 
 // leaf checks a primitive value.
-func (c *checker) leaf(a at, fd *item, kind primKind, table string, v []byte, comp, sub int) {
+func (c *checker) leaf(a at, fd *item, kind primKind, tab *item, v []byte, comp, sub int) {
 	if len(v) == 0 || string(v) == `""` {
 		return
 	}
@@ -226,15 +265,16 @@ func (c *checker) leaf(a at, fd *item, kind primKind, table string, v []byte, co
 			c.typeErr(a, fd, comp, sub, "not a valid SI sequence id (non-negative integer)")
 		}
 	case kindID, kindIS:
-		if table != "" {
-			c.coded(a, fd, kind, table, v, comp, sub)
+		if tab.table != "" {
+			c.coded(a, fd, kind, tab, v, comp, sub)
 		}
 	}
 }
 
 // coded checks a coded value: HL7-defined tables from the standard, user
 // tables only through the profile's value sets.
-func (c *checker) coded(a at, fd *item, kind primKind, table string, v []byte, comp, sub int) {
+func (c *checker) coded(a at, fd *item, kind primKind, tab *item, v []byte, comp, sub int) {
+	table := tab.table
 	inVS, hasVS := false, false
 	if c.rules.n > 0 {
 		if inVS, hasVS = c.rules.valueSet(table, v); inVS {
@@ -242,7 +282,7 @@ func (c *checker) coded(a at, fd *item, kind primKind, table string, v []byte, c
 		}
 	}
 	if kind == kindID || !c.spec.user[table] {
-		if in, known := c.spec.inTable(table, v); known {
+		if in, known := inValues(table, tab.vals, v); known {
 			if !in {
 				hard := a.seg == 0 && comp == 0 && (a.field == 15 || a.field == 16)
 				c.stdRule(a, fd, hard, validation.CodeTableValue, c.loc(a, comp, sub), "value not in HL7 table "+table)

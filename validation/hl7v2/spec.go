@@ -65,9 +65,15 @@ type item struct {
 	rpt   int  // 0 = unbounded
 	len   int
 	table string
+	// vals are the HL7 table's values (nil for user tables and tables
+	// without values).
+	vals map[string]struct{}
 	// profile marks fields defined by a conformance profile (Z-segments),
 	// whose rules are always enforced at the mode's severity.
 	profile bool
+	// check is whether a value of this item can fail a format or HL7
+	// table check (else only presence, repetitions and length matter).
+	check bool
 }
 
 // segDef is a segment's definition; id is the interned segment id.
@@ -208,6 +214,11 @@ func resolve(c *compact.Spec) *spec {
 	for id, fields := range c.Segments {
 		s.segments[id] = &segDef{id: id, fields: s.items(fields)}
 	}
+	for _, d := range s.segments {
+		for i := range d.fields {
+			d.fields[i].check = s.itemNeeds(&d.fields[i])
+		}
+	}
 	if _, ok := c.Messages["ACK"]; !ok { // v2.1 lists no general acknowledgment
 		c.Messages["ACK"] = []compact.Node{{Seg: "MSH", Usage: "R", Rpt: 1}, {Seg: "MSA", Usage: "R", Rpt: 1}, {Seg: "ERR", Usage: "O", Rpt: 1}}
 	}
@@ -229,6 +240,41 @@ func resolve(c *compact.Spec) *spec {
 	return s
 }
 
+// leafNeeds reports whether a primitive of kind with table can fail.
+func (s *spec) leafNeeds(kind primKind, table string) bool {
+	switch kind {
+	case kindDT, kindDTM, kindTM, kindNM, kindSI:
+		return true
+	case kindID, kindIS:
+		return table != "" && len(s.tables[table]) > 0
+	}
+	return false
+}
+
+// itemNeeds reports whether any value checked under it can fail.
+func (s *spec) itemNeeds(it *item) bool {
+	if it.typ.id == "VARIES" {
+		return true
+	}
+	if len(it.typ.comps) == 0 {
+		return s.leafNeeds(it.typ.kind, it.table)
+	}
+	for _, cd := range it.typ.comps {
+		if len(cd.typ.comps) == 0 {
+			if s.leafNeeds(cd.typ.kind, cd.table) {
+				return true
+			}
+			continue
+		}
+		for _, sd := range cd.typ.comps {
+			if s.leafNeeds(leafKind(sd.typ), sd.table) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // typ returns the named type, creating an unchecked one when the version
 // does not define it.
 func (s *spec) typ(id string) *typeDef {
@@ -247,7 +293,7 @@ func (s *spec) items(src []compact.Item) []item {
 		if it.Usage != "" {
 			u = it.Usage[0]
 		}
-		out[i] = item{name: it.Name, typ: s.typ(it.Type), usage: u, rpt: it.Rpt, len: it.Len, table: it.Table}
+		out[i] = item{name: it.Name, typ: s.typ(it.Type), usage: u, rpt: it.Rpt, len: it.Len, table: it.Table, vals: s.tables[it.Table]}
 	}
 	return out
 }
@@ -290,8 +336,12 @@ func (n *node) index() {
 // inTable reports whether v is a value of HL7 table id; known is false
 // when the version has no values for that table.
 func (s *spec) inTable(id string, v []byte) (in, known bool) {
-	t, ok := s.tables[id]
-	if !ok || len(t) == 0 {
+	return inValues(id, s.tables[id], v)
+}
+
+// inValues is inTable with the table's values already looked up.
+func inValues(id string, t map[string]struct{}, v []byte) (in, known bool) {
+	if len(t) == 0 {
 		return false, false
 	}
 	if id == "0396" { // coding systems: 99zzz and L are local, HL7nnnn tables

@@ -86,6 +86,7 @@ type checker struct {
 	// reported as warnings.
 	full     bool
 	findings validation.Findings
+	occ      []int32 // segment occurrences, built on demand
 }
 
 // soft records a full-conformance finding: at the mode's severity under
@@ -100,11 +101,17 @@ func (c *checker) soft(code validation.Code, loc, msg string) {
 
 // add records a finding at the mode's severity.
 func (c *checker) add(code validation.Code, loc, msg string) {
+	if c.findings == nil {
+		c.findings = make(validation.Findings, 0, 8)
+	}
 	c.findings = append(c.findings, validation.Finding{Severity: c.sev, Code: code, Location: loc, Message: msg})
 }
 
 // warn records a finding that is a warning in every mode.
 func (c *checker) warn(code validation.Code, loc, msg string) {
+	if c.findings == nil {
+		c.findings = make(validation.Findings, 0, 8)
+	}
 	c.findings = append(c.findings, validation.Finding{Severity: validation.SeverityWarning, Code: code, Location: loc, Message: msg})
 }
 
@@ -205,8 +212,8 @@ func (c *checker) messageStructure(typ, event, structure []byte) *node {
 
 // location renders SEG[(occ)][-field[.comp[.sub]]].
 func location(seg string, occ, field, comp, sub int) string {
-	b := make([]byte, 0, 16)
-	b = append(b, seg...)
+	var buf [40]byte
+	b := append(buf[:0], seg...)
 	if occ > 1 {
 		b = append(b, '(')
 		b = strconv.AppendInt(b, int64(occ), 10)
@@ -228,16 +235,28 @@ func location(seg string, occ, field, comp, sub int) string {
 }
 
 // occurrence returns the 1-based occurrence of segment i among the
-// segments with its name; computed only when a finding needs it.
+// segments with its name. The table is built on the first finding that
+// needs it, once per message.
 func (c *checker) occurrence(i int) int {
-	name := c.segName(i)
-	occ := 0
-	for j := 0; j <= i; j++ {
-		if bytes.Equal(c.segName(j), name) {
-			occ++
+	if c.occ == nil {
+		n := c.m.NumSegments()
+		c.occ = make([]int32, n)
+		for j := 0; j < n; j++ {
+			name := c.segName(j)
+			k := int32(1)
+			for p := j - 1; p >= 0; p-- {
+				if bytes.Equal(c.segName(p), name) {
+					k = c.occ[p] + 1
+					break
+				}
+			}
+			c.occ[j] = k
 		}
 	}
-	return occ
+	if i < 0 || i >= len(c.occ) {
+		return 1
+	}
+	return int(c.occ[i])
 }
 
 // segName returns the id of segment i as written.
