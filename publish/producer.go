@@ -1,0 +1,333 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/pipeline"
+)
+
+var _ pipeline.Publisher = (*Producer)(nil)
+
+// Producer publishes records to Kafka. It holds one idempotent client for
+// ordinary publishes and a pool of transactional clients for atomic ones,
+// each running one transaction at a time so that concurrent atomic
+// publishes never share a transaction. All methods are safe for concurrent
+// use.
+type Producer struct {
+	cl      *kgo.Client
+	txOpts  []kgo.Opt
+	pool    chan *txSlot
+	slots   []*txSlot
+	m       *metrics
+	log     *slog.Logger
+	berr    *brokerErrors
+	endWait time.Duration // bound for ending a transaction
+	bound   time.Duration // longest a Publish call may take
+
+	mu     sync.Mutex // guards the slots' clients against Close
+	closed bool
+	once   sync.Once
+}
+
+// txSlot is one transactional id and the client currently using it.
+type txSlot struct {
+	id string
+	cl *kgo.Client
+}
+
+// New builds a Producer for brokers from k (see Options; extra options are
+// appended, for example kgo.AllowAutoTopicCreation() for the embedded
+// broker). Metrics are registered with reg (nil: not registered). New does
+// not contact the brokers, so it succeeds while they are down (Ping tells);
+// it fails when ctx is already done, the options are invalid, or the
+// metrics are already registered with reg. logger receives franz-go's
+// warnings and transaction recoveries, never record keys or values.
+func New(ctx context.Context, k config.Kafka, brokers []string, reg prometheus.Registerer, logger *slog.Logger, extra ...kgo.Opt) (*Producer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("publish: new producer: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts, err := Options(k, brokers, extra...)
+	if err != nil {
+		return nil, err
+	}
+	p := &Producer{
+		log:     logger,
+		endWait: k.Producer.DeliveryTimeout + k.Producer.RequestTimeout,
+		bound:   k.Producer.DeliveryTimeout + k.Producer.RequestTimeout,
+	}
+	p.m, err = newMetrics(reg, p.buffered)
+	if err != nil {
+		return nil, fmt.Errorf("publish: register metrics: %w", err)
+	}
+	p.berr = newBrokerErrors(logger, func(code string) { p.m.brokerErrs.WithLabelValues(code).Inc() })
+	opts = append(opts, kgo.WithHooks(hooks{p.m}), kgo.WithLogger(p.berr))
+	p.cl, err = kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("publish: new client: %w", err)
+	}
+	if k.Producer.Idempotent {
+		p.txOpts = opts
+		n := max(k.Producer.TransactionalProducers, 1)
+		p.pool = make(chan *txSlot, n)
+		for i := range n {
+			s := &txSlot{id: k.Producer.TransactionalIDPrefix + "-" + strconv.Itoa(i)}
+			if s.cl, err = p.newTxClient(s.id); err != nil {
+				p.Close()
+				return nil, err
+			}
+			p.slots = append(p.slots, s)
+			p.pool <- s
+		}
+	}
+	return p, nil
+}
+
+func (p *Producer) newTxClient(id string) (*kgo.Client, error) {
+	cl, err := kgo.NewClient(append(p.txOpts[:len(p.txOpts):len(p.txOpts)], kgo.TransactionalID(id))...)
+	if err != nil {
+		return nil, fmt.Errorf("publish: new transactional client: %w", err)
+	}
+	return cl, nil
+}
+
+// Client is the idempotent client, for admin use (kadm.NewClient) by
+// others. Do not close it; Close does.
+func (p *Producer) Client() *kgo.Client { return p.cl }
+
+// Publish writes recs and blocks until every record is acknowledged by all
+// in-sync replicas, one failed, or ctx ends. On success it returns where
+// each record landed, in the order of recs. On failure it returns a *Error
+// (Reason says why) and, unless atomic, some records may have been written.
+//
+// With atomic (and more than one record) the records are written in one
+// Kafka transaction on a pooled transactional client: read_committed
+// consumers see all of them or none. Any failure aborts the transaction. It
+// waits for a free transactional client, bounded by ctx.
+//
+// Records are handed over with TryProduce, so a full producer buffer fails
+// at once with reason "buffer_full" instead of blocking. A call never
+// takes longer than the delivery timeout plus the request timeout, even
+// when ctx has no deadline: the idempotent producer cannot time out a
+// record whose request is in flight, so Publish stops waiting and answers
+// "timeout" (or the last broker error seen for the partition, such as
+// "not_enough_replicas"); such a record may still land later. Publish
+// never logs keys or values. recs must not be modified until it returns.
+func (p *Producer) Publish(ctx context.Context, recs []*kgo.Record, atomic bool) ([]pipeline.Delivery, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	start := time.Now()
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.bound {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.bound)
+		defer cancel()
+	}
+	var (
+		dels []pipeline.Delivery
+		err  error
+	)
+	if atomic && len(recs) > 1 && p.pool != nil {
+		dels, err = p.publishTx(ctx, recs)
+	} else {
+		dels, err = p.produce(ctx, p.cl, recs, start)
+	}
+	p.m.latency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		var pe *Error
+		if !errors.As(err, &pe) {
+			pe = newError("", err)
+			err = pe
+		}
+		p.m.publishErrs.WithLabelValues(pe.Why).Inc()
+		return nil, err
+	}
+	return dels, nil
+}
+
+// produce hands recs to cl and waits for every promise, or for ctx to end
+// (then records may still be in flight; in a transaction the caller aborts,
+// which fails or settles them). Errors name the first failed record's
+// topic and carry the last broker error seen for its partition.
+func (p *Producer) produce(ctx context.Context, cl *kgo.Client, recs []*kgo.Record, start time.Time) ([]pipeline.Delivery, error) {
+	results := make([]error, len(recs))
+	var wg sync.WaitGroup
+	wg.Add(len(recs))
+	for i, r := range recs {
+		cl.TryProduce(ctx, r, func(_ *kgo.Record, err error) {
+			results[i] = err
+			wg.Done()
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, newError(recs[0].Topic, p.berr.explain(ctx.Err(), recs[0], start))
+	}
+	var first *Error
+	dels := make([]pipeline.Delivery, len(recs))
+	for i, r := range recs {
+		if err := results[i]; err != nil {
+			if first == nil {
+				first = newError(r.Topic, p.berr.explain(err, r, start))
+			}
+			continue
+		}
+		dels[i] = pipeline.Delivery{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+	}
+	if first != nil {
+		return nil, first
+	}
+	return dels, nil
+}
+
+// publishTx runs recs as one transaction on a pooled client.
+func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipeline.Delivery, error) {
+	var s *txSlot
+	select {
+	case s = <-p.pool:
+	case <-ctx.Done():
+		return nil, newError("", fmt.Errorf("waiting for a transactional producer: %w", ctx.Err()))
+	}
+	defer func() { p.pool <- s }()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, newError("", kgo.ErrClientClosed)
+	}
+	if err := s.cl.BeginTransaction(); err != nil {
+		p.recover(s, "begin", err)
+		return nil, newError("", fmt.Errorf("begin transaction: %w", err))
+	}
+	dels, err := p.produce(ctx, s.cl, recs, time.Now())
+	if err != nil {
+		p.abort(s, err)
+		return nil, err
+	}
+	// Ending must not be cut short by the caller's ctx: an interrupted
+	// EndTxn leaves the outcome unknown (see kgo.Client.EndTransaction).
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.endWait)
+	defer cancel()
+	if err := s.cl.EndTransaction(ectx, kgo.TryCommit); err != nil {
+		// The outcome of a failed commit is not trusted: a fresh client
+		// for the same transactional id fences this one and makes the
+		// coordinator abort whatever is still open.
+		p.m.transactions.WithLabelValues("aborted").Inc()
+		p.recover(s, "commit", err)
+		return nil, newError("", fmt.Errorf("commit transaction: %w", err))
+	}
+	p.m.transactions.WithLabelValues("committed").Inc()
+	return dels, nil
+}
+
+// abort aborts the slot's open transaction; if that fails the slot gets a
+// fresh client (whose InitProducerID fences and aborts the old one).
+func (p *Producer) abort(s *txSlot, cause error) {
+	p.m.transactions.WithLabelValues("aborted").Inc()
+	ctx, cancel := context.WithTimeout(context.Background(), p.endWait)
+	defer cancel()
+	err := s.cl.AbortBufferedRecords(ctx)
+	if err == nil {
+		err = s.cl.EndTransaction(ctx, kgo.TryAbort)
+	}
+	p.log.Warn("kafka transaction aborted", "transactional_id", s.id, "reason", Classify(cause))
+	if err != nil {
+		p.recover(s, "abort", err)
+	}
+}
+
+// recover replaces the slot's client after an error that may have left it
+// in an unusable transactional state, and initializes the new client's
+// producer id at once: that bumps the epoch, fencing the old client, and
+// the coordinator aborts any transaction the old one left open (otherwise
+// read_committed consumers would stall until the transaction timeout).
+// It blocks for at most the end-of-transaction bound.
+func (p *Producer) recover(s *txSlot, stage string, err error) {
+	p.log.Warn("replacing kafka transactional client", "transactional_id", s.id, "stage", stage, "reason", Classify(err), "error", err)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	old := s.cl
+	cl, nerr := p.newTxClient(s.id)
+	if nerr != nil {
+		p.mu.Unlock()
+		p.log.Error("kafka transactional client not replaced", "transactional_id", s.id, "error", nerr)
+		return
+	}
+	s.cl = cl
+	p.mu.Unlock()
+	old.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), p.endWait)
+	defer cancel()
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		p.log.Warn("kafka transactional producer id not initialized; it will be on next use", "transactional_id", s.id, "reason", Classify(err), "error", err)
+	}
+}
+
+// Ping asks a broker for metadata; it blocks until one answers or ctx ends.
+// Used by /readyz and doctor.
+func (p *Producer) Ping(ctx context.Context) error {
+	if err := p.cl.Ping(ctx); err != nil {
+		return newError("", err)
+	}
+	return nil
+}
+
+// Flush blocks until every buffered record of ordinary publishes is
+// acknowledged or failed, or ctx ends (then it returns ctx's error).
+// Transactional clients hold no records between publishes.
+func (p *Producer) Flush(ctx context.Context) error {
+	if err := p.cl.Flush(ctx); err != nil {
+		return fmt.Errorf("publish: flush: %w", err)
+	}
+	return nil
+}
+
+// Close closes every client; records still buffered fail with
+// kgo.ErrClientClosed, so call Flush first. It is safe to call twice.
+func (p *Producer) Close() {
+	p.once.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		slots := p.slots
+		p.mu.Unlock()
+		for _, s := range slots {
+			s.cl.Close()
+		}
+		if p.cl != nil {
+			p.cl.Close()
+		}
+	})
+}
+
+// buffered sums the records and bytes buffered in all clients.
+func (p *Producer) buffered() (records, bytes int64) {
+	if p.cl == nil {
+		return 0, 0
+	}
+	records, bytes = p.cl.BufferedProduceRecords(), p.cl.BufferedProduceBytes()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.slots {
+		records += s.cl.BufferedProduceRecords()
+		bytes += s.cl.BufferedProduceBytes()
+	}
+	return records, bytes
+}
