@@ -126,6 +126,7 @@ func Ensure(ctx context.Context, adm *kadm.Client, specs []Spec, create bool) (R
 // topic is unauthorized; then each topic is asked on its own so that the
 // others are still checked.
 func describe(ctx context.Context, adm *kadm.Client, names []string) (kadm.TopicDetails, map[string]error, error) {
+	ctx = fresh(ctx)
 	details, err := adm.ListTopics(ctx, names...)
 	if err == nil {
 		return details, nil, nil
@@ -177,6 +178,11 @@ func createTopic(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
 	case err == nil:
 		tr.Created = true
 		tr.Observed = Observed{Exists: true, Partitions: int(resp.NumPartitions), ReplicationFactor: int(resp.ReplicationFactor)}
+		// The answer carries the topic's configuration: a DescribeConfigs
+		// sent now may reach a broker that does not know the topic yet.
+		if c, ok := resp.Configs["min.insync.replicas"]; ok {
+			tr.Observed.MinInsyncReplicas, _ = strconv.Atoi(c.MaybeValue())
+		}
 		if tr.Observed.Partitions <= 0 || tr.Observed.ReplicationFactor <= 0 {
 			return refresh(ctx, adm, tr)
 		}
@@ -201,7 +207,7 @@ func createTopic(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
 
 // refresh re-reads tr's partitions and replication factor.
 func refresh(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
-	d, err := adm.ListTopics(ctx, tr.Spec.Name)
+	d, err := adm.ListTopics(fresh(ctx), tr.Spec.Name)
 	if err != nil {
 		return fmt.Errorf("describe topic %s: %w", tr.Spec.Name, err)
 	}
@@ -236,7 +242,7 @@ func readMinInsync(ctx context.Context, adm *kadm.Client, names []string, rep *R
 			}
 			n, _ := strconv.Atoi(c.MaybeValue())
 			for i := range rep.Topics {
-				if rep.Topics[i].Spec.Name == rc.Name {
+				if rep.Topics[i].Spec.Name == rc.Name && n > 0 {
 					rep.Topics[i].Observed.MinInsyncReplicas = n
 				}
 			}
@@ -244,6 +250,10 @@ func readMinInsync(ctx context.Context, adm *kadm.Client, names []string, rep *R
 	}
 	return nil
 }
+
+// fresh makes kadm ask a broker instead of answering from the client's
+// metadata cache, which may still say "missing" for a topic just created.
+func fresh(ctx context.Context) context.Context { return kadm.WithAuthorizedOps(ctx) }
 
 // minReplicas is the smallest replica count over the partitions: the weakest
 // partition decides what acks=all can promise.

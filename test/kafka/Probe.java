@@ -71,7 +71,8 @@ public final class Probe {
     }
 
     // gatewayAcls lets User:gateway describe, create and write topics with the
-    // prefixes hl7., fhir. and _gateway., and only describe forbidden.topic.
+    // prefixes hl7., fhir. and _gateway., and only describe forbidden.topic
+    // (and its configuration).
     private static List<AclBinding> gatewayAcls() {
         List<AclBinding> out = new ArrayList<>();
         AclOperation[] ops = {AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE,
@@ -83,8 +84,9 @@ public final class Probe {
             }
         }
         ResourcePattern forbidden = new ResourcePattern(ResourceType.TOPIC, "forbidden.topic", PatternType.LITERAL);
-        out.add(new AclBinding(forbidden,
-                new AccessControlEntry("User:gateway", "*", AclOperation.DESCRIBE, AclPermissionType.ALLOW)));
+        for (AclOperation op : new AclOperation[] {AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS}) {
+            out.add(new AclBinding(forbidden, new AccessControlEntry("User:gateway", "*", op, AclPermissionType.ALLOW)));
+        }
         return out;
     }
 }

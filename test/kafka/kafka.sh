@@ -146,14 +146,14 @@ gen_tls() {
 	mkdir -p "$d"
 	(
 		cd "$d"
-		openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=hl7gw test CA" \
+		openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=hl7gw test CA" \
 			-keyout ca-key.pem -out ca.pem 2>/dev/null
 		for who in broker client; do
 			openssl req -newkey rsa:2048 -nodes -subj "/CN=$who" -keyout "$who-key.pem" \
 				-out "$who.csr" 2>/dev/null
 			printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$who.ext"
 			openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
-				-days 30 -extfile "$who.ext" -out "$who.pem" 2>/dev/null
+				-days 825 -extfile "$who.ext" -out "$who.pem" 2>/dev/null
 			# PEM keystore for Kafka: PKCS#8 key followed by the certificate chain.
 			openssl pkcs8 -topk8 -nocrypt -in "$who-key.pem" -out "$who-key.p8"
 			cat "$who-key.p8" "$who.pem" ca.pem >"$who-keystore.pem"
