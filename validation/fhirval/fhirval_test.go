@@ -191,3 +191,28 @@ func BenchmarkValidate(b *testing.B) {
 		Validate(bodies[i%len(bodies)], Options{Strict: true})
 	}
 }
+
+// BenchmarkGoogleUnmarshal is the plain google/fhir validating unmarshal of
+// the same corpus, the baseline BenchmarkValidate is compared with.
+func BenchmarkGoogleUnmarshal(b *testing.B) {
+	files, _ := filepath.Glob("testdata/corpus/valid/*.json")
+	var bodies [][]byte
+	var total int64
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+		total += int64(len(body))
+	}
+	u, err := r4Unmarshaller()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(total / int64(len(bodies)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		_, _ = u.Unmarshal(bodies[i%len(bodies)])
+	}
+}
