@@ -31,7 +31,7 @@ install() {
 		return 0
 	fi
 	echo "tools.sh: installing $name $version" >&2
-	GOBIN="$bin" GOFLAGS=-mod=mod go install "$pkg@$version"
+	GOBIN="$bin" go install "$pkg@$version"
 	echo "$version" >"$stamp"
 }
 
