@@ -141,12 +141,19 @@ func TestCorpusStrictAgreement(t *testing.T) {
 			m[k].agree++
 		}
 	}
-	var validOK, validN, invalidOK, invalidN int
+	full, err := New(Options{Strict: true, Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var validOK, validN, invalidOK, invalidN, fullOK int
 	got := map[string]string{}
 	for _, cf := range loadCorpus(t) {
 		fs := judge(v, readCorpus(t, cf))
 		first, refused := fs.FirstError()
 		agree := refused != cf.valid
+		if cf.valid && !judge(full, readCorpus(t, cf)).HasErrors() {
+			fullOK++
+		}
 		if cf.valid {
 			validN++
 			if agree {
@@ -182,6 +189,10 @@ func TestCorpusStrictAgreement(t *testing.T) {
 	accept := float64(validOK) / float64(validN)
 	refuse := float64(invalidOK) / float64(invalidN)
 	t.Logf("strict accepts %d/%d valid (%.1f%%), refuses %d/%d invalid (%.1f%%)", validOK, validN, 100*accept, invalidOK, invalidN, 100*refuse)
+	t.Logf("full conformance accepts %d/%d valid files", fullOK, validN)
+	if fullOK > validOK {
+		t.Errorf("full conformance accepts more (%d) than strict (%d)", fullOK, validOK)
+	}
 	if accept < 0.90 {
 		t.Errorf("strict accepts %.1f%% of valid files, want >= 90%%", 100*accept)
 	}

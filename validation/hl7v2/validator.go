@@ -2,18 +2,24 @@
 // tables (v2.1 to v2.8; v2.8.1 and v2.8.2 use v2.8) and an optional
 // conformance profile.
 //
-// Strict mode reports every violation as an Error finding (the message is
-// refused); lenient mode reports the same findings as Warnings and never
-// refuses. Checks: MSH-12 version (203), message type (200) and trigger
-// event (201) for the version, processing id (202), message structure
-// (segment order, groups, required segments, repetition limits, unknown
-// segments: 100), required fields (101), primitive data type formats (DT,
-// DTM/TS, TM, NM, SI: 102), coded values of HL7-defined tables (103) and,
-// always as warnings, lengths (104). Findings name positions and rules,
-// never values.
+// Checks: MSH-12 version (203), message type (200) and trigger event (201)
+// for the version, processing id (202), message structure (segment order,
+// groups, required segments, repetition limits, unknown segments: 100),
+// required fields (101), primitive data type formats (DT, DTM/TS, TM, NM,
+// SI: 102), coded values of HL7-defined tables (103) and lengths (104,
+// always warnings). Findings name positions and rules, never values.
 //
-// The tables are embedded compactly (see spec/LICENSE) and each version is
-// decoded on first use, once.
+// Severity: lenient mode reports everything as warnings and never refuses.
+// Strict mode makes errors of what breaks the message header, the typed
+// observation values (OBX-5 against OBX-2), segments HL7 never defined, and
+// whatever the profile asks for; the standard's structure, required fields,
+// formats and table values elsewhere are errors only under full
+// conformance (Options.Full or the profile's full_conformance), warnings
+// otherwise. docs/profiles/README.md has the full table and the reasons.
+//
+// The tables are embedded compactly (see spec/LICENSE; regenerate with
+// go run ./validation/hl7v2/internal/gen) and each version is decoded on
+// first use, once.
 package hl7v2
 
 import (

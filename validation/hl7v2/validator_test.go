@@ -148,3 +148,39 @@ func TestFindingsNeverCarryValues(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateConcurrently runs one Validator from several goroutines over
+// messages of every version, so that -race sees the lazy table loading.
+func TestValidateConcurrently(t *testing.T) {
+	v, err := New(Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*hl7.Message
+	for _, ver := range []string{"2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1"} {
+		msgs = append(msgs, parse(t, msg(strings.Replace(msh251, "2.5.1", ver, 1), evn, pid, pv1)))
+	}
+	want := make([]int, len(msgs))
+	done := make(chan []int)
+	for g := 0; g < 4; g++ {
+		go func() {
+			got := make([]int, len(msgs))
+			for i, m := range msgs {
+				got[i] = len(v.Validate(m))
+			}
+			done <- got
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		got := <-done
+		if g == 0 {
+			copy(want, got)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("version %d: %d findings in one goroutine, %d in another", i, got[i], want[i])
+			}
+		}
+	}
+}
