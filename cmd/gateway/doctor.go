@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/doctor"
+)
+
+// doctorCmd implements `gateway doctor`: the Kafka connection checked step
+// by step (DNS, TCP, TLS, SASL, metadata, each topic, produce permission),
+// printed as a table or --json, exit 1 when a step fails. Topics checked are
+// the dead-letter topics of the configured connectors and any --topic.
+func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var asJSON bool
+	var extra string
+	cfg, err := loadConfig("doctor", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+		fs.StringVar(&extra, "topic", "", "comma-separated topics to check besides the dead-letter topics")
+	})
+	if err != nil {
+		return err
+	}
+	names, err := dlqTopics(cfg)
+	if err != nil {
+		return err
+	}
+	for _, t := range strings.Split(extra, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			names = append(names, t)
+		}
+	}
+	rep := doctor.Run(ctx, cfg.Kafka, names, doctor.Options{})
+	if asJSON {
+		stdout.Write(rep.JSON())
+	} else {
+		fmt.Fprint(stdout, rep.Table())
+	}
+	if rep.Failed() {
+		return errFailed
+	}
+	return nil
+}
+
+// dlqTopics lists every connector's dead-letter topics (config applies the
+// topic prefix),
+// without duplicates.
+func dlqTopics(cfg config.Config) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cfg.Connectors {
+		s, err := c.Settings(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: %w", c.Name, err)
+		}
+		for _, t := range []string{s.HL7DLQTopic, s.FHIRDLQTopic} {
+			if t == "" {
+				continue
+			}
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/ingest/api"
+	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/pipeline"
+	"github.com/hl7gw/gateway/router"
+	"github.com/hl7gw/gateway/topics"
+	"github.com/hl7gw/gateway/validation/hl7v2"
+)
+
+// buildDoors creates, for every connector, its pipelines and its listener:
+// an MLLP server for hl7-mllp, the FHIR REST handler for fhir-rest, a gRPC
+// server for grpc. Listeners are bound here (so that a port in use fails
+// start) but not yet served.
+func (g *gateway) buildDoors(ctx context.Context) error {
+	muxes := map[string]*http.ServeMux{}
+	mux := func(addr string) *http.ServeMux {
+		if m, ok := muxes[addr]; ok {
+			return m
+		}
+		m := http.NewServeMux()
+		muxes[addr] = m
+		return m
+	}
+	g.mountOps(mux(g.cfg.HTTPAddr))
+	for _, c := range g.cfg.Connectors {
+		s, err := c.Settings(g.cfg)
+		if err != nil {
+			return fmt.Errorf("connector %s: %w", c.Name, err)
+		}
+		switch c.Type {
+		case config.TypeHL7MLLP:
+			if err := g.buildMLLP(c.Name, s); err != nil {
+				return err
+			}
+		case config.TypeFHIRREST:
+			svc, err := g.service(c.Name, s)
+			if err != nil {
+				return err
+			}
+			h, err := api.NewHTTPHandler(ctx, svc, api.HTTPOptions{})
+			if err != nil {
+				return fmt.Errorf("connector %s: %w", c.Name, err)
+			}
+			mux(s.ListenAddr).Handle("/", h)
+		case config.TypeGRPC:
+			svc, err := g.service(c.Name, s)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", s.ListenAddr)
+			if err != nil {
+				return fmt.Errorf("connector %s: %w", c.Name, err)
+			}
+			g.grpc = append(g.grpc, &grpcDoor{name: c.Name, srv: api.NewGRPCServer(svc, g.ready), ln: ln})
+		}
+	}
+	for addr, m := range muxes {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("http: %w", err)
+		}
+		srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
+		g.http = append(g.http, &httpDoor{srv: srv, ln: ln})
+	}
+	return nil
+}
+
+// mountOps serves /metrics, /healthz (the process is up) and /readyz (the
+// broker answers metadata).
+func (g *gateway) mountOps(m *http.ServeMux) {
+	m.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := g.ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: kafka: %v\n", err)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+}
+
+// hl7Door builds the HL7 v2 pipeline of a connector.
+func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, error) {
+	var v hl7.Validator
+	if s.HL7ValidationEnabled {
+		opts := hl7v2.Options{Strict: s.HL7Strict, Version: s.HL7Version, CharsetFallback: s.HL7Charset}
+		if s.HL7ProfileFile != "" {
+			p, err := hl7v2.LoadProfile(s.HL7ProfileFile)
+			if err != nil {
+				return nil, fmt.Errorf("connector %s: hl7.parser.config.file: %w", name, err)
+			}
+			opts.Profile = p
+		}
+		val, err := hl7v2.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: %w", name, err)
+		}
+		v = val
+	}
+	steps := hl7.NewSteps(hl7.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
+	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, g.prod, g.pipelineMetrics())
+	return hl7.NewDoor(p, g.log), nil
+}
+
+// fhirPipeline builds the FHIR pipeline of a connector.
+func (g *gateway) fhirPipeline(name string, s config.ConnectorSettings) *pipeline.Pipeline[fhir.Request, *fhir.Message] {
+	steps := fhir.NewSteps(fhir.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict})
+	return pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, g.prod, g.pipelineMetrics())
+}
+
+func (g *gateway) pipelineConfig(name string, s config.ConnectorSettings, dlq, contentType string, validate bool) pipeline.Config {
+	tol := pipeline.ToleranceAll
+	if s.ErrorsTolerance == "none" {
+		tol = pipeline.ToleranceNone
+	}
+	return pipeline.Config{
+		Connector: name, ValidationEnabled: validate, Tolerance: tol,
+		DLQTopic: dlq, DLQContextHeaders: s.DLQContextHeaders,
+		ContentType: contentType, MaxInFlight: s.MaxInFlight,
+	}
+}
+
+// service builds the gRPC/REST service of a fhir-rest or grpc connector:
+// FHIR and HL7 (SubmitHL7, POST /v1/hl7) pipelines from its settings.
+func (g *gateway) service(name string, s config.ConnectorSettings) (*api.Service, error) {
+	door, err := g.hl7Door(name, s)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewService(door, g.fhirPipeline(name, s), api.ServiceOptions{MaxBodyBytes: int64(s.MaxFrameBytes), Logger: g.log}), nil
+}
+
+func (g *gateway) buildMLLP(name string, s config.ConnectorSettings) error {
+	door, err := g.hl7Door(name, s)
+	if err != nil {
+		return err
+	}
+	if g.mm == nil {
+		g.mm = mllp.NewMetrics(g.reg)
+	}
+	ln, err := net.Listen("tcp", s.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("connector %s: %w", name, err)
+	}
+	h := mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, payload []byte) []byte {
+		ack, _ := door.SubmitHL7(ctx, payload)
+		return ack
+	})
+	srv := mllp.NewServer(name, mllp.ServerConfig{
+		MaxFrameSize: s.MaxFrameBytes, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout,
+		WriteTimeout: s.WriteTimeout, MaxConns: s.MaxConnections, Logger: g.log.With(slog.String("connector", name)),
+	}, h, g.mm)
+	g.mllp = append(g.mllp, &mllpDoor{name: name, srv: srv, ln: ln})
+	return nil
+}
+
+// checkTopics checks the dead-letter topics at start, and creates them when
+// kafka.topics.create is set or the broker is the embedded one. Problems
+// (missing topic, RF < 3 or min.insync.replicas < 2, where acks=all cannot
+// protect the data) are logged as warnings: the gateway still starts, and a
+// message that cannot be stored is answered AR, never lost.
+func (g *gateway) checkTopics(ctx context.Context) error {
+	names, err := dlqTopics(g.cfg)
+	if err != nil {
+		return err
+	}
+	k := g.cfg.Kafka.Topics
+	specs := make([]topics.Spec, 0, len(names))
+	for _, n := range names {
+		s := topics.Spec{Name: n, Partitions: k.Partitions, ReplicationFactor: g.cfg.ReplicationFactor(), MinInsyncReplicas: k.MinInsyncReplicas}
+		if g.cfg.Embedded() {
+			s.MinInsyncReplicas = 0 // one node: nothing to check
+		}
+		specs = append(specs, s)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	rep, err := topics.Ensure(cctx, kadm.NewClient(g.prod.Client()), specs, k.Create || g.cfg.Embedded())
+	if err != nil {
+		g.log.Warn("topic check failed", slog.String("error", err.Error()))
+		return nil
+	}
+	for _, t := range rep.Topics {
+		for _, p := range t.Problems {
+			if g.cfg.Embedded() && p.Level == topics.LevelWarning {
+				continue // one node by design: replication warnings say nothing new
+			}
+			g.log.Warn("topic problem", slog.String("topic", t.Spec.Name), slog.String("level", string(p.Level)),
+				slog.String("code", p.Code), slog.String("detail", p.Detail), slog.String("hint", p.Hint))
+		}
+	}
+	return nil
+}

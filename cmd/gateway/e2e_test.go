@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+)
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testConfig is the default configuration with every listener on a free
+// loopback port.
+func testConfig(brokers ...string) config.Config {
+	cfg := config.Default()
+	cfg.MLLPAddr, cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.EmbeddedKafkaAddr = "127.0.0.1:0"
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.Producer.DeliveryTimeout = 3 * time.Second
+	cfg.Kafka.Producer.RequestTimeout = 2 * time.Second
+	cfg.ShutdownTimeout = 10 * time.Second
+	return cfg
+}
+
+// startGateway runs a gateway in this process, as `gateway serve` does,
+// and returns it with its log output.
+func startGateway(t *testing.T, cfg config.Config) (*gateway, *syncBuffer) {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	g, err := start(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = g.shutdown(ctx)
+	})
+	return g, logs
+}
+
+func (g *gateway) mllpAddr() string { return g.mllp[0].ln.Addr().String() }
+
+func (g *gateway) brokerAddrs() []string {
+	if g.broker != nil {
+		return g.broker.Addrs()
+	}
+	return g.cfg.Kafka.Brokers
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func send(t *testing.T, addr string, msg []byte) hl7.ACKInfo {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := mllp.Dial(ctx, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ack, err := c.Send(ctx, msg)
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	info, err := hl7.ParseACK(ack)
+	if err != nil {
+		t.Fatalf("ack %q: %v", ack, err)
+	}
+	return info
+}
+
+// consume reads n records of topic from the start, failing after a while.
+func consume(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for len(recs) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s: got %d records, want %d", topic, len(recs), n)
+		}
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+	}
+	return recs
+}
+
+func header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func TestAValidADTIsAcceptedOnlyOnceItIsInKafkaByteForByte(t *testing.T) {
+	g, _ := startGateway(t, testConfig())
+	msg := readFile(t, "testdata/adt_a01.hl7")
+	ack := send(t, g.mllpAddr(), msg)
+	if ack.Code != "AA" || ack.ControlID != "MSG00001" {
+		t.Fatalf("ack = %+v, want AA for MSG00001", ack)
+	}
+	recs := consume(t, g.brokerAddrs(), "hl7.adt.a01", 1)
+	r := recs[0]
+	if !bytes.Equal(r.Value, msg) {
+		t.Fatalf("value differs from what was sent:\n got %q\nwant %q", r.Value, msg)
+	}
+	if string(r.Key) != "PATID1234^^^ADT1" {
+		t.Fatalf("key = %q, want the first PID-3 repetition ID^^^authority", r.Key)
+	}
+	want := map[string]string{
+		"ce_specversion": "1.0", "ce_type": "hl7.adt.a01", "content-type": "application/hl7-v2",
+		"hl7.message_type": "ADT", "hl7.trigger_event": "A01", "hl7.version": "2.5.1", "hl7.control_id": "MSG00001",
+		"hl7.sending_application": "ADT1", "hl7.sending_facility": "GOOD HEALTH HOSPITAL",
+	}
+	for k, v := range want {
+		if got := header(r, k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"ce_id", "ce_source", "ce_time", "hl7.charset"} {
+		if header(r, k) == "" {
+			t.Errorf("header %s missing", k)
+		}
+	}
+}
+
+func TestGarbageIsAnsweredAEAndKeptInTheDeadLetterTopic(t *testing.T) {
+	g, logs := startGateway(t, testConfig())
+	garbage := []byte("this is not HL7 at all: SECRETPATIENTNAME \x00\xff")
+	ack := send(t, g.mllpAddr(), garbage)
+	if ack.Code != "AE" {
+		t.Fatalf("ack = %+v, want AE", ack)
+	}
+	recs := consume(t, g.brokerAddrs(), "hl7.dlq", 1)
+	r := recs[0]
+	if !bytes.Equal(r.Value, garbage) {
+		t.Fatalf("dlq value = %q, want the bytes sent", r.Value)
+	}
+	for k, v := range map[string]string{"__connect.errors.stage": "PARSE", "__connect.errors.connector.name": "hl7-mllp"} {
+		if got := header(r, k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"__connect.errors.class.name", "__connect.errors.exception.message", "__connect.errors.location"} {
+		if header(r, k) == "" {
+			t.Errorf("header %s missing", k)
+		}
+	}
+	if strings.Contains(logs.String(), "SECRETPATIENTNAME") {
+		t.Fatal("the message body reached the logs")
+	}
+}
+
+func TestARefusedMessageNeverReachesTheLogs(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{{Name: "strict", Type: config.TypeHL7MLLP, Config: map[string]string{
+		"hl7.parser.strict": "true", "errors.tolerance": "none"}}}
+	g, logs := startGateway(t, cfg)
+	msg := bytes.ReplaceAll(readFile(t, "testdata/adt_a01.hl7"), []byte("EVERYMAN^ADAM"), []byte("ZZSECRETNAME^ADAM"))
+	// A segment no HL7 version defines (and not a Z-segment): strict refuses it.
+	msg = append(msg, []byte("QQQ|SECRETDOB|2222 HOME STREET\r")...)
+	ack := send(t, g.mllpAddr(), msg)
+	if ack.Code != "AE" {
+		t.Fatalf("ack = %+v, want AE", ack)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "MSG00001") {
+		t.Fatalf("the refusal was not logged with its control id:\n%s", out)
+	}
+	for _, secret := range []string{"ZZSECRETNAME", "SECRETDOB", "EVERYMAN", "2222 HOME STREET"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("patient data %q reached the logs:\n%s", secret, out)
+		}
+	}
+}
+
+func TestWithTheBrokerStoppedNothingIsAnsweredAAThatIsNotInKafka(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "hl7.adt.a01", "hl7.dlq", "fhir.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := startGateway(t, testConfig(cluster.ListenAddrs()...))
+	base := readFile(t, "testdata/adt_a01.hl7")
+	msg := func(i int) []byte {
+		return bytes.Replace(base, []byte("|MSG00001|"), []byte(fmt.Sprintf("|CTL%05d|", i)), 1)
+	}
+	var acked []string
+	for i := 0; i < 20; i++ {
+		if a := send(t, g.mllpAddr(), msg(i)); a.Code == "AA" {
+			acked = append(acked, a.ControlID)
+		}
+	}
+	if len(acked) != 20 {
+		t.Fatalf("only %d of 20 answered AA with the broker up", len(acked))
+	}
+	inKafka := map[string]bool{}
+	for _, r := range consume(t, cluster.ListenAddrs(), "hl7.adt.a01", len(acked)) {
+		inKafka[header(r, "hl7.control_id")] = true
+	}
+	for _, id := range acked {
+		if !inKafka[id] {
+			t.Fatalf("%s was answered AA but is not in Kafka", id)
+		}
+	}
+	cluster.Close()
+	for i := 20; i < 23; i++ {
+		start := time.Now()
+		a := send(t, g.mllpAddr(), msg(i))
+		if a.Code != "AR" {
+			t.Fatalf("with the broker down the answer was %+v, want AR", a)
+		}
+		if took := time.Since(start); took > 15*time.Second {
+			t.Fatalf("AR took %v, longer than the delivery timeout allows", took)
+		}
+	}
+}
+
+func TestShutdownAnswersWhatIsInFlightAndStopsListening(t *testing.T) {
+	g, _ := startGateway(t, testConfig())
+	addr := g.mllpAddr()
+	msg := readFile(t, "testdata/adt_a01.hl7")
+	if a := send(t, addr, msg); a.Code != "AA" {
+		t.Fatalf("ack = %+v", a)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("the MLLP port still accepts connections after shutdown")
+	}
+}

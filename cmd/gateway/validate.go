@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/validation"
+	"github.com/hl7gw/gateway/validation/fhirval"
+	"github.com/hl7gw/gateway/validation/hl7v2"
+)
+
+// validateCmd implements `gateway validate --format hl7|fhir [--strict]
+// [--profile FILE] FILE...`: one line per file, PATH<TAB>OK|ERROR<TAB>reason,
+// exit 1 when any file is an ERROR. It reads files only; nothing is sent.
+func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "hl7", "hl7 or fhir")
+	strict := fs.Bool("strict", false, "strict validation (HL7: structure, required fields, data types, tables; FHIR: errors instead of warnings)")
+	profile := fs.String("profile", "", "HL7 conformance profile (YAML), as hl7.parser.config.file")
+	version := fs.String("hl7-version", "", "accept only this HL7 version (hl7.version)")
+	if err := fs.Parse(interleaved(fs, args)); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: no files", errUsage)
+	}
+	var check func([]byte) validation.Findings
+	switch *format {
+	case "hl7":
+		opts := hl7v2.Options{Strict: *strict, Version: *version}
+		if *profile != "" {
+			p, err := hl7v2.LoadProfile(*profile)
+			if err != nil {
+				return fmt.Errorf("%w: %v", errUsage, err)
+			}
+			opts.Profile = p
+		}
+		v, err := hl7v2.New(opts)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		check = func(b []byte) validation.Findings { return checkHL7(v, b) }
+	case "fhir":
+		check = func(b []byte) validation.Findings {
+			_, f := fhirval.Validate(b, fhirval.Options{Strict: *strict})
+			return f
+		}
+	default:
+		return fmt.Errorf("%w: --format must be hl7 or fhir", errUsage)
+	}
+	failed := false
+	for _, path := range fs.Args() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s\tERROR\tcannot read file: %v\n", path, err)
+			failed = true
+			continue
+		}
+		line, ok := verdict(check(b))
+		failed = failed || !ok
+		fmt.Fprintf(stdout, "%s\t%s\n", path, line)
+	}
+	if failed {
+		return errFailed
+	}
+	return nil
+}
+
+// checkHL7 parses and validates one file: a message, or a batch whose
+// messages are each checked (findings located as "message N: ...").
+func checkHL7(v *hl7v2.Validator, b []byte) validation.Findings {
+	one := func(raw []byte) validation.Findings {
+		m, err := hl7.Parse(raw)
+		if err != nil {
+			return errFindings(err)
+		}
+		fs := v.Validate(m)
+		_, cs := v.Charset(m)
+		return append(fs, cs...)
+	}
+	if !hl7.IsBatch(b) {
+		return one(b)
+	}
+	batch, err := hl7.SplitBatch(b)
+	if err != nil {
+		return errFindings(err)
+	}
+	var all validation.Findings
+	for i, raw := range batch.Messages {
+		for _, f := range one(raw) {
+			f.Location = "message " + strconv.Itoa(i+1) + ": " + f.Location
+			all = append(all, f)
+		}
+	}
+	return all
+}
+
+func errFindings(err error) validation.Findings {
+	if ve, ok := err.(*validation.Error); ok {
+		return ve.Findings
+	}
+	return validation.Findings{{Severity: validation.SeverityError, Code: validation.CodeInternal, Message: err.Error()}}
+}
+
+// verdict renders "OK<TAB>n warnings" or "ERROR<TAB>first error (and n more)".
+func verdict(fs validation.Findings) (string, bool) {
+	if f, ok := fs.FirstError(); ok {
+		n := 0
+		for _, g := range fs {
+			if g.Severity == validation.SeverityError {
+				n++
+			}
+		}
+		reason := f.String()
+		if n > 1 {
+			reason += fmt.Sprintf(" (and %d more errors)", n-1)
+		}
+		return "ERROR\t" + reason, false
+	}
+	if w := len(fs); w > 0 {
+		return fmt.Sprintf("OK\t%d warnings (first: %s)", w, fs[0]), true
+	}
+	return "OK\t", true
+}

@@ -1,0 +1,173 @@
+package hl7
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hl7gw/gateway/pipeline"
+	"github.com/hl7gw/gateway/validation"
+)
+
+// Door is the HL7 v2 front door behind MLLP, SubmitHL7 and POST /v1/hl7:
+// it runs each message through the pipeline and answers with an HL7
+// acknowledgement built from the inbound MSH. It is safe for concurrent
+// use.
+type Door struct {
+	p   *pipeline.Pipeline[Request, *Parsed]
+	log *slog.Logger
+	now func() time.Time
+	seq atomic.Uint64
+	// idPrefix makes ACK control ids unique across restarts.
+	idPrefix string
+}
+
+// NewDoor returns a door over p. logger may be nil.
+func NewDoor(p *pipeline.Pipeline[Request, *Parsed], logger *slog.Logger) *Door {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Door{
+		p:        p,
+		log:      logger,
+		now:      time.Now,
+		idPrefix: "GW" + strconv.FormatInt(time.Now().UnixMilli()%1e9, 36),
+	}
+}
+
+// SubmitHL7 handles one MLLP payload: a single message, or an FHS/BHS batch
+// whose messages are each submitted on their own and acknowledged in one
+// batch of ACKs. It blocks until every message has its outcome. ack is nil
+// when enhanced-mode MSH-15 says no acknowledgement is wanted for the
+// outcome. For a batch, out is the worst outcome of its messages.
+func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipeline.Outcome) {
+	if IsBatch(raw) {
+		return d.submitBatch(ctx, raw)
+	}
+	p, out := d.p.Submit(ctx, Request{}, raw)
+	var m *Message
+	if p != nil {
+		m = p.Msg
+	}
+	d.logOutcome(m, out)
+	return d.ack(m, out), out
+}
+
+// ack builds the acknowledgement for one message, or nil when the sender
+// asked (MSH-15) for none in this case.
+func (d *Door) ack(m *Message, out pipeline.Outcome) []byte {
+	enhanced := false
+	if m != nil {
+		h := m.Header()
+		enhanced = h.AcceptAckType != ""
+		if enhanced && !wantAck(h.AcceptAckType, out.Status == pipeline.Accepted) {
+			return nil
+		}
+	}
+	return BuildACK(m, ACKOptions{
+		Code:      AckCode(out, enhanced),
+		Text:      ackText(out),
+		Findings:  out.Findings,
+		ControlID: d.nextControlID(),
+		Time:      d.now(),
+	})
+}
+
+// AckCode is the one place an Outcome becomes an HL7 acknowledgement code.
+// Original mode answers AA/AE/AR, enhanced mode (MSH-15 present) CA/CE/CR.
+// Accepted -> AA; content errors (written to the DLQ or refused) -> AE,
+// except an unsupported message type, event, processing id or version,
+// which the standard answers AR; not stored -> AR, so that the sender
+// keeps the message and resends it.
+func AckCode(out pipeline.Outcome, enhanced bool) string {
+	code := "AR"
+	switch out.Status {
+	case pipeline.Accepted:
+		code = "AA"
+	case pipeline.Invalid, pipeline.Refused:
+		code = "AE"
+		if f, ok := out.Findings.FirstError(); ok && isRejectCode(f.Code) {
+			code = "AR"
+		}
+	}
+	if enhanced {
+		return "C" + code[1:]
+	}
+	return code
+}
+
+func isRejectCode(c validation.Code) bool {
+	switch c {
+	case validation.CodeUnsupportedType, validation.CodeUnsupportedEvent,
+		validation.CodeUnsupportedProcessID, validation.CodeUnsupportedVersion:
+		return true
+	}
+	return false
+}
+
+// wantAck applies MSH-15 (table 0155): AL always, NE never, ER only on
+// error or reject, SU only on success. Unknown values are treated as AL.
+func wantAck(mode string, success bool) bool {
+	switch mode {
+	case "NE":
+		return false
+	case "ER":
+		return !success
+	case "SU":
+		return success
+	}
+	return true
+}
+
+// ackText is MSA-3: a short reason that never contains message content.
+func ackText(out pipeline.Outcome) string {
+	switch out.Status {
+	case pipeline.Accepted:
+		return ""
+	case pipeline.Invalid:
+		return "message invalid, kept in the dead-letter queue"
+	case pipeline.Refused:
+		return "message invalid, refused"
+	default:
+		return "message not stored (" + out.Reason + "), please resend"
+	}
+}
+
+func (d *Door) nextControlID() string {
+	return d.idPrefix + strconv.FormatUint(d.seq.Add(1), 10)
+}
+
+// logOutcome logs refusals and failures with control id, type, position
+// and error class; never the message content.
+func (d *Door) logOutcome(m *Message, out pipeline.Outcome) {
+	if out.Status == pipeline.Accepted {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("connector", d.p.Config().Connector),
+		slog.String("outcome", out.Status.String()),
+		slog.String("stage", string(out.Stage)),
+	}
+	if m != nil {
+		h := m.Header()
+		attrs = append(attrs, slog.String("control_id", h.ControlID), slog.String("message_type", h.MessageType+"^"+h.TriggerEvent))
+	}
+	if f, ok := out.Findings.FirstError(); ok {
+		attrs = append(attrs, slog.Int("code", int(f.Code)), slog.String("location", f.Location), slog.Int("findings", len(out.Findings)))
+	}
+	if out.Status == pipeline.Unavailable {
+		attrs = append(attrs, slog.String("reason", out.Reason), slog.String("error", errString(out.Cause)))
+		d.log.LogAttrs(context.Background(), slog.LevelWarn, "hl7 message not stored", attrs...)
+		return
+	}
+	d.log.LogAttrs(context.Background(), slog.LevelInfo, "hl7 message invalid", attrs...)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,140 @@
+package hl7
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+
+	"github.com/hl7gw/gateway/pipeline"
+)
+
+// submitBatch splits an FHS/BHS batch, submits each message on its own, in
+// order, and answers with a batch of acknowledgements: the inbound file and
+// batch headers with sender and receiver swapped and the inbound control id
+// as reference (FHS-12/BHS-12), one ACK per message, and BTS/FTS counts.
+// A batch that cannot be split is submitted whole, so that it fails in the
+// parse stage and lands in the dead-letter queue like any unparseable
+// message.
+func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Outcome) {
+	b, err := SplitBatch(raw)
+	if err != nil || len(b.Messages) == 0 {
+		p, out := d.p.Submit(ctx, Request{}, raw)
+		var m *Message
+		if p != nil {
+			m = p.Msg
+		}
+		d.logOutcome(m, out)
+		return d.ack(m, out), out
+	}
+	var (
+		acks  [][]byte
+		worst pipeline.Outcome
+	)
+	for _, msg := range b.Messages {
+		p, out := d.p.Submit(ctx, Request{}, msg)
+		var m *Message
+		if p != nil {
+			m = p.Msg
+		}
+		d.logOutcome(m, out)
+		if ack := d.ack(m, out); ack != nil {
+			acks = append(acks, ack)
+		}
+		if worse(out, worst) {
+			worst.Status, worst.Stage, worst.Reason, worst.Cause = out.Status, out.Stage, out.Reason, out.Cause
+		}
+		worst.Findings = append(worst.Findings, out.Findings...)
+		worst.Deliveries = append(worst.Deliveries, out.Deliveries...)
+	}
+	return d.batchACK(b, acks), worst
+}
+
+// worse orders outcomes for a batch summary: unavailable, refused, invalid,
+// accepted.
+func worse(a, b pipeline.Outcome) bool {
+	rank := func(s pipeline.Status) int {
+		switch s {
+		case pipeline.Unavailable:
+			return 4
+		case pipeline.Refused:
+			return 3
+		case pipeline.Invalid:
+			return 2
+		case pipeline.Accepted:
+			return 1
+		}
+		return 0
+	}
+	return rank(a.Status) > rank(b.Status)
+}
+
+// batchACK wraps the acknowledgements in the answering batch envelope.
+func (d *Door) batchACK(b Batch, acks [][]byte) []byte {
+	var out bytes.Buffer
+	ts := d.now().Format("20060102150405")
+	if b.FHS != nil {
+		out.Write(replyHeader(b.FHS, ts, d.nextControlID()))
+	}
+	if b.BHS != nil {
+		out.Write(replyHeader(b.BHS, ts, d.nextControlID()))
+	}
+	for _, a := range acks {
+		out.Write(a)
+	}
+	sep := headerSep(b)
+	if b.BHS != nil {
+		out.WriteString("BTS")
+		out.WriteByte(sep)
+		out.WriteString(strconv.Itoa(len(acks)))
+		out.WriteByte('\r')
+	}
+	if b.FHS != nil {
+		out.WriteString("FTS")
+		out.WriteByte(sep)
+		out.WriteString("1")
+		out.WriteByte('\r')
+	}
+	return out.Bytes()
+}
+
+func headerSep(b Batch) byte {
+	for _, h := range [][]byte{b.FHS, b.BHS} {
+		if len(h) > 3 {
+			return h[3]
+		}
+	}
+	return '|'
+}
+
+// replyHeader turns an inbound FHS or BHS segment into the reply's: fields
+// 3/4 and 5/6 swapped, field 7 the reply time, field 11 a fresh control id
+// and field 12 the inbound field 11. Fields 1 and 2 (separator and encoding
+// characters) are kept byte for byte.
+func replyHeader(seg []byte, ts, controlID string) []byte {
+	seg = bytes.TrimRight(seg, "\r\n")
+	if len(seg) < 4 {
+		return nil
+	}
+	sep := seg[3]
+	// f[0] is the segment name, f[1] the encoding characters (field 2 in
+	// the standard's numbering, since field 1 is the separator itself).
+	f := bytes.Split(seg, []byte{sep})
+	get := func(n int) []byte { // n in the standard's numbering, n >= 2
+		if n-1 < len(f) {
+			return f[n-1]
+		}
+		return nil
+	}
+	var out bytes.Buffer
+	out.Write(f[0])
+	fields := [][]byte{
+		get(2), get(5), get(6), get(3), get(4), []byte(ts),
+		get(8), get(9), nil, []byte(controlID), get(11),
+	}
+	for _, v := range fields {
+		out.WriteByte(sep)
+		out.Write(v)
+	}
+	out.WriteByte('\r')
+	return out.Bytes()
+}
