@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-go lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py fuzz clean
+.PHONY: all build run test test-go test-deps lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py fuzz clean
 
 all: build
 
@@ -24,8 +24,14 @@ run:
 ## test: lint, generated-code check, then every test (fuzz seed corpora included).
 test: lint proto-check test-go
 
-test-go:
-	$(TEST_ENV) $(GO) test -count=1 -timeout 40m ./...
+test-go: test-deps
+	$(TEST_ENV) $(GO) test -count=1 -p 2 -timeout 40m ./...
+
+## test-deps: what the tests need besides Go, installed idempotently:
+## kcat (apt), grpcurl (go install), Apache Kafka (Maven Central).
+test-deps: tools
+	bash test/kcat/check.sh install
+	bash test/kafka/kafka.sh fetch
 
 tools:
 	bash scripts/tools.sh
@@ -50,7 +56,8 @@ proto-check: tools
 bench: bench-go bench-py bench-e2e
 
 bench-go:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./ingest/hl7/ ./validation/... ./ingest/hl7/mllp/ ./bench/fhirload/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -cpu=1 ./ingest/hl7/ ./validation/hl7v2/ ./ingest/hl7/mllp/ ./publish/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./validation/fhirval/ ./bench/fhirload/
 
 bench-py:
 	bash bench/hl7py/run.sh
