@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -164,7 +165,10 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings) error {
 		return fmt.Errorf("connector %s: %w", name, err)
 	}
 	h := mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, payload []byte) []byte {
-		ack, _ := door.SubmitHL7(ctx, payload)
+		// The reader reuses its buffer for the next frame, but a record whose
+		// publish timed out may still be in the producer's hands: give the
+		// pipeline bytes of its own so that the value stays byte-exact.
+		ack, _ := door.SubmitHL7(ctx, bytes.Clone(payload))
 		return ack
 	})
 	srv := mllp.NewServer(name, mllp.ServerConfig{

@@ -41,7 +41,8 @@ func NewDoor(p *pipeline.Pipeline[Request, *Parsed], logger *slog.Logger) *Door 
 // whose messages are each submitted on their own and acknowledged in one
 // batch of ACKs. It blocks until every message has its outcome. ack is nil
 // when enhanced-mode MSH-15 says no acknowledgement is wanted for the
-// outcome. For a batch, out is the worst outcome of its messages.
+// outcome: empty, not nil, so that an MLLP server writes nothing and keeps
+// the connection. For a batch, out is the worst outcome of its messages.
 func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipeline.Outcome) {
 	if IsBatch(raw) {
 		return d.submitBatch(ctx, raw)
@@ -55,15 +56,15 @@ func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipel
 	return d.ack(m, out), out
 }
 
-// ack builds the acknowledgement for one message, or nil when the sender
-// asked (MSH-15) for none in this case.
+// ack builds the acknowledgement for one message, or an empty slice when
+// the sender asked (MSH-15) for none in this case.
 func (d *Door) ack(m *Message, out pipeline.Outcome) []byte {
 	enhanced := false
 	if m != nil {
 		h := m.Header()
 		enhanced = h.AcceptAckType != ""
 		if enhanced && !wantAck(h.AcceptAckType, out.Status == pipeline.Accepted) {
-			return nil
+			return []byte{}
 		}
 	}
 	return BuildACK(m, ACKOptions{

@@ -37,7 +37,7 @@ func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Ou
 			m = p.Msg
 		}
 		d.logOutcome(m, out)
-		if ack := d.ack(m, out); ack != nil {
+		if ack := d.ack(m, out); len(ack) > 0 {
 			acks = append(acks, ack)
 		}
 		if worse(out, worst) {

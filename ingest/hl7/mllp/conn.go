@@ -84,6 +84,9 @@ func (c *conn) serve() {
 		if !ok {
 			return
 		}
+		if len(answer) == 0 {
+			continue // the handler chose to answer nothing (e.g. HL7 MSH-15 = NE)
+		}
 		_ = c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		if cap(wbuf) > keepCap {
 			wbuf = nil

@@ -13,8 +13,10 @@ import (
 )
 
 // Handler answers one message. The returned bytes are the answer payload
-// (unframed, typically an HL7 ACK); nil means "no answer": the server then
-// closes the connection without writing, so the sender resends later.
+// (unframed, typically an HL7 ACK); nil means "cannot answer": the server
+// then closes the connection without writing, so the sender resends later;
+// an empty non-nil slice means "nothing to answer" (HL7 enhanced mode with
+// MSH-15 = NE): nothing is written and the connection reads the next frame.
 //
 // HandleMLLP is called sequentially per connection (answers go back in the
 // order the messages came) and concurrently across connections. payload is
