@@ -86,6 +86,7 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 // broker answers metadata).
 func (g *gateway) mountOps(m *http.ServeMux) {
 	m.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
+	g.mountConnectors(m)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -121,13 +122,16 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 	}
 	steps := hl7.NewSteps(hl7.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
 	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, g.prod, g.pipelineMetrics())
+	g.addPipeline(name, p)
 	return hl7.NewDoor(p, g.log), nil
 }
 
 // fhirPipeline builds the FHIR pipeline of a connector.
 func (g *gateway) fhirPipeline(name string, s config.ConnectorSettings) *pipeline.Pipeline[fhir.Request, *fhir.Message] {
 	steps := fhir.NewSteps(fhir.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict})
-	return pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, g.prod, g.pipelineMetrics())
+	p := pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, g.prod, g.pipelineMetrics())
+	g.addPipeline(name, p)
+	return p
 }
 
 func (g *gateway) pipelineConfig(name string, s config.ConnectorSettings, dlq, contentType string, validate bool) pipeline.Config {

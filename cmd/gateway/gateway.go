@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/connectors"
 	"github.com/hl7gw/gateway/embedded"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
 	"github.com/hl7gw/gateway/pipeline"
@@ -31,6 +32,7 @@ type gateway struct {
 	prod   *publish.Producer
 	pm     *pipeline.Metrics
 	mm     *mllp.Metrics
+	conns  *connectors.Registry // the /connectors REST API
 
 	mllp []*mllpDoor
 	http []*httpDoor
@@ -65,8 +67,8 @@ type grpcDoor struct {
 // configured), builds one pipeline per connector and format, and starts
 // every listener. It returns once all listeners accept connections; on any
 // error it undoes what it started.
-func start(ctx context.Context, cfg config.Config, log *slog.Logger) (g *gateway, err error) {
-	g = &gateway{cfg: cfg, log: log, reg: prometheus.NewRegistry(), errc: make(chan error, 8)}
+func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway, err error) {
+	g := &gateway{cfg: cfg, log: log, reg: prometheus.NewRegistry(), errc: make(chan error, 8)}
 	g.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if err != nil {
