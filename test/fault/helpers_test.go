@@ -1,0 +1,533 @@
+package fault_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/loadgen"
+	"github.com/hl7gw/gateway/test/kafka/kafkatest"
+)
+
+// Topics the gateway writes for the test traffic (ADT^A01 over MLLP, Patient
+// creates over REST) and its dead-letter topics. External clusters do not
+// auto-create topics, so TestMain creates them with RF 3 and
+// min.insync.replicas 2.
+var dataTopics = []string{"hl7.adt.a01", "hl7.dlq", "fhir.patient.created", "fhir.dlq"}
+
+const (
+	hl7Topic  = "hl7.adt.a01"
+	fhirTopic = "fhir.patient.created"
+)
+
+// Producer timings of the gateway under test. The delivery timeout bounds
+// how long an unpublishable message waits for its AR; it is well above the
+// brokers' session timeout (6s in kafka.sh) so that a single broker's crash,
+// which takes a session timeout plus an election to heal (answers up to
+// about 10.5s were seen on a 2-core machine), still ends in AA.
+const (
+	deliveryTimeout = 20 * time.Second
+	requestTimeout  = 5 * time.Second
+	// answerMargin is added to the delivery timeout for the slowest
+	// answer we accept on a loaded 2-core machine.
+	answerMargin = 20 * time.Second
+)
+
+// createTopics makes the data topics with 3 partitions, RF 3 and
+// min.insync.replicas 2; existing topics are left as they are.
+func createTopics(ctx context.Context, c *kafkatest.Cluster) error {
+	opts, err := c.ClientOpts(kafkatest.Admin)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	defer cl.Close()
+	minISR := "2"
+	res, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 3, map[string]*string{"min.insync.replicas": &minISR}, dataTopics...)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range res.Sorted() {
+		if r.Err != nil && !strings.Contains(r.Err.Error(), "TOPIC_ALREADY_EXISTS") {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
+
+// syncBuffer collects a subprocess's output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// Tail returns the last n lines written.
+func (s *syncBuffer) Tail(n int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(s.b.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// freeAddrs returns n loopback addresses nothing listens on right now.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var lns []net.Listener
+	out := make([]string, n)
+	for i := range out {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		lns = append(lns, ln)
+		out[i] = ln.Addr().String()
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return out
+}
+
+// gatewayProc is one `gateway serve` subprocess.
+type gatewayProc struct {
+	cfgFile              string
+	mllp, http, grpcAddr string
+	logs                 *syncBuffer
+	cmd                  *exec.Cmd
+	done                 chan struct{}
+	waitErr              error
+}
+
+// writeConfig writes a gateway config for brokers with fresh loopback
+// listener ports, topic creation on (RF 3, min.insync.replicas 2), the
+// producer timings above and the default connectors.
+func writeConfig(t *testing.T, brokers []string) *gatewayProc {
+	t.Helper()
+	addrs := freeAddrs(t, 3)
+	quoted := make([]string, len(brokers))
+	for i, b := range brokers {
+		quoted[i] = strconv.Quote(b)
+	}
+	cfg := fmt.Sprintf(`mllp_addr: %q
+http_addr: %q
+grpc_addr: %q
+shutdown_timeout: 30s
+log:
+  level: info
+  format: json
+kafka:
+  brokers: [%s]
+  client_id: fault-test
+  producer:
+    delivery_timeout: %s
+    request_timeout: %s
+  topics:
+    create: true
+    partitions: 3
+    replication_factor: 3
+    min_insync_replicas: 2
+`, addrs[0], addrs[1], addrs[2], strings.Join(quoted, ", "), deliveryTimeout, requestTimeout)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &gatewayProc{cfgFile: path, mllp: addrs[0], http: addrs[1], grpcAddr: addrs[2]}
+}
+
+// start runs `gateway serve --config` and waits until /healthz answers,
+// then, when ready is set, until /readyz answers 200. The process is
+// killed when the test ends if it is still running.
+func (g *gatewayProc) start(t *testing.T, ready bool) {
+	t.Helper()
+	g.logs = &syncBuffer{}
+	g.done = make(chan struct{})
+	g.cmd = exec.Command(gatewayBin, "serve", "--config", g.cfgFile)
+	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
+	if err := g.cmd.Start(); err != nil {
+		t.Fatalf("start gateway: %v", err)
+	}
+	go func() {
+		g.waitErr = g.cmd.Wait()
+		close(g.done)
+	}()
+	t.Cleanup(func() {
+		if g.running() {
+			_ = g.cmd.Process.Kill()
+			<-g.done
+		}
+		if t.Failed() {
+			t.Logf("gateway log tail:\n%s", g.logs.Tail(40))
+		}
+	})
+	path := "/healthz"
+	if ready {
+		path = "/readyz"
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		code, err := g.get(path)
+		if err == nil && code == http.StatusOK {
+			return
+		}
+		if !g.running() {
+			t.Fatalf("gateway exited during start (%v):\n%s", g.waitErr, g.logs.Tail(40))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway %s not 200 after 90s (last: %d, %v):\n%s", path, code, err, g.logs.Tail(40))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (g *gatewayProc) running() bool {
+	select {
+	case <-g.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// signal sends sig and waits up to timeout for the process to exit; it
+// returns the exit error (nil for exit 0).
+func (g *gatewayProc) signal(t *testing.T, sig syscall.Signal, timeout time.Duration) error {
+	t.Helper()
+	if err := g.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal gateway: %v", err)
+	}
+	select {
+	case <-g.done:
+		return g.waitErr
+	case <-time.After(timeout):
+		t.Fatalf("gateway still running %s after %v:\n%s", timeout, sig, g.logs.Tail(40))
+		return nil
+	}
+}
+
+// get returns the status of GET path on the HTTP listener.
+func (g *gatewayProc) get(path string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+g.http+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// metrics returns the /metrics text.
+func (g *gatewayProc) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + g.http + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// acks records the answers of one scenario: MLLP control id -> MSA-1 code
+// ("" for a transport error) and REST Patient ids answered 201, plus
+// counts of REST statuses.
+type acks struct {
+	mu        sync.Mutex
+	mllp      map[string]string
+	restOK    map[string]bool // "Patient/<id>" answered 201
+	restCodes map[int]int     // status -> count; 0 = transport error
+}
+
+func newAcks() *acks {
+	return &acks{mllp: map[string]string{}, restOK: map[string]bool{}, restCodes: map[int]int{}}
+}
+
+func (a *acks) onAck(id, code string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mllp[id] = code
+}
+
+// codes counts MLLP answers by code.
+func (a *acks) codes() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]int{}
+	for _, c := range a.mllp {
+		out[c]++
+	}
+	return out
+}
+
+// ackedHL7 returns the control ids answered AA.
+func (a *acks) ackedHL7() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for id, c := range a.mllp {
+		if c == "AA" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// unansweredHL7 returns the control ids that got a transport error.
+func (a *acks) unansweredHL7() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for id, c := range a.mllp {
+		if c == "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (a *acks) ackedFHIR() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]string, 0, len(a.restOK))
+	for k := range a.restOK {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (a *acks) restStatuses() map[int]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range a.restCodes {
+		out[k] = v
+	}
+	return out
+}
+
+// postPatient POSTs one Patient and records the answer: on 201 the
+// Location's "Patient/<id>". It returns the status (0 on transport error).
+func (a *acks) postPatient(ctx context.Context, g *gatewayProc) int {
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout+answerMargin)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.http+"/fhir/Patient", bytes.NewReader(patientJSON))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	status := 0
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status = resp.StatusCode
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.restCodes[status]++
+	if status == http.StatusCreated {
+		if key, ok := patientKey(resp.Header.Get("Location")); ok {
+			a.restOK[key] = true
+		} else {
+			a.restCodes[-1]++ // 201 without a usable Location
+		}
+	}
+	return status
+}
+
+// patientKey turns ".../fhir/Patient/<id>/_history/1" into "Patient/<id>".
+func patientKey(loc string) (string, bool) {
+	_, rest, ok := strings.Cut(loc, "/Patient/")
+	if !ok {
+		return "", false
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return "Patient/" + id, id != ""
+}
+
+// restLoop POSTs Patients one after another until ctx ends, pausing
+// between requests so that REST is a steady trickle beside MLLP. The end
+// of ctx does not cancel the request in flight: its answer is awaited.
+func (a *acks) restLoop(ctx context.Context, g *gatewayProc) {
+	for ctx.Err() == nil {
+		a.postPatient(context.Background(), g)
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// load sends ADT^A01 messages over MLLP with unique control ids starting
+// with prefix, recording every answer in a. It runs for dur (or count
+// messages when count > 0) at about rate msgs/s over conns connections.
+func (a *acks) load(ctx context.Context, g *gatewayProc, prefix string, conns, count int, dur time.Duration, rate float64) (loadgen.Report, error) {
+	return loadgen.Run(ctx, loadgen.Options{
+		Addr: g.mllp, Messages: [][]byte{adtA01}, Connections: conns,
+		Count: count, Duration: dur, Rate: rate,
+		UniqueControlIDs: true, ControlIDPrefix: prefix,
+		Timeout: deliveryTimeout + answerMargin,
+		OnAck:   a.onAck,
+	})
+}
+
+// checkInvariant is THE INVARIANT of every fault test: each MLLP control id
+// answered AA is in hl7.adt.a01 and each Patient answered 201 is in
+// fhir.patient.created, read with read_committed. Duplicates (the same id
+// more than once) are allowed and logged; a missing one fails the test.
+func checkInvariant(t *testing.T, a *acks) {
+	t.Helper()
+	wantHL7, wantFHIR := a.ackedHL7(), a.ackedFHIR()
+	need := make(map[string]int, len(wantHL7)+len(wantFHIR))
+	for _, id := range wantHL7 {
+		need["hl7:"+id] = 0
+	}
+	for _, k := range wantFHIR {
+		need["fhir:"+k] = 0
+	}
+	unanswered := map[string]int{}
+	for _, id := range a.unansweredHL7() {
+		unanswered["hl7:"+id] = 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	opts, err := cluster.ClientOpts(kafkatest.Admin,
+		kgo.ConsumeTopics(hl7Topic, fhirTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, hl7Topic, fhirTopic)
+	if err != nil {
+		t.Fatalf("end offsets: %v", err)
+	}
+	reached := map[string]map[int32]bool{}
+	pending := 0
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			if reached[o.Topic] == nil {
+				reached[o.Topic] = map[int32]bool{}
+			}
+			reached[o.Topic][o.Partition] = false
+			pending++
+		}
+	})
+	found, records := 0, 0
+	for pending > 0 && found < len(need) {
+		// A partition whose last offset is a transaction marker never
+		// shows a record at end-1: stop after 15s without any record.
+		pctx, pcancel := context.WithTimeout(ctx, 15*time.Second)
+		fs := cl.PollFetches(pctx)
+		pcancel()
+		if ctx.Err() != nil || pctx.Err() != nil && fs.NumRecords() == 0 {
+			break
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			t.Logf("fetch %s[%d]: %v", topic, p, err)
+		})
+		fs.EachRecord(func(r *kgo.Record) {
+			records++
+			var key string
+			switch r.Topic {
+			case hl7Topic:
+				for _, h := range r.Headers {
+					if h.Key == "hl7.control_id" {
+						key = "hl7:" + string(h.Value)
+					}
+				}
+			case fhirTopic:
+				key = "fhir:" + string(r.Key)
+			}
+			if n, ok := unanswered[key]; ok {
+				unanswered[key] = n + 1
+			}
+			if n, ok := need[key]; ok {
+				if n == 0 {
+					found++
+				}
+				need[key] = n + 1
+			}
+			end := ends[r.Topic][r.Partition].Offset
+			if r.Offset+1 >= end && !reached[r.Topic][r.Partition] {
+				reached[r.Topic][r.Partition] = true
+				pending--
+			}
+		})
+	}
+	stored := 0 // sent, no answer (transport error), yet in Kafka
+	for _, id := range a.unansweredHL7() {
+		if n, ok := unanswered["hl7:"+id]; ok && n > 0 {
+			stored++
+		}
+	}
+	var missing []string
+	dups := 0
+	for k, n := range need {
+		switch {
+		case n == 0:
+			missing = append(missing, k)
+		case n > 1:
+			dups += n - 1
+		}
+	}
+	t.Logf("invariant: %d MLLP AA + %d REST 201 checked against %d records read; %d missing, %d duplicates; %d of %d MLLP messages without an answer were stored anyway",
+		len(wantHL7), len(wantFHIR), records, len(missing), dups, stored, len(a.unansweredHL7()))
+	if len(missing) > 0 {
+		if len(missing) > 20 {
+			missing = missing[:20]
+		}
+		t.Errorf("INVARIANT BROKEN: answered AA/201 but not in Kafka (first %d): %v", len(missing), missing)
+	}
+}
+
+// exitCode returns the process exit status of a Wait error (0 for nil).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
