@@ -1,0 +1,275 @@
+// Package badinput throws malformed, truncated, oversized and mistyped
+// input at a real `gateway serve` process through all three doors (MLLP,
+// REST, gRPC) and checks that every case gets a clear answer, that the
+// process survives each group and still accepts a valid message, and that
+// its resident memory stays bounded.
+//
+// The gateway binary is built once in TestMain and run as a subprocess
+// with every listener on a free loopback port and the embedded broker.
+package badinput
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
+)
+
+// rssLimitKiB bounds the gateway's resident memory after the whole suite.
+const rssLimitKiB = 400 << 10
+
+// gw is the running gateway under test.
+var gw struct {
+	mllpAddr, httpAddr, grpcAddr string
+	cmd                          *exec.Cmd
+	exited                       chan struct{}
+	stderr                       *bytes.Buffer
+	grpc                         gatewayv1.GatewayServiceClient
+	rssBeforeKiB                 int64
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "badinput-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "badinput:", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	if err := startGateway(tmp); err != nil {
+		fmt.Fprintln(os.Stderr, "badinput:", err)
+		if gw.stderr != nil {
+			fmt.Fprintln(os.Stderr, gw.stderr.String())
+		}
+		stopGateway()
+		return 1
+	}
+	code := m.Run()
+	after, err := vmRSSKiB(gw.cmd.Process.Pid)
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "badinput: read VmRSS after the suite:", err)
+		code = 1
+	default:
+		fmt.Printf("badinput: gateway VmRSS before the suite %d KiB (%.1f MiB), after %d KiB (%.1f MiB), limit %d MiB\n",
+			gw.rssBeforeKiB, float64(gw.rssBeforeKiB)/1024, after, float64(after)/1024, rssLimitKiB>>10)
+		if after >= rssLimitKiB {
+			fmt.Fprintf(os.Stderr, "badinput: gateway VmRSS %d KiB exceeds the bound of %d KiB\n", after, rssLimitKiB)
+			code = 1
+		}
+	}
+	if !stopGateway() {
+		fmt.Fprintln(os.Stderr, "badinput: gateway did not stop cleanly on SIGTERM")
+		code = 1
+	}
+	return code
+}
+
+// startGateway builds ./cmd/gateway into dir and runs `gateway serve` on
+// free loopback ports, waiting until /readyz answers 200.
+func startGateway(dir string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(dir, "gateway")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/gateway: %w\n%s", err, out)
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return err
+	}
+	gw.mllpAddr, gw.httpAddr, gw.grpcAddr = ports[0], ports[1], ports[2]
+	gw.stderr = &bytes.Buffer{}
+	gw.cmd = exec.Command(bin, "serve",
+		"--mllp-addr", gw.mllpAddr, "--http-addr", gw.httpAddr, "--grpc-addr", gw.grpcAddr,
+		"--embedded-kafka-addr", ports[3], "--log-level", "warn", "--log-format", "json")
+	gw.cmd.Stdout = gw.stderr
+	gw.cmd.Stderr = gw.stderr
+	if err := gw.cmd.Start(); err != nil {
+		return fmt.Errorf("start gateway: %w", err)
+	}
+	gw.exited = make(chan struct{})
+	go func() { _ = gw.cmd.Wait(); close(gw.exited) }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if ready() {
+			break
+		}
+		select {
+		case <-gw.exited:
+			return errors.New("gateway exited before it was ready")
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("gateway not ready within 60s")
+		}
+	}
+	cc, err := grpc.NewClient(gw.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20), grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		return fmt.Errorf("grpc client: %w", err)
+	}
+	gw.grpc = gatewayv1.NewGatewayServiceClient(cc)
+	gw.rssBeforeKiB, err = vmRSSKiB(gw.cmd.Process.Pid)
+	return err
+}
+
+func ready() bool {
+	resp, err := http.Get("http://" + gw.httpAddr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// stopGateway sends SIGTERM and waits; it kills the process after 30s.
+// It reports whether the process stopped on SIGTERM.
+func stopGateway() bool {
+	if gw.cmd == nil || gw.cmd.Process == nil {
+		return true
+	}
+	select {
+	case <-gw.exited:
+		return false
+	default:
+	}
+	_ = gw.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-gw.exited:
+		return true
+	case <-time.After(30 * time.Second):
+		_ = gw.cmd.Process.Kill()
+		<-gw.exited
+		return false
+	}
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// freePorts reserves n loopback ports at once, so that they differ, and
+// releases them for the gateway.
+func freePorts(n int) ([]string, error) {
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	var addrs []string
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("reserve port: %w", err)
+		}
+		lns = append(lns, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
+}
+
+// vmRSSKiB reads VmRSS from /proc/<pid>/status.
+func vmRSSKiB(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("open status: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmRSS %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("no VmRSS line")
+}
+
+// requireAlive fails the test when the gateway process has exited, and
+// otherwise checks that each door still accepts a valid message.
+func requireAlive(t *testing.T) {
+	t.Helper()
+	select {
+	case <-gw.exited:
+		t.Fatalf("gateway process exited; output:\n%s", tail(gw.stderr.String(), 4000))
+	default:
+	}
+	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
+	ack, err := mllpRoundTrip(msg)
+	if err != nil {
+		t.Fatalf("valid message over MLLP after the group: %v", err)
+	}
+	if code := msaCode(ack); code != "AA" {
+		t.Fatalf("valid message over MLLP after the group: MSA-1 %q, want AA; ack %q", code, ack)
+	}
+	status, body, _ := httpDo(t, http.MethodPost, "/fhir/Patient", "application/fhir+json", readTestdata(t, "fhir/r4ex-Patient-f001.json"))
+	if status != http.StatusCreated {
+		t.Fatalf("valid Patient over REST after the group: status %d, want 201; body %.300s", status, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := gw.grpc.SubmitHL7(ctx, &gatewayv1.SubmitHL7Request{Message: msg})
+	if err != nil || resp.GetAckCode() != "AA" {
+		t.Fatalf("valid message over gRPC after the group: ack %q, err %v", resp.GetAckCode(), err)
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
