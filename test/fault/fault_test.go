@@ -159,7 +159,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 			}
 		}
 		c.Start(t, 1)
-		checkInvariant(t, a)
+		checkInvariant(t, c, a)
 	})
 
 	t.Run("two brokers killed: answers are AR or 503 within the delivery timeout, never AA, and AA again once they return", func(t *testing.T) {
@@ -237,7 +237,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 			t.Errorf("after recovery: codes %v (err %v), want 201 AA", back.codes(), err)
 		}
 		for _, x := range []*acks{a, down, back} {
-			checkInvariant(t, x)
+			checkInvariant(t, c, x)
 		}
 	})
 
@@ -262,7 +262,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 		if st != http.StatusServiceUnavailable {
 			t.Errorf("REST POST answered %d, want 503", st)
 		}
-		checkInvariant(t, a)
+		checkInvariant(t, c, a)
 	})
 
 	t.Run("gateway SIGKILLed mid-stream: after a restart nothing answered AA is missing", func(t *testing.T) {
@@ -291,7 +291,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 		if err != nil || rep.Codes["AA"] != 50 {
 			t.Errorf("after restart: %v (err %v), want 50 AA", rep, err)
 		}
-		checkInvariant(t, a)
+		checkInvariant(t, c, a)
 	})
 
 	t.Run("gateway SIGTERMed mid-stream: it exits 0 and every AA is in Kafka", func(t *testing.T) {
@@ -325,6 +325,6 @@ func TestGatewayUnderFaults(t *testing.T) {
 		if strings.Contains(g.logs.Tail(200), `"level":"ERROR"`) {
 			t.Logf("gateway logged errors during shutdown:\n%s", g.logs.Tail(20))
 		}
-		checkInvariant(t, a)
+		checkInvariant(t, c, a)
 	})
 }

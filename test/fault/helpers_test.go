@@ -131,10 +131,36 @@ type gatewayProc struct {
 // producer timings above and the default connectors.
 func writeConfig(t *testing.T, brokers []string) *gatewayProc {
 	t.Helper()
+	return writeConfigWith(t, brokers, extraConfig{})
+}
+
+// extraConfig changes writeConfig's file for the SASL scenarios.
+type extraConfig struct {
+	// kafka is YAML added to the kafka: section, indented two spaces
+	// (e.g. a sasl: block).
+	kafka string
+	// topics replaces the topics: block (indented four spaces); "" keeps
+	// create on with RF 3 and min.insync.replicas 2.
+	topics string
+	// connectors is a top-level connectors: list; "%s" in it is
+	// replaced by the MLLP address. "" keeps the defaults.
+	connectors string
+}
+
+func writeConfigWith(t *testing.T, brokers []string, x extraConfig) *gatewayProc {
+	t.Helper()
 	addrs := freeAddrs(t, 3)
 	quoted := make([]string, len(brokers))
 	for i, b := range brokers {
 		quoted[i] = strconv.Quote(b)
+	}
+	topics := x.topics
+	if topics == "" {
+		topics = "    create: true\n    partitions: 3\n    replication_factor: 3\n    min_insync_replicas: 2\n"
+	}
+	connectors := ""
+	if x.connectors != "" {
+		connectors = strings.ReplaceAll(x.connectors, "%s", strconv.Quote(addrs[0]))
 	}
 	cfg := fmt.Sprintf(`mllp_addr: %q
 http_addr: %q
@@ -150,11 +176,8 @@ kafka:
     delivery_timeout: %s
     request_timeout: %s
   topics:
-    create: true
-    partitions: 3
-    replication_factor: 3
-    min_insync_replicas: 2
-`, addrs[0], addrs[1], addrs[2], strings.Join(quoted, ", "), deliveryTimeout, requestTimeout)
+%s%s
+%s`, addrs[0], addrs[1], addrs[2], strings.Join(quoted, ", "), deliveryTimeout, requestTimeout, topics, x.kafka, connectors)
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -408,7 +431,7 @@ func (a *acks) load(ctx context.Context, g *gatewayProc, prefix string, conns, c
 // answered AA is in hl7.adt.a01 and each Patient answered 201 is in
 // fhir.patient.created, read with read_committed. Duplicates (the same id
 // more than once) are allowed and logged; a missing one fails the test.
-func checkInvariant(t *testing.T, a *acks) {
+func checkInvariant(t *testing.T, c *kafkatest.Cluster, a *acks) {
 	t.Helper()
 	wantHL7, wantFHIR := a.ackedHL7(), a.ackedFHIR()
 	need := make(map[string]int, len(wantHL7)+len(wantFHIR))
@@ -424,7 +447,7 @@ func checkInvariant(t *testing.T, a *acks) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts, err := cluster.ClientOpts(kafkatest.Admin,
+	opts, err := c.ClientOpts(kafkatest.Admin,
 		kgo.ConsumeTopics(hl7Topic, fhirTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
