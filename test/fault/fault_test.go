@@ -305,10 +305,15 @@ func TestGatewayUnderFaults(t *testing.T) {
 			_, _ = a.load(context.Background(), g, "FF", 4, 0, 8*time.Second, 200)
 		})
 		time.Sleep(3 * time.Second)
+		// No REST request starts after the signal, and the one in flight
+		// (if any) is awaited: it must be answered.
+		stopREST()
 		err := g.signal(t, syscall.SIGTERM, time.Minute)
 		loadDone()
-		stopREST()
 		restDone()
+		if n := a.restStatuses()[0]; n > 0 {
+			t.Errorf("%d REST POSTs sent before SIGTERM got no answer, want every one answered", n)
+		}
 		codes := a.codes()
 		t.Logf("gateway exit: %v; MLLP codes %v (\"\" = no answer after the listener closed); REST statuses %v", err, codes, a.restStatuses())
 		if exitCode(err) != 0 {
