@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-go test-deps lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py fuzz clean
+.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py fuzz clean
 
 all: build
 
@@ -22,7 +22,11 @@ run:
 	$(GO) run ./cmd/gateway serve $(ARGS)
 
 ## test: lint, generated-code check, then every test (fuzz seed corpora included).
-test: lint proto-check test-go
+test: lint proto-check ops-check test-go
+
+## ops-check: alert rules (promtool check + unit tests) and the dashboard against docs/metrics.md.
+ops-check:
+	bash scripts/promtool.sh
 
 test-go: test-deps
 	$(TEST_ENV) $(GO) test -count=1 -p 2 -timeout 40m ./...

@@ -43,7 +43,7 @@ func TestDefaultIsValidAndComplete(t *testing.T) {
 		{"idempotent", c.Kafka.Producer.Idempotent, true},
 		{"delivery timeout", c.Kafka.Producer.DeliveryTimeout, 30 * time.Second},
 		{"request timeout", c.Kafka.Producer.RequestTimeout, 10 * time.Second},
-		{"linger", c.Kafka.Producer.Linger, 5 * time.Millisecond},
+		{"linger", c.Kafka.Producer.Linger, time.Duration(0)},
 		{"compression", c.Kafka.Producer.Compression, "lz4"},
 		{"max buffered records", c.Kafka.Producer.MaxBufferedRecords, 100000},
 		{"max buffered bytes", c.Kafka.Producer.MaxBufferedBytes, int64(256 << 20)},
@@ -75,8 +75,9 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 		},
 		TypeFHIRREST: {
 			Name: TypeFHIRREST, Type: TypeFHIRREST, ListenAddr: ":8080",
+			HL7ValidationEnabled: true, HL7Charset: "windows-1252", // for POST /v1/hl7
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
-			ErrorsTolerance: "all", DLQTopic: "fhir.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
+			ErrorsTolerance: "all", DLQTopic: "fhir.dlq", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
 		},
 		TypeGRPC: {

@@ -82,6 +82,9 @@ var keysByType = map[string][]string{
 		"listen.address", "topic.prefix", "errors.tolerance", "max.inflight.messages",
 		"errors.deadletterqueue.topic.name", "errors.deadletterqueue.context.headers.enable",
 		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "http.max.body.bytes",
+		// The HTTP listener also serves POST /v1/hl7, the REST form of SubmitHL7.
+		"errors.deadletterqueue.hl7.topic.name",
+		"hl7.validation.enabled", "hl7.parser.strict", "hl7.version", "hl7.parser.config.file", "hl7.charset.fallback",
 	},
 	TypeGRPC: {
 		"listen.address", "topic.prefix", "errors.tolerance", "max.inflight.messages",
@@ -127,11 +130,9 @@ func (c Connector) Settings(global Config) (ConnectorSettings, error) {
 	s.DLQContextHeaders = r.boolean("errors.deadletterqueue.context.headers.enable", true)
 	s.MaxInFlight = r.integer("max.inflight.messages", 1000, 1)
 
-	hl7 := c.Type != TypeFHIRREST
+	// Every type reads HL7 settings: fhir-rest also serves POST /v1/hl7.
 	fhir := c.Type != TypeHL7MLLP
-	if hl7 {
-		s.readHL7(&r)
-	}
+	s.readHL7(&r)
 	if fhir {
 		s.readFHIR(&r)
 	}
@@ -147,6 +148,7 @@ func (c Connector) Settings(global Config) (ConnectorSettings, error) {
 	case TypeFHIRREST:
 		s.FHIRDLQTopic = r.topic("errors.deadletterqueue.topic.name", s.TopicPrefix, "fhir.dlq")
 		s.DLQTopic = s.FHIRDLQTopic
+		s.HL7DLQTopic = r.topic("errors.deadletterqueue.hl7.topic.name", s.TopicPrefix, "hl7.dlq")
 		s.MaxFrameBytes = r.integer("http.max.body.bytes", 10<<20, 1)
 	case TypeGRPC:
 		s.HL7DLQTopic = r.topic("errors.deadletterqueue.hl7.topic.name", s.TopicPrefix, "hl7.dlq")

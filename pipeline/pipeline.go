@@ -163,6 +163,9 @@ func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Out
 	}
 	dels, err := p.pub.Publish(ctx, routed.Records, routed.Atomic)
 	if err != nil {
+		if tooLarge(err) {
+			return m, Outcome{Status: Refused, Stage: StagePublish, Findings: append(findings, tooLargeFinding), Cause: err, Reason: "record_too_large"}
+		}
 		return m, unavailable(err, findings)
 	}
 	return m, Outcome{Status: Accepted, Findings: findings, Deliveries: dels}
@@ -183,6 +186,10 @@ func (p *Pipeline[Req, M]) fail(ctx context.Context, raw []byte, stage Stage, fi
 	})
 	dels, err := p.pub.Publish(ctx, []*kgo.Record{rec}, false)
 	if err != nil {
+		if tooLarge(err) {
+			// Not even the dead-letter topic takes it: a retry cannot help.
+			return Outcome{Status: Refused, Stage: stage, Findings: append(findings, tooLargeFinding), Cause: err, Reason: "record_too_large"}
+		}
 		out := unavailable(err, findings)
 		out.Stage = stage
 		return out
@@ -190,6 +197,15 @@ func (p *Pipeline[Req, M]) fail(ctx context.Context, raw []byte, stage Stage, fi
 	p.m.dlq(p.cfg.Connector)
 	return Outcome{Status: Invalid, Stage: stage, Findings: findings, Deliveries: dels}
 }
+
+// tooLargeFinding reports a message Kafka will never take (larger than the
+// producer's batch limit or the topic's max.message.bytes). It is a content
+// answer (AE, 4xx), not "retry later": resending the same bytes cannot
+// succeed, and the sender keeps the message.
+var tooLargeFinding = validation.Finding{Severity: validation.SeverityError, Code: validation.CodeValueTooLong,
+	Message: "message larger than the Kafka record size limit"}
+
+func tooLarge(err error) bool { return ReasonOf(err) == "record_too_large" }
 
 func unavailable(err error, findings validation.Findings) Outcome {
 	return Outcome{Status: Unavailable, Stage: StagePublish, Findings: findings, Cause: err, Reason: ReasonOf(err)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ const adt = "MSH|^~\\&|APP|FAC|RAPP|RFAC|20240101120000||ADT^A01^ADT_A01|C1|P|2.
 
 // newPipeline runs HL7 steps over a real producer and a kfake broker on
 // loopback. blocking makes the steps wait on the returned channel.
-func newPipeline(t *testing.T, cfg pipeline.Config, v hl7.Validator) (*pipeline.Pipeline[hl7.Request, *hl7.Parsed], *kfake.Cluster) {
+func newPipeline(t *testing.T, cfg pipeline.Config, v hl7.Validator, tune ...func(*config.Kafka)) (*pipeline.Pipeline[hl7.Request, *hl7.Parsed], *kfake.Cluster) {
 	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
 	if err != nil {
@@ -33,6 +34,9 @@ func newPipeline(t *testing.T, cfg pipeline.Config, v hl7.Validator) (*pipeline.
 	k := config.Default().Kafka
 	k.Producer.DeliveryTimeout = 2 * time.Second
 	k.Producer.RequestTimeout = time.Second
+	for _, f := range tune {
+		f(&k)
+	}
 	prod, err := publish.New(context.Background(), k, cluster.ListenAddrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -153,5 +157,29 @@ func TestPastTheInFlightBoundTheAnswerIsOverloaded(t *testing.T) {
 	wg.Wait()
 	if p.InFlight() != 0 {
 		t.Fatalf("in flight = %d after all answered", p.InFlight())
+	}
+}
+
+func TestAMessageKafkaWillNeverTakeIsRefusedNotRetried(t *testing.T) {
+	small := func(k *config.Kafka) { k.Producer.MaxBatchBytes = 2048 }
+	big := adt + "NTE|1||" + strings.Repeat("x", 4096) + "\r"
+	for _, tt := range []struct {
+		name string
+		raw  string
+	}{
+		{"a valid message too large for a record", big},
+		{"an invalid message too large for the dead-letter topic", "garbage " + strings.Repeat("y", 4096)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := newPipeline(t, baseConfig(), nil, small)
+			_, out := p.Submit(context.Background(), hl7.Request{}, []byte(tt.raw))
+			if out.Status != pipeline.Refused || out.Reason != "record_too_large" {
+				t.Fatalf("outcome = %s %q (%v), want refused record_too_large", out.Status, out.Reason, out.Cause)
+			}
+			last := out.Findings[len(out.Findings)-1]
+			if last.Severity != validation.SeverityError || last.Code != validation.CodeValueTooLong {
+				t.Fatalf("findings = %v, want a 104 error last", out.Findings)
+			}
+		})
 	}
 }
