@@ -136,7 +136,7 @@ type Producer struct {
 	// before the next message, so lingering only delays answers, while
 	// records arriving during an in-flight produce request are batched
 	// anyway. Raise it only for many concurrent senders with small messages
-	// (measured with make bench-e2e: 5ms linger made one connection ~35x
+	// (measured with make bench-e2e: 5ms linger made one connection ~20x
 	// slower).
 	Linger time.Duration `yaml:"linger"`
 	// Compression is the batch codec: lz4 by default because it costs the
