@@ -47,13 +47,20 @@ func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipel
 	if IsBatch(raw) {
 		return d.submitBatch(ctx, raw)
 	}
+	m, out := d.submitOne(ctx, raw)
+	return d.ack(m, out), out
+}
+
+// submitOne runs one message through the pipeline and logs a failure. m is
+// nil when the message did not parse.
+func (d *Door) submitOne(ctx context.Context, raw []byte) (*Message, pipeline.Outcome) {
 	p, out := d.p.Submit(ctx, Request{}, raw)
 	var m *Message
 	if p != nil {
 		m = p.Msg
 	}
 	d.logOutcome(m, out)
-	return d.ack(m, out), out
+	return m, out
 }
 
 // ack builds the acknowledgement for one message, or an empty slice when

@@ -18,12 +18,7 @@ import (
 func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Outcome) {
 	b, err := SplitBatch(raw)
 	if err != nil || len(b.Messages) == 0 {
-		p, out := d.p.Submit(ctx, Request{}, raw)
-		var m *Message
-		if p != nil {
-			m = p.Msg
-		}
-		d.logOutcome(m, out)
+		m, out := d.submitOne(ctx, raw)
 		return d.ack(m, out), out
 	}
 	var (
@@ -31,12 +26,7 @@ func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Ou
 		worst pipeline.Outcome
 	)
 	for _, msg := range b.Messages {
-		p, out := d.p.Submit(ctx, Request{}, msg)
-		var m *Message
-		if p != nil {
-			m = p.Msg
-		}
-		d.logOutcome(m, out)
+		m, out := d.submitOne(ctx, msg)
 		if ack := d.ack(m, out); len(ack) > 0 {
 			acks = append(acks, ack)
 		}
