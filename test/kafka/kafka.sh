@@ -344,6 +344,14 @@ node_running() {
 	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && grep -q 'kafka.Kafka' "/proc/$pid/cmdline" 2>/dev/null
 }
 
+# node_alive reports whether node i's recorded PID is alive, whatever it runs.
+node_alive() {
+	local pidf="$RUN_DIR/node-$1/pid" pid
+	[[ -f "$pidf" ]] || return 1
+	pid=$(<"$pidf")
+	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
 start_node() {
 	local i=$1 dir="$RUN_DIR/node-$1"
 	# A restarted node appends to its log; mark where this run begins.
@@ -363,7 +371,9 @@ wait_started() {
 	while :; do
 		pending=0
 		for i in "$@"; do
-			if ! node_running "$i"; then
+			# Only the PID: right after the fork, /proc/PID/cmdline may still
+			# show the shell until nohup has exec'd java (seen under load).
+			if ! node_alive "$i"; then
 				echo "--- node $i exited: tail of $RUN_DIR/node-$i/server.log" >&2
 				tail -n 25 "$RUN_DIR/node-$i/server.log" >&2 || true
 				die "node $i exited during start-up"
