@@ -71,6 +71,7 @@ func TestACKGoldenForEveryErrorCode(t *testing.T) {
 		{"segment-sequence-100", "ADT^A01", "", "", "QQQ|1\r", "100", "AE"},
 		{"required-missing-101", "ADT^A01", "", "", "", "101", "AE"},
 		{"data-type-102", "ORU^R01", "", "", "OBR|1|||X^Y\rOBX|1|NM|X^Y||not-a-number||||||F\r", "102", "AE"},
+		{"table-value-103", "ADT^A01", "", "", "", "103", "AE"},
 		{"unsupported-type-200", "ZZQ^A01", "", "", "", "200", "AR"},
 		{"unsupported-event-201", "ADT^Q99", "", "", "", "201", "AR"},
 		{"unsupported-processing-id-202", "ADT^A01", "", "", "", "202", "AR"},
@@ -97,7 +98,12 @@ func TestACKGoldenForEveryErrorCode(t *testing.T) {
 						proc = "Q"
 					}
 					msh := fmt.Sprintf("MSH|^~\\&|SND|SFAC|RCV|RFAC|20240101120000||%s|%s|%s|%s", c.typ, ctl, proc, v)
-					if enhanced {
+					switch {
+					case c.code == "103" && enhanced:
+						msh += "|||AL|ZZ" // MSH-16 not in table 0155
+					case c.code == "103":
+						msh += "||||ZZ"
+					case enhanced:
 						msh += "|||AL|NE"
 					}
 					raw := []byte(msh + "\r" + pid + c.body)
