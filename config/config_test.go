@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			ErrorsTolerance: "all", DLQTopic: "hl7.dlq", HL7DLQTopic: "hl7.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 1 << 20,
 			ReadTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, WriteTimeout: 30 * time.Second,
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000},
 		},
 		TypeFHIRREST: {
 			Name: TypeFHIRREST, Type: TypeFHIRREST, ListenAddr: ":8080",
@@ -79,6 +81,8 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", DLQTopic: "fhir.dlq", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{Leeway: time.Minute},
+				HTTPReadTimeout: time.Minute, HTTPIdleTimeout: 2 * time.Minute},
 		},
 		TypeGRPC: {
 			Name: TypeGRPC, Type: TypeGRPC, ListenAddr: ":9090",
@@ -86,6 +90,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{Leeway: time.Minute}, MaxStreams: 100},
 		},
 	}
 	for _, conn := range c.Connectors {
@@ -93,7 +98,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", conn.Name, err)
 		}
-		if got != want[conn.Type] {
+		if !reflect.DeepEqual(got, want[conn.Type]) {
 			t.Errorf("%s settings:\n got %+v\nwant %+v", conn.Type, got, want[conn.Type])
 		}
 	}

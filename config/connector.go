@@ -61,7 +61,12 @@ type ConnectorSettings struct {
 	// durations ("30s") or integer milliseconds ("30000", as in Kafka
 	// Connect).
 	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
-	MaxConnections                         int // mllp.max.connections (0 = unlimited)
+	// MaxConnections bounds a listener's open connections:
+	// mllp.max.connections for hl7-mllp, max.connections for fhir-rest
+	// and grpc (0 = unlimited).
+	MaxConnections int
+	// Edge: TLS, allow-lists, authentication, per-source limits, dedup.
+	Edge EdgeSettings
 }
 
 // Tolerance values.
@@ -85,6 +90,7 @@ var keysByType = map[string][]string{
 		// The HTTP listener also serves POST /v1/hl7, the REST form of SubmitHL7.
 		"errors.deadletterqueue.hl7.topic.name",
 		"hl7.validation.enabled", "hl7.parser.strict", "hl7.version", "hl7.parser.config.file", "hl7.charset.fallback",
+		"http.read.timeout", "http.idle.timeout", "max.connections",
 	},
 	TypeGRPC: {
 		"listen.address", "topic.prefix", "errors.tolerance", "max.inflight.messages",
@@ -92,7 +98,17 @@ var keysByType = map[string][]string{
 		"errors.deadletterqueue.context.headers.enable",
 		"hl7.validation.enabled", "hl7.parser.strict", "hl7.version", "hl7.parser.config.file", "hl7.charset.fallback",
 		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "grpc.max.message.bytes",
+		"grpc.max.concurrent.streams", "max.connections",
 	},
+}
+
+func init() {
+	for typ := range keysByType {
+		keysByType[typ] = append(keysByType[typ], edgeKeys...)
+		if typ != TypeHL7MLLP {
+			keysByType[typ] = append(keysByType[typ], authKeys...)
+		}
+	}
 }
 
 var hl7VersionRE = regexp.MustCompile(`^2\.[1-9](\.[0-9]+)*$`)
@@ -155,6 +171,7 @@ func (c Connector) Settings(global Config) (ConnectorSettings, error) {
 		s.FHIRDLQTopic = r.topic("errors.deadletterqueue.fhir.topic.name", s.TopicPrefix, "fhir.dlq")
 		s.MaxFrameBytes = r.integer("grpc.max.message.bytes", 10<<20, 1)
 	}
+	s.readEdge(&r, c.Type)
 	r.unknown(c.Type)
 	if len(r.errs) > 0 {
 		return ConnectorSettings{}, errors.Join(r.errs...)

@@ -123,7 +123,12 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 	steps := hl7.NewSteps(hl7.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
 	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, g.prod, g.pipelineMetrics())
 	g.addPipeline(name, p)
-	return hl7.NewDoor(p, g.log), nil
+	var opts []hl7.DoorOption
+	if s.Edge.Dedup {
+		dd := hl7.NewDedup(hl7.DedupConfig{Window: s.Edge.DedupWindow, MaxEntries: s.Edge.DedupMax}, name, g.reg)
+		opts = append(opts, hl7.WithDedup(dd))
+	}
+	return hl7.NewDoor(p, g.log, opts...), nil
 }
 
 // fhirPipeline builds the FHIR pipeline of a connector.

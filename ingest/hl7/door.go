@@ -22,19 +22,31 @@ type Door struct {
 	seq atomic.Uint64
 	// idPrefix makes ACK control ids unique across restarts.
 	idPrefix string
+	dedup    *Dedup
 }
 
+// DoorOption configures a Door.
+type DoorOption func(*Door)
+
+// WithDedup makes the door answer a resend of a stored message AA again
+// without publishing it a second time; see Dedup.
+func WithDedup(dd *Dedup) DoorOption { return func(d *Door) { d.dedup = dd } }
+
 // NewDoor returns a door over p. logger may be nil.
-func NewDoor(p *pipeline.Pipeline[Request, *Parsed], logger *slog.Logger) *Door {
+func NewDoor(p *pipeline.Pipeline[Request, *Parsed], logger *slog.Logger, opts ...DoorOption) *Door {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Door{
+	d := &Door{
 		p:        p,
 		log:      logger,
 		now:      time.Now,
 		idPrefix: "GW" + strconv.FormatInt(time.Now().UnixMilli()%1e9, 36),
 	}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
 }
 
 // SubmitHL7 handles one MLLP payload: a single message, or an FHS/BHS batch
@@ -52,8 +64,25 @@ func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipel
 }
 
 // submitOne runs one message through the pipeline and logs a failure. m is
-// nil when the message did not parse.
+// nil when the message did not parse. With duplicate suppression, a resend
+// of a stored message is answered from memory (Accepted with the first
+// copy's deliveries) without entering the pipeline.
 func (d *Door) submitOne(ctx context.Context, raw []byte) (*Message, pipeline.Outcome) {
+	if d.dedup != nil {
+		if m, err := Parse(raw); err == nil {
+			deliveries, dup, release := d.dedup.claim(ctx, m)
+			if dup {
+				return m, pipeline.Outcome{Status: pipeline.Accepted, Deliveries: deliveries, Reason: "duplicate"}
+			}
+			pm, out := d.submitPipeline(ctx, raw)
+			release(out)
+			return pm, out
+		}
+	}
+	return d.submitPipeline(ctx, raw)
+}
+
+func (d *Door) submitPipeline(ctx context.Context, raw []byte) (*Message, pipeline.Outcome) {
 	p, out := d.p.Submit(ctx, Request{}, raw)
 	var m *Message
 	if p != nil {

@@ -1,0 +1,210 @@
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// EdgeSettings are a connector's settings at the network edge: TLS, who may
+// connect, who may submit, how many connections, and duplicate
+// suppression. They are read from the connector's dotted keys by Settings.
+type EdgeSettings struct {
+	// TLS is on when tls.cert.file is set.
+	TLS TLSListen
+	// SourceAllow: source.allow, IPs and CIDRs (comma separated) allowed to
+	// connect; empty allows every address.
+	SourceAllow []string
+	// MaxConnsPerSource: max.connections.per.source (0 = unlimited), open
+	// connections from one IP address.
+	MaxConnsPerSource int
+	// Auth is on (REST and gRPC doors) when an API key file or a JWKS is
+	// configured.
+	Auth Auth
+	// Dedup: hl7.dedup.enabled (false), hl7.dedup.window (10m),
+	// hl7.dedup.max.entries (100000).
+	Dedup       bool
+	DedupWindow time.Duration
+	DedupMax    int
+	// HTTP server timeouts (fhir-rest): http.read.timeout (60s) bounds
+	// reading a whole request, headers and body, so a slow sender is cut
+	// off; http.idle.timeout (2m) closes an idle keep-alive connection.
+	HTTPReadTimeout, HTTPIdleTimeout time.Duration
+	// MaxStreams: grpc.max.concurrent.streams (100), per gRPC connection.
+	MaxStreams int
+}
+
+// TLSListen is server-side TLS of a door.
+type TLSListen struct {
+	CertFile, KeyFile string // tls.cert.file, tls.key.file
+	ClientCAFile      string // tls.client.ca.file
+	// ClientAuth: tls.client.auth, none | request | require (default
+	// require when tls.client.ca.file is set, else none).
+	ClientAuth string
+	// AllowedSubjects: tls.client.allowed.subjects, comma separated; a
+	// client certificate's CN, a DNS or email SAN, or its whole subject
+	// ("CN=lab,O=Hospital") must equal one. Entries containing commas
+	// (whole subjects) are separated by ';' instead.
+	AllowedSubjects []string
+	MinVersion      string        // tls.min.version: 1.2 (default) | 1.3
+	ReloadInterval  time.Duration // tls.reload.interval (10s): certificate files are checked this often
+}
+
+// Enabled reports whether the door serves TLS.
+func (t TLSListen) Enabled() bool { return t.CertFile != "" }
+
+// Auth is bearer-token authentication of a door.
+type Auth struct {
+	// APIKeysFile: auth.api.keys.file, lines of "<name> sha256:<hex>
+	// <scope>[,<scope>...]"; '#' starts a comment. Keys are stored as
+	// SHA-256 hashes (`gateway hash-key` prints one).
+	APIKeysFile string
+	// JWT: auth.jwt.jwks.file or auth.jwt.jwks.url (one of them),
+	// auth.jwt.issuer and auth.jwt.audience (both required with a JWKS),
+	// auth.jwt.leeway (60s) for clock skew.
+	JWKSFile, JWKSURL, Issuer, Audience string
+	Leeway                              time.Duration
+}
+
+// Enabled reports whether the door demands a bearer token.
+func (a Auth) Enabled() bool { return a.APIKeysFile != "" || a.JWKSFile != "" || a.JWKSURL != "" }
+
+// edgeKeys are accepted by every connector type.
+var edgeKeys = []string{
+	"tls.cert.file", "tls.key.file", "tls.client.ca.file", "tls.client.auth", "tls.client.allowed.subjects",
+	"tls.min.version", "tls.reload.interval",
+	"source.allow", "max.connections.per.source",
+	"hl7.dedup.enabled", "hl7.dedup.window", "hl7.dedup.max.entries",
+}
+
+// authKeys are accepted by fhir-rest and grpc.
+var authKeys = []string{
+	"auth.api.keys.file", "auth.jwt.jwks.file", "auth.jwt.jwks.url", "auth.jwt.issuer", "auth.jwt.audience", "auth.jwt.leeway",
+}
+
+func (s *ConnectorSettings) readEdge(r *keyReader, typ string) {
+	e := &s.Edge
+	e.TLS = readTLSListen(r)
+	e.SourceAllow = list(r.str("source.allow", ""), ",")
+	for _, a := range e.SourceAllow {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			if _, err := netip.ParseAddr(a); err != nil {
+				r.fail("source.allow", "%q is neither an IP address nor a CIDR prefix", a)
+			}
+		}
+	}
+	e.MaxConnsPerSource = r.integer("max.connections.per.source", 0, 0)
+	e.Dedup = r.boolean("hl7.dedup.enabled", false)
+	e.DedupWindow = r.duration("hl7.dedup.window", 10*time.Minute)
+	e.DedupMax = r.integer("hl7.dedup.max.entries", 100000, 1)
+	if typ != TypeHL7MLLP {
+		e.Auth = readAuth(r)
+	}
+	switch typ {
+	case TypeFHIRREST:
+		e.HTTPReadTimeout = r.duration("http.read.timeout", 60*time.Second)
+		e.HTTPIdleTimeout = r.duration("http.idle.timeout", 2*time.Minute)
+		s.MaxConnections = r.integer("max.connections", 0, 0)
+	case TypeGRPC:
+		e.MaxStreams = r.integer("grpc.max.concurrent.streams", 100, 1)
+		s.MaxConnections = r.integer("max.connections", 0, 0)
+	}
+}
+
+func readTLSListen(r *keyReader) TLSListen {
+	t := TLSListen{
+		CertFile:     r.str("tls.cert.file", ""),
+		KeyFile:      r.str("tls.key.file", ""),
+		ClientCAFile: r.str("tls.client.ca.file", ""),
+		MinVersion:   r.str("tls.min.version", "1.2"),
+	}
+	t.ReloadInterval = r.duration("tls.reload.interval", 10*time.Second)
+	subjects := r.str("tls.client.allowed.subjects", "")
+	sep := ","
+	if strings.Contains(subjects, ";") {
+		sep = ";"
+	}
+	t.AllowedSubjects = list(subjects, sep)
+	def := "none"
+	if t.ClientCAFile != "" {
+		def = "require"
+	}
+	t.ClientAuth = r.str("tls.client.auth", def)
+	switch {
+	case (t.CertFile == "") != (t.KeyFile == ""):
+		r.fail("tls.cert.file", "tls.cert.file and tls.key.file go together")
+	case t.CertFile == "" && (t.ClientCAFile != "" || len(t.AllowedSubjects) > 0):
+		r.fail("tls.client.ca.file", "client certificates need TLS: set tls.cert.file and tls.key.file")
+	}
+	for _, k := range []struct{ key, file string }{
+		{"tls.cert.file", t.CertFile}, {"tls.key.file", t.KeyFile}, {"tls.client.ca.file", t.ClientCAFile},
+	} {
+		if k.file != "" {
+			if _, err := os.Stat(k.file); err != nil {
+				r.fail(k.key, "%v", err)
+			}
+		}
+	}
+	switch t.ClientAuth {
+	case "none", "request", "require":
+	default:
+		r.fail("tls.client.auth", "must be none, request or require, got %q", t.ClientAuth)
+	}
+	if t.ClientAuth != "none" && t.ClientCAFile == "" {
+		r.fail("tls.client.auth", "%s needs tls.client.ca.file", t.ClientAuth)
+	}
+	if len(t.AllowedSubjects) > 0 && t.ClientAuth != "require" {
+		r.fail("tls.client.allowed.subjects", "needs tls.client.auth=require")
+	}
+	if t.MinVersion != "1.2" && t.MinVersion != "1.3" {
+		r.fail("tls.min.version", "must be 1.2 or 1.3, got %q", t.MinVersion)
+	}
+	return t
+}
+
+func readAuth(r *keyReader) Auth {
+	a := Auth{
+		APIKeysFile: r.str("auth.api.keys.file", ""),
+		JWKSFile:    r.str("auth.jwt.jwks.file", ""),
+		JWKSURL:     r.str("auth.jwt.jwks.url", ""),
+		Issuer:      r.str("auth.jwt.issuer", ""),
+		Audience:    r.str("auth.jwt.audience", ""),
+	}
+	a.Leeway = r.duration("auth.jwt.leeway", 60*time.Second)
+	for _, k := range []struct{ key, file string }{{"auth.api.keys.file", a.APIKeysFile}, {"auth.jwt.jwks.file", a.JWKSFile}} {
+		if k.file != "" {
+			if _, err := os.Stat(k.file); err != nil {
+				r.fail(k.key, "%v", err)
+			}
+		}
+	}
+	if a.JWKSFile != "" && a.JWKSURL != "" {
+		r.fail("auth.jwt.jwks.url", "set auth.jwt.jwks.file or auth.jwt.jwks.url, not both")
+	}
+	if a.JWKSURL != "" {
+		if u, err := url.Parse(a.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.fail("auth.jwt.jwks.url", "must be an http(s) URL, got %q", a.JWKSURL)
+		}
+	}
+	jwt := a.JWKSFile != "" || a.JWKSURL != ""
+	if jwt && (a.Issuer == "" || a.Audience == "") {
+		r.fail("auth.jwt.issuer", "JWTs need both auth.jwt.issuer and auth.jwt.audience")
+	}
+	if !jwt && (a.Issuer != "" || a.Audience != "") {
+		r.fail("auth.jwt.issuer", "auth.jwt.issuer and auth.jwt.audience need auth.jwt.jwks.file or auth.jwt.jwks.url")
+	}
+	return a
+}
+
+// list splits a separated list, trimming blanks and dropping empty items.
+func list(v, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(v, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

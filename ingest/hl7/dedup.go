@@ -1,0 +1,266 @@
+package hl7
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hl7gw/gateway/pipeline"
+)
+
+// Duplicate results, the `result` label of gateway_hl7_duplicates_total.
+const (
+	// DupSuppressed: a resend of a message already stored; answered AA
+	// again, no second record.
+	DupSuppressed = "suppressed"
+	// DupConflict: same sender and control id as a stored message but other
+	// content; published as a new message (never dropped) and counted.
+	DupConflict = "conflict"
+	// DupEvicted: an entry dropped before its window ended because the
+	// cache was full; a resend of it would be published again.
+	DupEvicted = "evicted"
+)
+
+// DedupConfig configures duplicate suppression.
+type DedupConfig struct {
+	// Window is how long a stored message is remembered (default 10m).
+	Window time.Duration
+	// MaxEntries bounds the memory used (default 100000, about 200 bytes
+	// each); past it the oldest entries are forgotten early.
+	MaxEntries int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Dedup remembers, for a window, the messages a door has stored, so that a
+// sender's resend (after a lost ACK, a timeout, a reconnect) is answered
+// AA again without a second record in Kafka.
+//
+// A message is a duplicate of a stored one when its sending application
+// (MSH-3), sending facility (MSH-4) and control id (MSH-10) are equal AND
+// its bytes are equal except for MSH-7 (the time of the message, which
+// some engines regenerate on resend). Control ids are unique per sending
+// system, not per facility, so MSH-3 is part of the key; and the content
+// check means that a sender reusing control ids (a counter reset after a
+// restart) has its new messages published, not dropped: that is counted as
+// a conflict. Only accepted (stored) messages are remembered; a resend of
+// a message answered AE/AR is processed again. A resend that arrives while
+// the first copy is still being published waits for its outcome.
+//
+// The memory is per process: it does not survive a restart and is not
+// shared between gateway instances. Safe for concurrent use.
+type Dedup struct {
+	cfg DedupConfig
+
+	mu      sync.Mutex
+	entries map[string]*dedupEntry
+	order   []dedupRef // insertion order = expiry order
+	head    int
+	seq     uint64
+
+	dups *prometheus.CounterVec
+}
+
+type dedupEntry struct {
+	sum     [sha256.Size]byte
+	seq     uint64
+	expires time.Time
+	done    chan struct{} // closed when the first copy's outcome is known
+	stored  bool
+	out     []pipeline.Delivery
+}
+
+type dedupRef struct {
+	key string
+	seq uint64
+}
+
+// NewDedup returns an empty duplicate memory. Its metric,
+// gateway_hl7_duplicates_total{connector,result}, is registered with reg
+// (nil: not registered); connector is its label.
+func NewDedup(cfg DedupConfig, connector string, reg prometheus.Registerer) *Dedup {
+	if cfg.Window <= 0 {
+		cfg.Window = 10 * time.Minute
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 100000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &Dedup{cfg: cfg, entries: make(map[string]*dedupEntry)}
+	d.dups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name:        "gateway_hl7_duplicates_total",
+		Help:        "HL7 messages whose sender and control id were seen within the dedup window, by result (suppressed, conflict, evicted).",
+		ConstLabels: prometheus.Labels{"connector": connector},
+	}, []string{"result"})
+	if reg != nil {
+		reg.MustRegister(d.dups)
+	}
+	return d
+}
+
+// Len is the number of messages remembered.
+func (d *Dedup) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.entries)
+}
+
+// claim looks m up. When a stored copy is remembered it returns its
+// deliveries and dup true. Otherwise it returns a release func that the
+// caller must call with the message's outcome: it remembers an accepted
+// message and forgets any other. A copy still in flight is waited for,
+// bounded by ctx (then the message is processed on its own).
+func (d *Dedup) claim(ctx context.Context, m *Message) (deliveries []pipeline.Delivery, dup bool, release func(pipeline.Outcome)) {
+	h := m.Header()
+	if h.ControlID == "" {
+		return nil, false, func(pipeline.Outcome) {}
+	}
+	key := string(h.SendingAppRaw) + "\x00" + string(h.SendingFacilityRaw) + "\x00" + h.ControlID
+	sum := contentSum(m)
+	for {
+		d.mu.Lock()
+		d.expire()
+		e, ok := d.entries[key]
+		if !ok {
+			break // d.mu held
+		}
+		if e.sum != sum {
+			d.mu.Unlock()
+			d.dups.WithLabelValues(DupConflict).Inc()
+			return nil, false, func(pipeline.Outcome) {}
+		}
+		done := e.done
+		d.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, false, func(pipeline.Outcome) {}
+		}
+		d.mu.Lock()
+		if cur, ok := d.entries[key]; ok && cur == e && e.stored {
+			out := e.out
+			d.mu.Unlock()
+			d.dups.WithLabelValues(DupSuppressed).Inc()
+			return out, true, nil
+		}
+		d.mu.Unlock() // the first copy failed: try to claim again
+	}
+	d.seq++
+	e := &dedupEntry{sum: sum, seq: d.seq, expires: d.cfg.Now().Add(d.cfg.Window), done: make(chan struct{})}
+	d.entries[key] = e
+	d.order = append(d.order, dedupRef{key: key, seq: e.seq})
+	d.evictOver()
+	d.mu.Unlock()
+	return nil, false, func(out pipeline.Outcome) { d.settle(key, e, out) }
+}
+
+// settle records the first copy's outcome and wakes waiting resends.
+func (d *Dedup) settle(key string, e *dedupEntry, out pipeline.Outcome) {
+	d.mu.Lock()
+	if out.Status == pipeline.Accepted {
+		e.stored = true
+		e.out = out.Deliveries
+	} else if cur, ok := d.entries[key]; ok && cur == e {
+		delete(d.entries, key)
+	}
+	d.mu.Unlock()
+	close(e.done)
+}
+
+// expire forgets entries whose window ended. d.mu is held.
+func (d *Dedup) expire() {
+	now := d.cfg.Now()
+	for d.head < len(d.order) {
+		ref := d.order[d.head]
+		e, ok := d.entries[ref.key]
+		if ok && e.seq == ref.seq {
+			if now.Before(e.expires) {
+				break
+			}
+			if !d.inFlight(e) {
+				delete(d.entries, ref.key)
+			}
+		}
+		d.pop()
+	}
+}
+
+// evictOver forgets the oldest entries while there are too many. d.mu is
+// held.
+func (d *Dedup) evictOver() {
+	for len(d.entries) > d.cfg.MaxEntries && d.head < len(d.order) {
+		ref := d.order[d.head]
+		if e, ok := d.entries[ref.key]; ok && e.seq == ref.seq && !d.inFlight(e) {
+			delete(d.entries, ref.key)
+			d.dups.WithLabelValues(DupEvicted).Inc()
+		}
+		d.pop()
+	}
+}
+
+func (d *Dedup) inFlight(e *dedupEntry) bool {
+	select {
+	case <-e.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// pop drops the queue's head, compacting the queue once half of it is
+// consumed so that it does not grow without bound.
+func (d *Dedup) pop() {
+	d.order[d.head] = dedupRef{}
+	d.head++
+	if d.head > 1024 && d.head*2 > len(d.order) {
+		n := copy(d.order, d.order[d.head:])
+		clear(d.order[n:])
+		d.order = d.order[:n]
+		d.head = 0
+	}
+}
+
+// contentSum hashes the message without MSH-7, the field a resend may
+// carry a new time in.
+func contentSum(m *Message) [sha256.Size]byte {
+	raw := m.Raw()
+	start, end := m.mshFieldSpan(7)
+	h := sha256.New()
+	h.Write(raw[:start])
+	h.Write(raw[end:])
+	var s [sha256.Size]byte
+	h.Sum(s[:0])
+	return s
+}
+
+// mshFieldSpan returns the offsets in m.Raw() of MSH-n (n >= 3); start ==
+// end when it is empty or absent.
+func (m *Message) mshFieldSpan(n int) (start, end int) {
+	seg := m.segs[0]
+	raw := m.raw[:seg.end]
+	sep := m.delims.Field
+	field := 2 // the separator at seg.start+3 is MSH-1; MSH-2 follows it
+	for i := seg.start + 4; i < len(raw); i++ {
+		if raw[i] != sep {
+			continue
+		}
+		field++
+		if field == n {
+			start = i + 1
+			end = start
+			for end < len(raw) && raw[end] != sep {
+				end++
+			}
+			return start, end
+		}
+	}
+	return len(raw), len(raw)
+}
+
+// Metric is gateway_hl7_duplicates_total, curried with the connector.
+func (d *Dedup) Metric() *prometheus.CounterVec { return d.dups }

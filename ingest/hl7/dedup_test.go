@@ -1,0 +1,227 @@
+package hl7_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/pipeline"
+	"github.com/hl7gw/gateway/publish"
+	"github.com/hl7gw/gateway/router"
+)
+
+// dedupRig is a door with duplicate suppression over a kfake broker, and
+// what a test needs to look at its records and metric.
+type dedupRig struct {
+	door    *hl7.Door
+	dd      *hl7.Dedup
+	p       *pipeline.Pipeline[hl7.Request, *hl7.Parsed]
+	reg     *prometheus.Registry
+	brokers []string
+	now     time.Time
+	mu      sync.Mutex
+}
+
+func newDedupRig(t *testing.T, maxEntries int) *dedupRig {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	prod, err := publish.New(context.Background(), config.Default().Kafka, cluster.ListenAddrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	r := &dedupRig{reg: prometheus.NewRegistry(), brokers: cluster.ListenAddrs(), now: time.Unix(1700000000, 0)}
+	r.dd = hl7.NewDedup(hl7.DedupConfig{Window: time.Minute, MaxEntries: maxEntries, Now: r.clock}, "t", r.reg)
+	cfg := pipeline.Config{Connector: "t", ValidationEnabled: true, DLQTopic: "hl7.dlq", ContentType: router.ContentTypeHL7}
+	r.p = pipeline.New(cfg, hl7.NewSteps(hl7.StepsConfig{Connector: "t"}), prod, nil)
+	r.door = hl7.NewDoor(r.p, nil, hl7.WithDedup(r.dd))
+	return r
+}
+
+func (r *dedupRig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
+func (r *dedupRig) advance(d time.Duration) {
+	r.mu.Lock()
+	r.now = r.now.Add(d)
+	r.mu.Unlock()
+}
+
+func (r *dedupRig) dups(result string) float64 {
+	return testutil.ToFloat64(r.dd.Metric().WithLabelValues(result))
+}
+
+// submit sends raw and demands an AA for control id want.
+func (r *dedupRig) submit(t *testing.T, raw []byte, want string) pipeline.Outcome {
+	t.Helper()
+	ack, out := r.door.SubmitHL7(context.Background(), raw)
+	info, err := hl7.ParseACK(ack)
+	if err != nil || info.Code != "AA" || info.ControlID != want {
+		t.Fatalf("answer %+v %v, want AA for %s", info, err, want)
+	}
+	return out
+}
+
+// records reads the ADT topic to its end and returns the values.
+func (r *dedupRig) records(t *testing.T) [][]byte {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.ConsumeTopics("hl7.adt.a01"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "hl7.adt.a01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	var vals [][]byte
+	for int64(len(vals)) < want && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(rec *kgo.Record) { vals = append(vals, rec.Value) })
+	}
+	return vals
+}
+
+func withTime(raw []byte, ts string) []byte {
+	return bytes.Replace(raw, []byte("20240101120000"), []byte(ts), 1)
+}
+
+func TestDedupAnswersAResendAAWithoutASecondRecord(t *testing.T) {
+	r := newDedupRig(t, 0)
+	first := r.submit(t, message("D1", ""), "D1")
+	again := r.submit(t, message("D1", ""), "D1")
+	retimed := r.submit(t, withTime(message("D1", ""), "20240101120500"), "D1")
+	if got := len(r.records(t)); got != 1 {
+		t.Fatalf("%d records, want 1", got)
+	}
+	if again.Deliveries[0] != first.Deliveries[0] || retimed.Deliveries[0] != first.Deliveries[0] {
+		t.Fatalf("resends report %v and %v, want the first copy's %v", again.Deliveries, retimed.Deliveries, first.Deliveries)
+	}
+	if got := r.dups(hl7.DupSuppressed); got != 2 {
+		t.Fatalf("suppressed = %v, want 2", got)
+	}
+}
+
+func TestDedupPublishesAReusedControlIDWithOtherContent(t *testing.T) {
+	r := newDedupRig(t, 0)
+	r.submit(t, message("D2", ""), "D2")
+	other := bytes.Replace(message("D2", ""), []byte("123^^^H"), []byte("456^^^H"), 1)
+	r.submit(t, other, "D2")
+	vals := r.records(t)
+	if len(vals) != 2 || !bytes.Equal(vals[1], other) {
+		t.Fatalf("records %q, want both messages", vals)
+	}
+	if got := r.dups(hl7.DupConflict); got != 1 {
+		t.Fatalf("conflict = %v, want 1", got)
+	}
+}
+
+func TestDedupKeysOnSendingApplicationFacilityAndControlID(t *testing.T) {
+	r := newDedupRig(t, 0)
+	r.submit(t, message("D3", ""), "D3")
+	r.submit(t, bytes.Replace(message("D3", ""), []byte("|SND|"), []byte("|SND2|"), 1), "D3")
+	r.submit(t, bytes.Replace(message("D3", ""), []byte("|SFAC|"), []byte("|SFAC2|"), 1), "D3")
+	if got := len(r.records(t)); got != 3 {
+		t.Fatalf("%d records, want 3: other senders are other messages", got)
+	}
+}
+
+func TestDedupForgetsAMessageThatWasNotStored(t *testing.T) {
+	r := newDedupRig(t, 0)
+	r.p.SetPaused(true)
+	ack, out := r.door.SubmitHL7(context.Background(), message("D4", ""))
+	if info, _ := hl7.ParseACK(ack); info.Code != "AR" || out.Status != pipeline.Unavailable {
+		t.Fatalf("paused answer %q, want AR", ack)
+	}
+	r.p.SetPaused(false)
+	r.submit(t, message("D4", ""), "D4")
+	if got := len(r.records(t)); got != 1 {
+		t.Fatalf("%d records, want the resend stored", got)
+	}
+}
+
+func TestDedupRemembersOnlyForTheWindow(t *testing.T) {
+	r := newDedupRig(t, 0)
+	r.submit(t, message("D5", ""), "D5")
+	r.advance(59 * time.Second)
+	r.submit(t, message("D5", ""), "D5")
+	r.advance(2 * time.Second)
+	r.submit(t, message("D5", ""), "D5")
+	if got := len(r.records(t)); got != 2 {
+		t.Fatalf("%d records, want 2 (one within the window, one after)", got)
+	}
+	if r.dd.Len() != 1 {
+		t.Fatalf("remembered %d, want 1", r.dd.Len())
+	}
+}
+
+func TestDedupForgetsTheOldestPastMaxEntries(t *testing.T) {
+	r := newDedupRig(t, 2)
+	for _, id := range []string{"E1", "E2", "E3"} {
+		r.submit(t, message(id, ""), id)
+	}
+	if r.dd.Len() != 2 || r.dups(hl7.DupEvicted) != 1 {
+		t.Fatalf("remembered %d, evicted %v; want 2 and 1", r.dd.Len(), r.dups(hl7.DupEvicted))
+	}
+	r.submit(t, message("E1", ""), "E1") // forgotten: stored again
+	r.submit(t, message("E3", ""), "E3") // remembered
+	if got := len(r.records(t)); got != 4 {
+		t.Fatalf("%d records, want 4", got)
+	}
+}
+
+func TestDedupConcurrentResendsMakeOneRecord(t *testing.T) {
+	r := newDedupRig(t, 0)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.submit(t, message("D6", ""), "D6")
+		}()
+	}
+	wg.Wait()
+	if got := len(r.records(t)); got != 1 {
+		t.Fatalf("%d records, want 1", got)
+	}
+	if got := r.dups(hl7.DupSuppressed); got != 7 {
+		t.Fatalf("suppressed = %v, want 7", got)
+	}
+}
+
+func TestDedupAppliesToBatchMembers(t *testing.T) {
+	r := newDedupRig(t, 0)
+	batch := "FHS|^~\\&|SND|SFAC|RCV|RFAC|20240101||||F1\rBHS|^~\\&|SND|SFAC|RCV|RFAC|20240101||||B1\r" +
+		string(message("B1", "")) + string(message("B2", "")) + "BTS|2\rFTS|1\r"
+	r.submit(t, message("B1", ""), "B1")
+	ack, _ := r.door.SubmitHL7(context.Background(), []byte(batch))
+	if bytes.Count(ack, []byte("MSA|AA|")) != 2 {
+		t.Fatalf("batch ack %q, want two AA", ack)
+	}
+	if got := len(r.records(t)); got != 2 {
+		t.Fatalf("%d records, want 2 (B1 once, B2)", got)
+	}
+}
