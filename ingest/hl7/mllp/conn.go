@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -27,6 +28,7 @@ type conn struct {
 	s   *Server
 	raw net.Conn // the accepted connection
 	nc  net.Conn // raw, or the TLS connection over it
+	src netip.Addr
 
 	mu    sync.Mutex
 	state connState
@@ -51,6 +53,9 @@ func (c *conn) serve() {
 		if err != nil {
 			if !c.isClosed() {
 				s.m.reject(RejectTLSHandshake)
+				if s.cfg.OnTLSError != nil {
+					s.cfg.OnTLSError(err)
+				}
 				log.Warn("mllp tls handshake failed", "reason", RejectTLSHandshake, "error", err)
 			}
 			return

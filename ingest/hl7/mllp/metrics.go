@@ -20,6 +20,8 @@ const (
 	RejectMaxConns     = "max_conns"
 	RejectTLSHandshake = "tls_handshake"
 	RejectShutdown     = "shutdown"
+	RejectNotAllowed   = "not_allowed"      // the source address is not in the allow-list
+	RejectPerSource    = "per_source_limit" // the source address has too many connections
 )
 
 // Metrics are the MLLP servers' Prometheus metrics; the server name is the
@@ -50,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, l),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_mllp_connections_rejected_total",
-			Help: "MLLP connections closed at once, by reason (max_conns, tls_handshake, shutdown).",
+			Help: "MLLP connections closed at once, by reason (max_conns, per_source_limit, not_allowed, tls_handshake, shutdown).",
 		}, []string{"listener", "reason"}),
 		frames: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_mllp_frames_total",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +52,20 @@ type ServerConfig struct {
 	IdleTimeout  time.Duration // max time between frames (from the last answer to the next start block); default 5m
 	WriteTimeout time.Duration // max time to write one answer; default 30s
 	MaxConns     int           // 0 = unlimited; past it new connections are closed at once (counted)
-	TLSConfig    *tls.Config   // nil = plain TCP
-	Logger       *slog.Logger  // default slog.Default()
+	// MaxConnsPerSource bounds the open connections from one IP address
+	// (0 = unlimited); past it new connections from that address are
+	// closed at once (counted, reason per_source_limit), so that one
+	// misbehaving engine cannot take every slot.
+	MaxConnsPerSource int
+	// AllowSource, when set, is asked for every accepted connection; a
+	// source it refuses is closed at once, before any byte is read
+	// (counted, reason not_allowed).
+	AllowSource func(net.Addr) bool
+	TLSConfig   *tls.Config // nil = plain TCP
+	// OnTLSError, when set, is told of every failed TLS handshake (after
+	// it is counted as tls_handshake), for finer metrics.
+	OnTLSError func(error)
+	Logger     *slog.Logger // default slog.Default()
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -97,7 +110,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
-	wg        sync.WaitGroup // one per tracked connection
+	perSource map[netip.Addr]int // open connections per source IP, when limited
+	wg        sync.WaitGroup     // one per tracked connection
 }
 
 // NewServer returns a Server named name (the `listener` metric label and
@@ -115,6 +129,7 @@ func NewServer(name string, cfg ServerConfig, h Handler, m *Metrics) *Server {
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
+		perSource:  make(map[netip.Addr]int),
 	}
 }
 
@@ -161,6 +176,11 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // track registers nc and starts its goroutine, or rejects it.
 func (s *Server) track(nc net.Conn) {
+	if s.cfg.AllowSource != nil && !s.cfg.AllowSource(nc.RemoteAddr()) {
+		s.rejectConn(nc, RejectNotAllowed)
+		return
+	}
+	src := sourceIP(nc.RemoteAddr())
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -170,22 +190,54 @@ func (s *Server) track(nc net.Conn) {
 	}
 	if s.cfg.MaxConns > 0 && len(s.conns) >= s.cfg.MaxConns {
 		s.mu.Unlock()
-		_ = nc.Close()
-		s.m.reject(RejectMaxConns)
-		s.log.Warn("mllp connection rejected", "remote", nc.RemoteAddr().String(), "reason", RejectMaxConns, "max_conns", s.cfg.MaxConns)
+		s.rejectConn(nc, RejectMaxConns)
 		return
 	}
-	c := &conn{s: s, raw: nc}
+	if s.cfg.MaxConnsPerSource > 0 && s.perSource[src] >= s.cfg.MaxConnsPerSource {
+		s.mu.Unlock()
+		s.rejectConn(nc, RejectPerSource)
+		return
+	}
+	c := &conn{s: s, raw: nc, src: src}
 	s.conns[c] = struct{}{}
+	if s.cfg.MaxConnsPerSource > 0 {
+		s.perSource[src]++
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go c.serve()
 }
 
+// rejectConn closes nc at once, counts and logs why.
+func (s *Server) rejectConn(nc net.Conn, reason string) {
+	_ = nc.Close()
+	s.m.reject(reason)
+	s.log.Warn("mllp connection rejected", "remote", nc.RemoteAddr().String(), "reason", reason,
+		"max_conns", s.cfg.MaxConns, "max_conns_per_source", s.cfg.MaxConnsPerSource)
+}
+
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.cfg.MaxConnsPerSource > 0 {
+		if s.perSource[c.src]--; s.perSource[c.src] <= 0 {
+			delete(s.perSource, c.src)
+		}
+	}
 	s.mu.Unlock()
+}
+
+// sourceIP is the IP address of a peer (the zero Addr when it has none).
+func sourceIP(a net.Addr) netip.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(t.IP)
+		return ip.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // Shutdown stops accepting (closing every listener, so Serve returns nil),

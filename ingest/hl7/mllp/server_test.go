@@ -344,6 +344,48 @@ func TestServerMaxConns(t *testing.T) {
 	})
 }
 
+func TestServerLimitsConnectionsPerSourceAddress(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, ServerConfig{MaxConnsPerSource: 1}, echo)
+	c1 := dialClient(t, ts.addr)
+	if _, err := c1.Send(context.Background(), []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, dialRaw(t, ts.addr))
+	eventually(t, "rejection metric", func() bool { return ts.rejected(RejectPerSource) == 1 })
+	c1.Close()
+	eventually(t, "the source's slot is freed", func() bool {
+		c, err := Dial(context.Background(), ts.addr, nil)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		_, err = c.Send(context.Background(), []byte("m"))
+		return err == nil
+	})
+	ts.mu.Lock()
+	n := len(ts.perSource)
+	ts.mu.Unlock()
+	if n > 1 {
+		t.Fatalf("per-source map holds %d addresses, want at most 1", n)
+	}
+}
+
+func TestServerClosesSourcesOutsideTheAllowList(t *testing.T) {
+	noLeaks(t)
+	var asked atomic.Int32
+	allow := func(a net.Addr) bool {
+		asked.Add(1)
+		return !strings.HasPrefix(a.String(), "127.0.0.1:")
+	}
+	ts := startServer(t, ServerConfig{AllowSource: allow}, echo)
+	expectClosed(t, dialRaw(t, ts.addr))
+	eventually(t, "rejection metric", func() bool { return ts.rejected(RejectNotAllowed) == 1 })
+	if asked.Load() != 1 {
+		t.Fatalf("allow-list asked %d times, want 1", asked.Load())
+	}
+}
+
 func TestShutdownAnswersInFlightMessage(t *testing.T) {
 	noLeaks(t)
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -443,8 +485,9 @@ func TestServerLeaksNothingAfterClientsVanishMidFrame(t *testing.T) {
 		}
 		c.Close()
 	}
-	eventually(t, "all connections gone", func() bool {
-		return value(ts.m.active.WithLabelValues("test")) == 0
+	eventually(t, "all connections served and gone", func() bool {
+		// active alone can be 0 before the last connections are accepted
+		return value(ts.m.conns.WithLabelValues("test")) == 20 && value(ts.m.active.WithLabelValues("test")) == 0
 	})
 	// Some connections may be reset rather than truncated, depending on timing.
 	if got := ts.frameErrors(ReasonTruncated) + ts.frameErrors(ReasonReadError); got != 20 {
