@@ -17,9 +17,10 @@ import (
 type connState uint8
 
 const (
-	stateIdle   connState = iota // waiting for the next start block
-	stateActive                  // a frame started: receiving, handling or answering it
-	stateClosed                  // closed by Shutdown
+	stateIdle     connState = iota // waiting for the next start block
+	stateActive                    // a frame started: receiving, handling or answering it
+	stateDraining                  // idle when Shutdown began: a frame starting within the grace is still served
+	stateClosed                    // closed by Shutdown
 )
 
 // conn is one served connection. Its goroutine (serve) owns all I/O; the
@@ -70,19 +71,18 @@ func (c *conn) serve() {
 	var wbuf []byte
 	var discarded int64
 	for {
+		// The idle deadline is set before the state turns idle, so that a
+		// Shutdown's shorter drain deadline is never overwritten.
+		_ = c.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		if !c.setIdle() {
 			return
 		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		payload, err := r.ReadFrame()
 		s.m.discard(r.Discarded() - discarded)
 		discarded = r.Discarded()
 		if err != nil {
 			c.readFailed(log, err, r.InFrame())
 			return
-		}
-		if c.isClosed() {
-			return // closed by Shutdown while idle; the frame was buffered
 		}
 		s.m.frame(len(payload))
 		answer, ok := c.handle(log, info, payload)
@@ -138,7 +138,7 @@ func (c *conn) handle(log *slog.Logger, info ConnInfo, payload []byte) (answer [
 
 // readFailed logs and counts why reading stopped.
 func (c *conn) readFailed(log *slog.Logger, err error, inFrame bool) {
-	if c.isClosed() {
+	if c.isClosed() || (!inFrame && c.isDraining()) {
 		log.Debug("mllp connection closed by shutdown")
 		return
 	}
@@ -173,7 +173,7 @@ func (c *conn) readFailed(log *slog.Logger, err error, inFrame bool) {
 // and the whole frame must arrive within the read timeout.
 func (c *conn) frameStarted() {
 	c.mu.Lock()
-	if c.state == stateIdle {
+	if c.state == stateIdle || c.state == stateDraining {
 		c.state = stateActive
 	}
 	c.mu.Unlock()
@@ -193,20 +193,30 @@ func (c *conn) setIdle() bool {
 	return true
 }
 
+func (c *conn) isDraining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateDraining
+}
+
 func (c *conn) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.state == stateClosed
 }
 
-// closeIfIdle closes the connection if it is waiting for a frame. A busy
-// connection closes itself after its answer (setIdle sees the shutdown).
-func (c *conn) closeIfIdle() {
+// drainIfIdle gives a connection waiting for a frame grace to start one: a
+// frame the sender wrote just before the shutdown (already in the socket
+// or the reader's buffer) is still read, handled and answered, so that a
+// message fully sent is not left unanswered. If none starts within grace
+// the read times out and the connection closes. A busy connection closes
+// itself after its answer (setIdle sees the shutdown).
+func (c *conn) drainIfIdle(grace time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == stateIdle {
-		c.state = stateClosed
-		_ = c.raw.Close()
+		c.state = stateDraining
+		_ = c.raw.SetReadDeadline(time.Now().Add(grace)) // raw: c.nc may still be changing during a TLS handshake
 	}
 }
 

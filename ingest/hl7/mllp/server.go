@@ -51,7 +51,10 @@ type ServerConfig struct {
 	ReadTimeout  time.Duration // max time to receive one whole frame once its start block arrived; also bounds the TLS handshake; default 30s
 	IdleTimeout  time.Duration // max time between frames (from the last answer to the next start block); default 5m
 	WriteTimeout time.Duration // max time to write one answer; default 30s
-	MaxConns     int           // 0 = unlimited; past it new connections are closed at once (counted)
+	// DrainGrace is how long Shutdown lets an idle connection start one
+	// more frame (one its sender wrote just before); default 250ms.
+	DrainGrace time.Duration
+	MaxConns   int // 0 = unlimited; past it new connections are closed at once (counted)
 	// MaxConnsPerSource bounds the open connections from one IP address
 	// (0 = unlimited); past it new connections from that address are
 	// closed at once (counted, reason per_source_limit), so that one
@@ -80,6 +83,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 30 * time.Second
+	}
+	if c.DrainGrace <= 0 {
+		c.DrainGrace = 250 * time.Millisecond
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -241,9 +247,10 @@ func sourceIP(a net.Addr) netip.Addr {
 }
 
 // Shutdown stops accepting (closing every listener, so Serve returns nil),
-// closes idle connections at once, and lets each busy connection finish
-// the message it is receiving or handling and write its answer before
-// closing it. It blocks until every connection is gone (and returns nil) or
+// gives idle connections DrainGrace to start one more frame (a message
+// sent just before is answered, not dropped) and closes them after it, and
+// lets each busy connection finish the message it is receiving or handling
+// and write its answer before closing it. It blocks until every connection is gone (and returns nil) or
 // ctx ends; then it cancels the handlers' context, force-closes the
 // remaining connections and returns ctx's error. Connection goroutines end
 // as soon as their handler returns. Shutdown may be called more than once.
@@ -259,7 +266,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeIfIdle()
+		c.drainIfIdle(s.cfg.DrainGrace)
 	}
 
 	done := make(chan struct{})

@@ -441,6 +441,46 @@ func TestShutdownAnswersInFlightMessage(t *testing.T) {
 	}
 }
 
+func TestShutdownAnswersAFrameSentJustBeforeIt(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, ServerConfig{DrainGrace: 5 * time.Second}, echo)
+	late := dialClient(t, ts.addr)
+	if _, err := late.Send(context.Background(), []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	ts.stopped = true
+	shut := make(chan error, 1)
+	go func() { shut <- ts.Shutdown(context.Background()) }()
+	<-ts.served // shutdown has begun: the connection is idle and draining
+	ans, err := late.Send(context.Background(), []byte("sent-at-shutdown"))
+	if err != nil || string(ans) != "ACK:sent-at-shutdown" {
+		t.Fatalf("a frame sent as the shutdown began got %q, %v; want its answer", ans, err)
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return once the connection had its answer")
+	}
+	if _, err := late.Send(context.Background(), []byte("after")); err == nil {
+		t.Fatal("connection still served after its drain")
+	}
+}
+
+func TestShutdownClosesAnIdleConnectionAfterTheGrace(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, ServerConfig{DrainGrace: 100 * time.Millisecond}, echo)
+	idle := dialRaw(t, ts.addr)
+	eventually(t, "the connection is served", func() bool { return value(ts.m.active.WithLabelValues("test")) == 1 })
+	ts.stop(t)
+	expectClosed(t, idle)
+	if got := ts.frameErrors(ReasonIdleTimeout); got != 0 {
+		t.Fatalf("a drained connection counted as idle timeout (%v)", got)
+	}
+}
+
 func mustListen(t *testing.T) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
