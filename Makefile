@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py fuzz clean
+.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py soak fuzz clean
 
 all: build
 
@@ -68,6 +68,11 @@ bench-py:
 
 bench-e2e: build
 	bash scripts/bench-e2e.sh
+
+## soak: 1M messages over MLLP into 3-broker Kafka beside a plain producer (not in test or bench;
+## SOAK_MESSAGES=100000 make soak for fewer).
+soak: build
+	bash scripts/soak.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each (the seed corpora also run in `make test`).
 fuzz:
