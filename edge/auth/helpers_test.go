@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hl7gw/gateway/edge/auth/authtest"
+)
+
+// testNow is the fixed clock of the JWT unit tests.
+var testNow = time.Unix(1_800_000_000, 0)
+
+// claimsAt are valid claims for the fixed clock and authtest's issuer and
+// audience.
+func claimsAt(sub string) map[string]any {
+	return map[string]any{
+		"sub": sub, "iss": authtest.Issuer, "aud": authtest.Audience,
+		"iat": testNow.Add(-time.Minute).Unix(), "exp": testNow.Add(time.Hour).Unix(),
+	}
+}
+
+// newFileAuth is an Authenticator reading ks's JWKS from a file, with the
+// fixed clock; edit changes the JWT configuration first.
+func newFileAuth(t *testing.T, ks *authtest.KeySet, edit func(*JWTConfig)) *Authenticator {
+	t.Helper()
+	jc := &JWTConfig{
+		JWKSFile: ks.WriteJWKS(t, t.TempDir()),
+		Issuer:   authtest.Issuer,
+		Audience: authtest.Audience,
+		Now:      func() time.Time { return testNow },
+	}
+	if edit != nil {
+		edit(jc)
+	}
+	a, err := New(context.Background(), Config{JWT: jc}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// wantKind fails t unless err is an *Error of kind k whose message does not
+// contain secret.
+func wantKind(t *testing.T, err error, k Kind, secret string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T), want *auth.Error of kind %v", err, err, k)
+	}
+	if e.Kind != k {
+		t.Fatalf("kind %v (%q), want %v", e.Kind, e.Msg, k)
+	}
+	if secret != "" && strings.Contains(e.Msg, secret) {
+		t.Fatalf("message %q echoes the credential", e.Msg)
+	}
+}
+
+// counterValue reads a counter from reg; 0 if the series does not exist.
+// labels are name, value pairs.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if got[labels[i]] != labels[i+1] {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// syncBuffer is a log sink safe for the concurrent writes of servers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newTestLogger() (*slog.Logger, *syncBuffer) {
+	b := &syncBuffer{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// writeFile replaces path's content, failing t on error.
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,174 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hl7gw/gateway/edge/auth/authtest"
+)
+
+// jwksOf merges key sets into one JWKS document.
+func jwksOf(t *testing.T, sets ...*authtest.KeySet) []byte {
+	t.Helper()
+	var all []json.RawMessage
+	for _, ks := range sets {
+		var doc struct{ Keys []json.RawMessage }
+		if err := json.Unmarshal(ks.JWKS(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, doc.Keys...)
+	}
+	b, err := json.Marshal(map[string]any{"keys": all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// eventually polls cond every 10ms until it holds or 5s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRotatedKeyWorksAfterTheRateLimitedRefetch(t *testing.T) {
+	oldKeys, newKeys := authtest.NewKeySet(t, "old"), authtest.NewKeySet(t, "new")
+	srv := newJWKSServer(t, oldKeys.JWKS())
+	cfg := srv.config()
+	cfg.MinRefetchInterval = 500 * time.Millisecond
+	a, err := New(context.Background(), Config{JWT: cfg}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	newToken := "Bearer " + newKeys.Token(t, claimsAt("x"))
+
+	// A kid the server does not know yet: one refetch, still unknown.
+	_, err = a.Authenticate(ctx, newToken, "")
+	wantKind(t, err, Invalid, "")
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches after the first unknown kid, want 2 (start and one refetch)", n)
+	}
+
+	// The issuer rotates. Within MinRefetchInterval, no refetch happens.
+	srv.serve(http.StatusOK, jwksOf(t, oldKeys, newKeys))
+	lastRefetch := time.Now()
+	for range 5 {
+		_, err = a.Authenticate(ctx, newToken, "")
+		wantKind(t, err, Invalid, "")
+	}
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches, want no refetch within MinRefetchInterval", n)
+	}
+
+	time.Sleep(time.Until(lastRefetch.Add(cfg.MinRefetchInterval + 50*time.Millisecond)))
+	if _, err := a.Authenticate(ctx, newToken, ""); err != nil {
+		t.Fatalf("new kid after the interval: %v", err)
+	}
+	if _, err := a.Authenticate(ctx, "Bearer "+oldKeys.TokenES256(t, claimsAt("x")), ""); err != nil {
+		t.Fatalf("old kid still served: %v", err)
+	}
+	if n := srv.fetches.Load(); n != 3 {
+		t.Fatalf("%d fetches, want 3", n)
+	}
+}
+
+func TestBrokenJWKSResponseKeepsTheOldKeys(t *testing.T) {
+	ks := authtest.NewKeySet(t, "kept")
+	srv := newJWKSServer(t, ks.JWKS())
+	cfg := srv.config()
+	cfg.RefreshInterval = 20 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	log, logs := newTestLogger()
+	a, err := New(context.Background(), Config{JWT: cfg}, NewMetrics(reg), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	token := "Bearer " + ks.Token(t, claimsAt("x"))
+	for _, broken := range []struct {
+		status int
+		body   string
+	}{
+		{http.StatusOK, `{"keys":`},
+		{http.StatusOK, `{"keys":[]}`},
+		{http.StatusBadGateway, "bad gateway"},
+	} {
+		before := srv.fetches.Load()
+		errsBefore := counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total")
+		srv.serve(broken.status, []byte(broken.body))
+		eventually(t, "two periodic refreshes of the broken JWKS", func() bool { return srv.fetches.Load() >= before+2 })
+		if _, err := a.Authenticate(context.Background(), token, ""); err != nil {
+			t.Fatalf("after serving %d %q: %v", broken.status, broken.body, err)
+		}
+		if got := counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total"); got < errsBefore+2 {
+			t.Fatalf("refresh errors %v, want at least %v", got, errsBefore+2)
+		}
+	}
+	eventually(t, "a warning about keeping the keys", func() bool {
+		return strings.Contains(logs.String(), "keeping the previous keys")
+	})
+}
+
+func TestJWKSFileIsReloadedWhenItChanges(t *testing.T) {
+	first, second := authtest.NewKeySet(t, "first"), authtest.NewKeySet(t, "second")
+	var path string
+	a := newFileAuth(t, first, func(c *JWTConfig) {
+		path = c.JWKSFile
+		c.RefreshInterval = 20 * time.Millisecond
+		c.MinRefetchInterval = time.Hour // only Run may reload
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	auth := func(ks *authtest.KeySet) error {
+		_, err := a.Authenticate(context.Background(), "Bearer "+ks.Token(t, claimsAt("x")), "")
+		return err
+	}
+	if err := auth(first); err != nil {
+		t.Fatal(err)
+	}
+	// Spend the one unknown-kid reload, so only Run can bring the new key.
+	wantKind(t, auth(second), Invalid, "")
+
+	writeFile(t, path, second.JWKS())
+	eventually(t, "the rewritten file's key accepted", func() bool { return auth(second) == nil })
+	wantKind(t, auth(first), Invalid, "")
+
+	writeFile(t, path, []byte("not json"))
+	time.Sleep(100 * time.Millisecond) // several refresh intervals
+	if err := auth(second); err != nil {
+		t.Fatalf("after a broken file: %v", err)
+	}
+}
+
+func TestRunReturnsWhenItsContextEnds(t *testing.T) {
+	a := newFileAuth(t, authtest.NewKeySet(t, "run"), func(c *JWTConfig) { c.RefreshInterval = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
