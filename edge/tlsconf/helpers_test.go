@@ -18,8 +18,8 @@ import (
 
 // pki is a CA with a server certificate for loopback, written into dir.
 type pki struct {
-	dir                      string
-	ca                       *tlstest.CA
+	dir                       string
+	ca                        *tlstest.CA
 	caFile, certFile, keyFile string
 }
 
@@ -164,4 +164,3 @@ func serial(t *testing.T, certFile string) *big.Int {
 	t.Helper()
 	return tlstest.ReadCert(t, certFile).SerialNumber
 }
-
