@@ -16,6 +16,7 @@ type responseBundle struct {
 		Response struct {
 			Status   string          `json:"status"`
 			Location string          `json:"location"`
+			Etag     string          `json:"etag"`
 			Outcome  json.RawMessage `json:"outcome"`
 		} `json:"response"`
 	} `json:"entry"`
@@ -105,8 +106,24 @@ func TestRESTBatchAnswersEachEntryOnItsOwn(t *testing.T) {
 		t.Errorf("created Observation location %q does not carry the assigned id", loc)
 	}
 	topics := []string{"fhir.patient.created", "fhir.observation.created", "fhir.encounter.updated", "fhir.patient.deleted"}
-	if recs := e.consume(t, 4, topics...); len(recs) != 4 {
+	recs := e.consume(t, 4, topics...)
+	if len(recs) != 4 {
 		t.Errorf("%d records, want 4", len(recs))
+	}
+	for _, r := range recs {
+		if r.Topic != "fhir.encounter.updated" {
+			continue
+		}
+		vid := headerValue(r.Headers, "ce_id")
+		if got := b.Entry[2].Response; vid == "" || got.Location != "Encounter/example/_history/"+vid || got.Etag != `W/"`+vid+`"` {
+			t.Errorf("update entry answered location %q etag %q, want the version of its record's ce_id %q", got.Location, got.Etag, vid)
+		}
+	}
+	if got := b.Entry[0].Response; got.Location != "Patient/example/_history/1" || got.Etag != `W/"1"` {
+		t.Errorf("create entry answered location %q etag %q, want version 1", got.Location, got.Etag)
+	}
+	if got := b.Entry[4].Response; got.Location != "" || got.Etag != "" {
+		t.Errorf("delete entry answered location %q etag %q, want neither", got.Location, got.Etag)
 	}
 	if recs := e.consume(t, 1, "fhir.dlq"); len(recs) != 1 {
 		t.Errorf("%d dead-letter records, want 1", len(recs))

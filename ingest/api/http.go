@@ -175,6 +175,8 @@ func outgoingHeader(key string) (string, bool) {
 	switch strings.ToLower(key) {
 	case "location":
 		return "Location", true
+	case "content-location":
+		return "Content-Location", true
 	case "etag":
 		return "ETag", true
 	case "retry-after":

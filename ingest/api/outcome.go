@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/hl7gw/gateway/ingest/fhir"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/validation"
 )
@@ -148,17 +149,17 @@ type bundleResponse struct {
 	Outcome  *operationOutcome `json:"outcome,omitempty"`
 }
 
-// entryResponse is one Bundle.entry.response: status line, location and
-// etag when stored, an OperationOutcome otherwise.
-func entryResponse(out pipeline.Outcome, created bool, resourceType, id string) bundleResponse {
-	code := httpStatus(out, created)
+// entryResponse is one Bundle.entry.response: status line (201 for a
+// stored create), and when stored the location and etag of the version
+// vid (none when vid is "", as for a delete), an OperationOutcome
+// otherwise.
+func entryResponse(out pipeline.Outcome, action fhir.Action, resourceType, id, vid string) bundleResponse {
+	code := httpStatus(out, action == fhir.ActionCreate)
 	r := bundleResponse{Status: strconv.Itoa(code) + " " + http.StatusText(code)}
 	if out.Status == pipeline.Accepted {
-		if resourceType != "" && id != "" {
-			r.Location = resourceType + "/" + id + "/_history/1"
-		}
-		if created {
-			r.Etag = weakETag
+		if resourceType != "" && id != "" && vid != "" {
+			r.Location = resourceType + "/" + id + "/_history/" + vid
+			r.Etag = `W/"` + vid + `"`
 		}
 		return r
 	}

@@ -29,7 +29,6 @@ import (
 const (
 	contentTypeFHIR = "application/fhir+json; charset=utf-8"
 	contentTypeHL7  = "application/hl7-v2"
-	weakETag        = `W/"1"`
 
 	// mdHTTPCode carries the HTTP status from a method to the HTTP door.
 	mdHTTPCode = "x-gateway-http-code"
@@ -115,9 +114,11 @@ func (s *Service) restFHIR(ctx context.Context, req fhir.Request, raw []byte) (*
 	return s.send(ctx, s.fhirAnswer(ctx, res, raw))
 }
 
-// fhirAnswer applies FHIR's manners to a result: status, Location and ETag,
-// and the body the Prefer header asks for (errors are always an
-// OperationOutcome; Bundles always a response Bundle).
+// fhirAnswer applies FHIR's manners to a result: status, Location,
+// Content-Location and ETag of the version a create or update made (none
+// for a delete), and the body the Prefer header asks for (errors are always
+// an OperationOutcome; Bundles always a response Bundle; a delete without
+// a body is 204).
 func (s *Service) fhirAnswer(ctx context.Context, res fhirResult, raw []byte) answer {
 	created := res.req.Action == fhir.ActionCreate && res.req.ResourceType != ""
 	a := answer{
@@ -133,16 +134,15 @@ func (s *Service) fhirAnswer(ctx context.Context, res fhirResult, raw []byte) an
 		return a
 	}
 	what := res.resourceType() + "/" + res.id()
-	switch res.req.Action {
-	case fhir.ActionCreate:
-		a.header.Set("location", s.baseURL(ctx)+"/"+what+"/_history/1")
-		a.header.Set("etag", weakETag)
-	case fhir.ActionUpdate:
-		a.header.Set("location", s.baseURL(ctx)+"/"+what)
+	if vid := versionID(res.req.Action, eventID(res.msg)); vid != "" {
+		setVersion(a.header, s.baseURL(ctx)+"/"+what, vid)
 	}
 	switch prefer(ctx) {
 	case "minimal":
 		a.contentType, a.body = "", nil
+		if res.req.Action == fhir.ActionDelete {
+			a.httpCode = http.StatusNoContent
+		}
 	case "OperationOutcome":
 		a.body = renderOutcome(outcomeIssues(res.out, what))
 	default: // representation, or no preference
@@ -158,6 +158,39 @@ func (s *Service) fhirAnswer(ctx context.Context, res fhirResult, raw []byte) an
 	return a
 }
 
+// versionID is the version an accepted request made, for Location and
+// ETag: "1" for a create (a create makes a resource's first version), the
+// record's event id (ce_id) for an update, whose version number only the
+// systems downstream know, and "" for a delete. FHIR version ids are
+// opaque ids; an event id is one ([A-Za-z0-9-.]{1,64}) that is new with
+// every update and names the record that carries it.
+func versionID(action fhir.Action, eventID string) string {
+	switch action {
+	case fhir.ActionCreate:
+		return "1"
+	case fhir.ActionUpdate:
+		return eventID
+	}
+	return ""
+}
+
+func eventID(m *fhir.Message) string {
+	if m == nil {
+		return ""
+	}
+	return m.EventID
+}
+
+// setVersion sets the headers FHIR asks of a create or update: Location
+// and Content-Location [base]/{type}/{id}/_history/{vid}, and ETag
+// W/"{vid}".
+func setVersion(md metadata.MD, resourceURL, vid string) {
+	loc := resourceURL + "/_history/" + vid
+	md.Set("location", loc)
+	md.Set("content-location", loc)
+	md.Set("etag", `W/"`+vid+`"`)
+}
+
 // responseBundle is the transaction-response or batch-response Bundle of
 // an accepted Bundle request.
 func (s *Service) responseBundle(res fhirResult) []byte {
@@ -168,13 +201,13 @@ func (s *Service) responseBundle(res fhirResult) []byte {
 			if e.msg != nil && e.msg.ID != "" {
 				id = e.msg.ID
 			}
-			b.Entry = append(b.Entry, bundleEntry{Response: entryResponse(e.out, e.entry.Action == fhir.ActionCreate, e.entry.ResourceType, id)})
+			b.Entry = append(b.Entry, bundleEntry{Response: entryResponse(e.out, e.entry.Action, e.entry.ResourceType, id, versionID(e.entry.Action, eventID(e.msg)))})
 		}
 		return renderBundle(b)
 	}
 	b := bundle{ResourceType: "Bundle", Type: "transaction-response"}
 	for _, e := range res.transactionEntries() {
-		b.Entry = append(b.Entry, bundleEntry{Response: entryResponse(res.out, e.Action == fhir.ActionCreate, e.ResourceType, e.ID)})
+		b.Entry = append(b.Entry, bundleEntry{Response: entryResponse(res.out, e.Action, e.ResourceType, e.ID, versionID(e.Action, e.EventID))})
 	}
 	return renderBundle(b)
 }

@@ -24,6 +24,10 @@ type Entry struct {
 	Body []byte
 	// Index is the entry's position in Bundle.entry.
 	Index int
+	// EventID is the CloudEvents id (ce_id) of the entry's record,
+	// assigned by Parse for transactions ("" in SplitBatch's entries: each
+	// is parsed again on its own).
+	EventID string
 
 	patientRef string
 }
@@ -46,6 +50,9 @@ func (s *Steps) parseTransaction(raw []byte) (*Message, error) {
 		return nil, err
 	}
 	resolvePatientRefs(entries)
+	for i := range entries {
+		entries[i].EventID = s.cfg.NewID()
+	}
 	return &Message{ResourceType: "Bundle", Action: ActionCreate, BundleType: "transaction", Entries: entries, Body: raw}, nil
 }
 

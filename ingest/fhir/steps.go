@@ -51,6 +51,10 @@ type Message struct {
 	Entries []Entry
 	// Body is the request body as received.
 	Body []byte
+	// EventID is the CloudEvents id (ce_id) of the single resource's
+	// record, assigned by Parse; the REST door answers an update with it
+	// as the new version id. Transactions carry one per entry instead.
+	EventID string
 
 	patientRef string // subject/patient reference of a single resource
 	assignedID bool   // ID was assigned by the gateway
@@ -93,8 +97,9 @@ func NewSteps(cfg StepsConfig) *Steps {
 // Parse reads the request: the body must be a JSON object whose
 // resourceType matches the URL and whose id follows FHIR's id rule (and, for
 // an update, equals the URL id); a delete has no body; POST /fhir takes a
-// transaction Bundle. Failures are *validation.Error with FHIRPath
-// locations:
+// transaction Bundle. It assigns the event id of each record to be
+// (Message.EventID, Entry.EventID), after any resource id it assigns.
+// Failures are *validation.Error with FHIRPath locations:
 //
 //   - not JSON / not an object: 100 at the JSON position;
 //   - resourceType missing: 101 at Resource.resourceType; unknown: 200;
@@ -153,6 +158,7 @@ func (s *Steps) Parse(_ context.Context, req Request, raw []byte) (*Message, err
 		}
 		m.ID = req.ID
 	}
+	m.EventID = s.cfg.NewID()
 	return m, nil
 }
 
@@ -163,7 +169,7 @@ func (s *Steps) parseDelete(req Request, raw []byte) (*Message, error) {
 	if !ValidID(req.ID) {
 		return nil, validation.Errorf(validation.CodeDataType, req.ResourceType+".id", "URL id does not match [A-Za-z0-9-.]{1,64}")
 	}
-	return &Message{ResourceType: req.ResourceType, ID: req.ID, Action: ActionDelete, Body: raw}, nil
+	return &Message{ResourceType: req.ResourceType, ID: req.ID, Action: ActionDelete, Body: raw, EventID: s.cfg.NewID()}, nil
 }
 
 // topLevel scans raw and refuses what is not a JSON object. Only syntax
@@ -221,7 +227,7 @@ func (s *Steps) Route(_ context.Context, _ Request, m *Message, warnings validat
 	if m.BundleType == "" {
 		rec, err := router.FHIRRecord(m.Body, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
 			ResourceType: m.ResourceType, ID: m.ID, Action: string(m.Action),
-			PatientRef: m.patientRef, EventID: s.cfg.NewID(),
+			PatientRef: m.patientRef, EventID: m.EventID,
 		}, warnings, now)
 		if err != nil {
 			return pipeline.Routed{}, err
@@ -232,7 +238,7 @@ func (s *Steps) Route(_ context.Context, _ Request, m *Message, warnings validat
 	for _, e := range m.Entries {
 		rec, err := router.FHIRRecord(e.Body, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
 			ResourceType: e.ResourceType, ID: e.ID, Action: string(e.Action),
-			PatientRef: e.patientRef, EventID: s.cfg.NewID(),
+			PatientRef: e.patientRef, EventID: e.EventID,
 		}, entryWarnings(warnings, e.Index), now)
 		if err != nil {
 			return pipeline.Routed{}, err
