@@ -47,6 +47,7 @@ func TestHandshake(t *testing.T) {
 		max     uint16 // client MaxVersion, 0 = TLS 1.3
 		suites  []uint16
 		wantErr string // the failure reason; "" = accepted
+		alert   string // the alert the client receives, when checked
 	}{
 		{name: "a client certificate from the CA is accepted", server: require, client: sender1},
 		{name: "a client certificate from the CA is accepted over TLS 1.2", server: require, client: sender1, max: tls.VersionTLS12},
@@ -54,20 +55,20 @@ func TestHandshake(t *testing.T) {
 		{name: "an allowed DNS name is accepted", server: allow("engine.hospital.test"), client: withDNS},
 		{name: "an allowed e-mail address is accepted", server: allow("engine@hospital.test"), client: withMail},
 		{name: "an allowed full subject is accepted", server: allow("CN=sender-2,O=Hospital"), client: sender2},
-		{name: "a subject not in the allow-list is refused", server: allow("sender-2"), client: sender1, wantErr: ReasonSubjectNotAllowed},
+		{name: "a subject not in the allow-list is refused", server: allow("sender-2"), client: sender1, wantErr: ReasonSubjectNotAllowed, alert: "bad certificate"},
 		{name: "a subject not in the allow-list is refused over TLS 1.2", server: allow("sender-2"), client: sender1, max: tls.VersionTLS12, wantErr: ReasonSubjectNotAllowed},
 		{name: "the allow-list is case-sensitive", server: allow("Sender-1"), client: sender1, wantErr: ReasonSubjectNotAllowed},
 		{name: "a partial subject does not match", server: allow("O=Hospital"), client: sender2, wantErr: ReasonSubjectNotAllowed},
-		{name: "no client certificate when one is required is refused", server: require, client: none, wantErr: ReasonNoClientCert},
+		{name: "no client certificate when one is required is refused", server: require, client: none, wantErr: ReasonNoClientCert, alert: "certificate required"},
 		{name: "no client certificate is refused over TLS 1.2", server: require, client: none, max: tls.VersionTLS12, wantErr: ReasonNoClientCert},
-		{name: "a certificate from an unknown CA is refused", server: require, client: foreign, wantErr: ReasonBadClientCert},
-		{name: "an expired client certificate is refused", server: require, client: expired, wantErr: ReasonBadClientCert},
+		{name: "a certificate from an unknown CA is refused", server: require, client: foreign, wantErr: ReasonBadClientCert, alert: "unknown certificate authority"},
+		{name: "an expired client certificate is refused", server: require, client: expired, wantErr: ReasonBadClientCert, alert: "expired certificate"},
 		{name: "no client certificate is fine when only requested", server: request, client: none},
 		{name: "a requested certificate must still be valid", server: request, client: foreign, wantErr: ReasonBadClientCert},
 		{name: "a server without client auth ignores client certificates", server: serverOnly, client: foreign},
-		{name: "a TLS 1.1 client is refused", server: serverOnly, client: none, min: tls.VersionTLS10, max: tls.VersionTLS11, wantErr: ReasonOther},
+		{name: "a TLS 1.1 client is refused", server: serverOnly, client: none, min: tls.VersionTLS10, max: tls.VersionTLS11, wantErr: ReasonOther, alert: "protocol version not supported"},
 		{name: "a TLS 1.2 client offering only CBC suites is refused", server: serverOnly, client: none, max: tls.VersionTLS12,
-			suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}, wantErr: ReasonOther},
+			suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}, wantErr: ReasonOther, alert: "handshake failure"},
 		{name: "a TLS 1.2 client is refused when the minimum is 1.3", server: tls13, client: sender1, max: tls.VersionTLS12, wantErr: ReasonOther},
 		{name: "a TLS 1.3 client is accepted when the minimum is 1.3", server: tls13, client: sender1},
 	}
@@ -85,6 +86,8 @@ func TestHandshake(t *testing.T) {
 				assertAccepted(t, st, <-conns, tt.client[0] != "" && tt.server.ClientAuth != "")
 			} else if err == nil {
 				t.Fatalf("accepted, want refused (%s)", tt.wantErr)
+			} else if !strings.Contains(err.Error(), "remote error: tls: "+tt.alert) {
+				t.Errorf("client error %q, want the alert %q", err, tt.alert)
 			}
 			for _, reason := range reasons {
 				want := 0.0
@@ -189,5 +192,42 @@ func TestWrapListenerClose(t *testing.T) {
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Error("pending handshake not aborted by Close")
 	}
-	eventually(t, "aborted handshake counted", func() bool { return failures(m, ReasonOther) == 1 })
+	time.Sleep(20 * time.Millisecond)
+	for _, reason := range reasons {
+		if got := failures(m, reason); got != 0 {
+			t.Errorf("a handshake aborted by Close counted as failed (%s)", reason)
+		}
+	}
+}
+
+func TestWrapListenerCountsPlaintextClients(t *testing.T) {
+	p := newPKI(t)
+	r, m := newReloader(t, p.options())
+	addr, conns := serveWrapped(t, r)
+	// A client that never sends its ClientHello must not hold up the others.
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 64)); err == nil {
+		// crypto/tls may answer with an alert record; the connection must then end.
+		if _, err := c.Read(make([]byte, 64)); err == nil {
+			t.Error("a plaintext client got an open connection")
+		}
+	}
+	c.Close()
+	eventually(t, "plaintext handshake counted", func() bool { return failures(m, ReasonOther) == 1 })
+	// A well-behaved client still gets through behind them.
+	certFile, keyFile := p.ca.Client(t, p.dir, "sender-1")
+	if _, err := dial(addr, p.client(t, certFile, keyFile)); err != nil {
+		t.Fatal(err)
+	}
+	<-conns
 }

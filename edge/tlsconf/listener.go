@@ -25,8 +25,10 @@ const HandshakeTimeout = 10 * time.Second
 // keeps net/http's HTTP/2 negotiation (with Options.NextProtos "h2") and
 // Request.TLS working.
 //
-// Errors of ln.Accept are returned by Accept in order. Close closes ln,
-// aborts the handshakes in progress and makes Accept return net.ErrClosed.
+// Each connection in its handshake holds a goroutine: put a
+// netallow.LimitListener beneath to bound them. Errors of ln.Accept are
+// returned by Accept in order. Close closes ln, aborts the handshakes in
+// progress (not counted as failures) and makes Accept return net.ErrClosed.
 func (r *Reloader) WrapListener(ln net.Listener) net.Listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{Listener: ln, r: r, cfg: r.TLSConfig(), ctx: ctx, cancel: cancel,
@@ -97,7 +99,9 @@ func (l *listener) handshake(c net.Conn) {
 	tc := tls.Server(c, l.cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = c.Close()
-		l.r.handshakeFailed(c.RemoteAddr(), err)
+		if l.ctx.Err() == nil { // not aborted by Close
+			l.r.handshakeFailed(c.RemoteAddr(), err)
+		}
 		return
 	}
 	if !l.send(accepted{conn: tc}) {
