@@ -8,9 +8,9 @@
 //	r, err := tlsconf.New("mllp", opts, metrics, log) // loads the files; error if bad
 //	go r.Run(ctx)                                     // reloads changed files every ReloadInterval
 //
-//	mllp.ServerConfig{TLSConfig: r.TLSConfig()}                  // MLLP: the server runs the handshake
-//	httpServer.Serve(r.WrapListener(ln))                         // HTTPS: handshake before Accept, failures counted
-//	grpc.NewServer(grpc.Creds(r.GRPCCredentials()))              // gRPC: failures counted in ServerHandshake
+//	mllp.ServerConfig{TLSConfig: r.TLSConfig()}     // MLLP: the server runs the handshake
+//	httpServer.Serve(r.WrapListener(ln))            // HTTPS: handshake before Accept, failures counted
+//	grpc.NewServer(grpc.Creds(r.GRPCCredentials())) // gRPC: failures counted in ServerHandshake
 //
 // Security floor: TLS 1.2 at least (Options.MinVersion may raise it to 1.3),
 // and with TLS 1.2 only ECDHE key exchange with AEAD ciphers (AES-GCM,
