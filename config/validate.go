@@ -198,7 +198,10 @@ func (p Producer) validate() []error {
 func (c Config) validateConnectors() []error {
 	var errs []error
 	names := map[string]int{}
-	mllpAddrs := map[string]string{}
+	// One connector per type and address: two MLLP servers cannot share a
+	// port, and one HTTP listener takes its TLS, limits and authentication
+	// from the one fhir-rest connector on it.
+	addrs := map[string]map[string]string{}
 	for i, conn := range c.Connectors {
 		key := fmt.Sprintf("connectors[%d]", i)
 		if conn.Name == "" {
@@ -213,12 +216,13 @@ func (c Config) validateConnectors() []error {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", key, conn.Name, err))
 			continue
 		}
-		if conn.Type == TypeHL7MLLP {
-			if other, dup := mllpAddrs[s.ListenAddr]; dup {
-				errs = append(errs, fmt.Errorf("%s (%s).config.listen.address: %q already used by connector %q", key, conn.Name, s.ListenAddr, other))
-			}
-			mllpAddrs[s.ListenAddr] = conn.Name
+		if addrs[conn.Type] == nil {
+			addrs[conn.Type] = map[string]string{}
 		}
+		if other, dup := addrs[conn.Type][s.ListenAddr]; dup {
+			errs = append(errs, fmt.Errorf("%s (%s).config.listen.address: %q already used by connector %q", key, conn.Name, s.ListenAddr, other))
+		}
+		addrs[conn.Type][s.ListenAddr] = conn.Name
 	}
 	return errs
 }

@@ -1,0 +1,104 @@
+package limits_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/hl7gw/gateway/edge/limits"
+	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
+)
+
+// holder keeps every StreamHL7 open until release is closed.
+type holder struct {
+	gatewayv1.UnimplementedGatewayServiceServer
+	opened  chan struct{}
+	release chan struct{}
+}
+
+func (h *holder) StreamHL7(s grpc.BidiStreamingServer[gatewayv1.StreamHL7Request, gatewayv1.StreamHL7Response]) error {
+	h.opened <- struct{}{}
+	<-h.release
+	return nil
+}
+
+func TestStreamLimitRefusesTheStreamPastTheBoundAndCountsIt(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := limits.NewMetrics(reg)
+	h := &holder{opened: make(chan struct{}, 4), release: make(chan struct{})}
+	srv := grpc.NewServer(grpc.ChainStreamInterceptor(m.StreamLimit("api", 2)))
+	gatewayv1.RegisterGatewayServiceServer(srv, h)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Stop()
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := gatewayv1.NewGatewayServiceClient(cc)
+	for range 2 {
+		if _, err := cl.StreamHL7(ctx); err != nil {
+			t.Fatal(err)
+		}
+		<-h.opened
+	}
+	if got := testutil.ToFloat64(m.Streams("api")); got != 2 {
+		t.Fatalf("streams_active = %v, want 2", got)
+	}
+	third, err := cl.StreamHL7(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := third.Recv(); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("third stream: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	if got := testutil.ToFloat64(m.RejectedCounter("api", "grpc", limits.ReasonStreams)); got != 1 {
+		t.Fatalf("rejected = %v, want 1", got)
+	}
+	// A health watch is never refused, even at the bound.
+	w, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatalf("health watch at the stream bound: %v", err)
+	}
+	close(h.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(m.Streams("api")) != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := testutil.ToFloat64(m.Streams("api")); got != 0 {
+		t.Fatalf("streams_active = %v after the streams ended, want 0", got)
+	}
+}
+
+func TestOnRejectCountsEachRefusedConnection(t *testing.T) {
+	m := limits.NewMetrics(prometheus.NewRegistry())
+	var logged []string
+	f := m.OnReject("rest", "http", func(_ net.Addr, reason string) { logged = append(logged, reason) })
+	f(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, "not_allowed")
+	f(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, "not_allowed")
+	if got := testutil.ToFloat64(m.RejectedCounter("rest", "http", "not_allowed")); got != 2 || len(logged) != 2 {
+		t.Fatalf("counted %v, logged %d; want 2 and 2", got, len(logged))
+	}
+	var nilMetrics *limits.Metrics
+	nilMetrics.Rejected("x", "http", "max_conns") // records nothing, does not panic
+}
