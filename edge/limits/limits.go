@@ -97,7 +97,9 @@ func (m *Metrics) StreamLimit(listener string, max int) grpc.StreamServerInterce
 
 // Streams is the gauge of open streams of listener (for tests and
 // dashboards built in code).
-func (m *Metrics) Streams(listener string) prometheus.Gauge { return m.streams.WithLabelValues(listener) }
+func (m *Metrics) Streams(listener string) prometheus.Gauge {
+	return m.streams.WithLabelValues(listener)
+}
 
 // RejectedCounter is the refusal counter of listener, door and reason.
 func (m *Metrics) RejectedCounter(listener, door, reason string) prometheus.Counter {
