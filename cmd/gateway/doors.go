@@ -29,6 +29,7 @@ import (
 // start) but not yet served.
 func (g *gateway) buildDoors(ctx context.Context) error {
 	muxes := map[string]*http.ServeMux{}
+	edges := map[string]*doorEdge{} // HTTP address -> the fhir-rest connector's edge
 	mux := func(addr string) *http.ServeMux {
 		if m, ok := muxes[addr]; ok {
 			return m
@@ -43,9 +44,17 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("connector %s: %w", c.Name, err)
 		}
+		var alpn []string
+		if c.Type == config.TypeFHIRREST {
+			alpn = []string{"h2", "http/1.1"}
+		}
+		e, err := g.buildEdge(ctx, c.Name, s, alpn)
+		if err != nil {
+			return err
+		}
 		switch c.Type {
 		case config.TypeHL7MLLP:
-			if err := g.buildMLLP(c.Name, s); err != nil {
+			if err := g.buildMLLP(c.Name, s, e); err != nil {
 				return err
 			}
 		case config.TypeFHIRREST:
@@ -58,6 +67,7 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 				return fmt.Errorf("connector %s: %w", c.Name, err)
 			}
 			mux(s.ListenAddr).Handle("/", h)
+			edges[s.ListenAddr] = e
 		case config.TypeGRPC:
 			svc, err := g.service(c.Name, s)
 			if err != nil {
@@ -67,18 +77,33 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("connector %s: %w", c.Name, err)
 			}
-			g.grpc = append(g.grpc, &grpcDoor{name: c.Name, srv: api.NewGRPCServer(svc, g.ready), ln: ln})
+			srv := api.NewGRPCServer(svc, g.ready, g.grpcOptions(e)...)
+			g.grpc = append(g.grpc, &grpcDoor{name: c.Name, srv: srv, ln: g.edgeListener(e, "grpc", ln)})
 		}
 	}
 	for addr, m := range muxes {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("http: %w", err)
+		if err := g.buildHTTP(addr, m, edges[addr]); err != nil {
+			return err
 		}
-		srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-			ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
-		g.http = append(g.http, &httpDoor{srv: srv, ln: ln})
 	}
+	return nil
+}
+
+// buildHTTP binds one HTTP listener; e (nil for an address serving only
+// /metrics and the probes) brings TLS, limits, authentication and the
+// request timeouts of its fhir-rest connector.
+func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *doorEdge) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	srv := &http.Server{Handler: e.httpHandler(m), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
+	if e != nil {
+		srv.ReadTimeout, srv.IdleTimeout = e.settings.Edge.HTTPReadTimeout, e.settings.Edge.HTTPIdleTimeout
+		srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, srv.ReadTimeout)
+	}
+	g.http = append(g.http, &httpDoor{srv: srv, ln: g.edgeListener(e, "http", ln)})
 	return nil
 }
 
@@ -161,7 +186,7 @@ func (g *gateway) service(name string, s config.ConnectorSettings) (*api.Service
 	return api.NewService(door, g.fhirPipeline(name, s), api.ServiceOptions{MaxBodyBytes: int64(s.MaxFrameBytes), Logger: g.log}), nil
 }
 
-func (g *gateway) buildMLLP(name string, s config.ConnectorSettings) error {
+func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge) error {
 	door, err := g.hl7Door(name, s)
 	if err != nil {
 		return err
@@ -180,10 +205,10 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings) error {
 		ack, _ := door.SubmitHL7(ctx, bytes.Clone(payload))
 		return ack
 	})
-	srv := mllp.NewServer(name, mllp.ServerConfig{
+	srv := mllp.NewServer(name, e.mllpConfig(mllp.ServerConfig{
 		MaxFrameSize: s.MaxFrameBytes, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout,
 		WriteTimeout: s.WriteTimeout, MaxConns: s.MaxConnections, Logger: g.log.With(slog.String("connector", name)),
-	}, h, g.mm)
+	}, g.edgeMetrics().tls), h, g.mm)
 	g.mllp = append(g.mllp, &mllpDoor{name: name, srv: srv, ln: ln})
 	return nil
 }

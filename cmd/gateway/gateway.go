@@ -33,6 +33,12 @@ type gateway struct {
 	pm     *pipeline.Metrics
 	mm     *mllp.Metrics
 	conns  *connectors.Registry // the /connectors REST API
+	em     *edgeMetricSet
+
+	// bg is the context of background loops (certificate and JWKS
+	// reloads); closeAll cancels it.
+	bg       context.Context
+	cancelBg context.CancelFunc
 
 	mllp []*mllpDoor
 	http []*httpDoor
@@ -69,6 +75,7 @@ type grpcDoor struct {
 // error it undoes what it started.
 func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway, err error) {
 	g := &gateway{cfg: cfg, log: log, reg: prometheus.NewRegistry(), errc: make(chan error, 8)}
+	g.bg, g.cancelBg = context.WithCancel(context.Background())
 	g.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if err != nil {
@@ -199,8 +206,10 @@ func gracefulStop(ctx context.Context, s *grpc.Server) error {
 }
 
 // closeAll closes what start opened, without draining: listeners, the
-// producer and the embedded broker. Safe on a partly started gateway.
+// producer and the embedded broker, and ends background loops. Safe on a
+// partly started gateway.
 func (g *gateway) closeAll() {
+	g.cancelBg()
 	for _, d := range g.mllp {
 		d.ln.Close()
 	}

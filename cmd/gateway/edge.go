@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"google.golang.org/grpc"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/edge/auth"
+	"github.com/hl7gw/gateway/edge/limits"
+	"github.com/hl7gw/gateway/edge/netallow"
+	"github.com/hl7gw/gateway/edge/tlsconf"
+	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+)
+
+// doorEdge is what stands between a connector's listener and its
+// pipelines: TLS, the source allow-list and limits, and bearer tokens.
+// Zero fields mean "off".
+type doorEdge struct {
+	name     string
+	settings config.ConnectorSettings
+	tls      *tlsconf.Reloader   // nil: plain TCP
+	allow    *netallow.List      // nil: any source
+	auth     *auth.Authenticator // nil: no token needed
+}
+
+// buildEdge loads a connector's certificates, allow-list and credentials
+// (failing start when any is bad) and starts their reload loops, which end
+// when the gateway closes. alpn is the TLS ALPN list of the door (HTTP:
+// h2 and http/1.1; none for MLLP).
+func (g *gateway) buildEdge(ctx context.Context, name string, s config.ConnectorSettings, alpn []string) (*doorEdge, error) {
+	e := &doorEdge{name: name, settings: s}
+	if t := s.Edge.TLS; t.Enabled() {
+		r, err := tlsconf.New(name, tlsconf.Options{
+			CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile, ClientAuth: t.ClientAuth,
+			AllowedSubjects: t.AllowedSubjects, MinVersion: t.MinVersion, ReloadInterval: t.ReloadInterval, NextProtos: alpn,
+		}, g.edgeMetrics().tls, g.log.With(slog.String("connector", name)))
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: tls: %w", name, err)
+		}
+		e.tls = r
+		g.background(r.Run)
+	}
+	if len(s.Edge.SourceAllow) > 0 {
+		l, err := netallow.Parse(s.Edge.SourceAllow)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: source.allow: %w", name, err)
+		}
+		e.allow = l
+	}
+	if a := s.Edge.Auth; a.Enabled() {
+		cfg := auth.Config{Realm: "hl7-gateway"}
+		if a.APIKeysFile != "" {
+			keys, err := config.LoadAPIKeys(a.APIKeysFile)
+			if err != nil {
+				return nil, fmt.Errorf("connector %s: %w", name, err)
+			}
+			for _, k := range keys {
+				cfg.APIKeys = append(cfg.APIKeys, auth.APIKey{Name: k.Name, Hash: k.Hash, Scopes: k.Scopes})
+			}
+		}
+		if a.JWKSFile != "" || a.JWKSURL != "" {
+			cfg.JWT = &auth.JWTConfig{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL, Issuer: a.Issuer, Audience: a.Audience, Leeway: a.Leeway}
+		}
+		au, err := auth.New(ctx, cfg, g.edgeMetrics().auth, g.log.With(slog.String("connector", name)))
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: auth: %w", name, err)
+		}
+		e.auth = au
+		g.background(au.Run)
+	}
+	return e, nil
+}
+
+// mllpConfig applies the edge to an MLLP server's configuration.
+func (e *doorEdge) mllpConfig(cfg mllp.ServerConfig, m *tlsconf.Metrics) mllp.ServerConfig {
+	if e.tls != nil {
+		cfg.TLSConfig = e.tls.TLSConfig()
+		cfg.OnTLSError = func(err error) { m.HandshakeFailed(e.name, err) }
+	}
+	if e.allow != nil {
+		cfg.AllowSource = e.allow.Allows
+	}
+	cfg.MaxConnsPerSource = e.settings.Edge.MaxConnsPerSource
+	return cfg
+}
+
+// listener wraps a plain listener of an HTTP or gRPC door with the source
+// allow-list and connection limits (checked before any TLS work) and, for
+// HTTP, TLS. door is "http" or "grpc".
+func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Listener {
+	if e == nil {
+		return ln
+	}
+	s := e.settings
+	var per *netallow.PerSource
+	if s.Edge.MaxConnsPerSource > 0 {
+		per = netallow.NewPerSource(s.Edge.MaxConnsPerSource)
+	}
+	if e.allow != nil || per != nil || s.MaxConnections > 0 {
+		log := func(addr net.Addr, reason string) {
+			g.log.Warn("connection rejected", slog.String("connector", e.name), slog.String("door", door),
+				slog.String("remote", addr.String()), slog.String("reason", reason))
+		}
+		ln = netallow.LimitListener(ln, e.allow, per, s.MaxConnections, g.edgeMetrics().limits.OnReject(e.name, door, log))
+	}
+	if door == "http" && e.tls != nil {
+		ln = e.tls.WrapListener(ln)
+	}
+	return ln
+}
+
+// httpHandler puts bearer-token authentication in front of h: FHIR routes
+// need fhir:write, /v1/hl7 hl7:write, changing a connector gateway:admin;
+// /metrics, /healthz, /readyz and reading /connectors stay open to probes.
+func (e *doorEdge) httpHandler(h http.Handler) http.Handler {
+	if e == nil || e.auth == nil {
+		return h
+	}
+	return e.auth.HTTPMiddleware(e.name, auth.ScopeForGatewayPaths, h)
+}
+
+// grpcOptions are the gRPC server options of the edge: TLS credentials,
+// authentication (before anything else runs) and the stream bound.
+func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
+	s := e.settings
+	opts := []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(uint32(s.Edge.MaxStreams)),
+		grpc.ChainUnaryInterceptor(e.auth.UnaryInterceptor(e.name)),
+		grpc.ChainStreamInterceptor(e.auth.StreamInterceptor(e.name), g.edgeMetrics().limits.StreamLimit(e.name, s.Edge.MaxStreams)),
+	}
+	if e.tls != nil {
+		opts = append(opts, grpc.Creds(e.tls.GRPCCredentials()))
+	}
+	return opts
+}
+
+// edgeMetricSet are the edge packages' metrics, created once per gateway.
+type edgeMetricSet struct {
+	tls    *tlsconf.Metrics
+	auth   *auth.Metrics
+	limits *limits.Metrics
+}
+
+func (g *gateway) edgeMetrics() *edgeMetricSet {
+	if g.em == nil {
+		g.em = &edgeMetricSet{tls: tlsconf.NewMetrics(g.reg), auth: auth.NewMetrics(g.reg), limits: limits.NewMetrics(g.reg)}
+	}
+	return g.em
+}
+
+// background runs f until the gateway closes.
+func (g *gateway) background(f func(context.Context)) {
+	g.wg.Go(func() { f(g.bg) })
+}
