@@ -32,7 +32,8 @@ type EdgeSettings struct {
 	// reading a whole request, headers and body, so a slow sender is cut
 	// off; http.idle.timeout (2m) closes an idle keep-alive connection.
 	HTTPReadTimeout, HTTPIdleTimeout time.Duration
-	// MaxStreams: grpc.max.concurrent.streams (100), per gRPC connection.
+	// MaxStreams: grpc.max.concurrent.streams (100), streaming calls
+	// (StreamHL7) open at once on the listener; past it RESOURCE_EXHAUSTED.
 	MaxStreams int
 }
 

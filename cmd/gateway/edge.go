@@ -124,12 +124,18 @@ func (e *doorEdge) httpHandler(h http.Handler) http.Handler {
 	return e.auth.HTTPMiddleware(e.name, auth.ScopeForGatewayPaths, h)
 }
 
+// grpcHTTP2Streams caps HTTP/2 streams (calls, unary ones included) per
+// gRPC connection. It is not grpc.max.concurrent.streams: past an HTTP/2
+// cap a client queues its calls silently, while the gateway's stream
+// bound must answer RESOURCE_EXHAUSTED at once.
+const grpcHTTP2Streams = 1000
+
 // grpcOptions are the gRPC server options of the edge: TLS credentials,
 // authentication (before anything else runs) and the stream bound.
 func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
 	s := e.settings
 	opts := []grpc.ServerOption{
-		grpc.MaxConcurrentStreams(uint32(s.Edge.MaxStreams)),
+		grpc.MaxConcurrentStreams(uint32(max(grpcHTTP2Streams, s.Edge.MaxStreams))),
 		grpc.ChainUnaryInterceptor(e.auth.UnaryInterceptor(e.name)),
 		grpc.ChainStreamInterceptor(e.auth.StreamInterceptor(e.name), g.edgeMetrics().limits.StreamLimit(e.name, s.Edge.MaxStreams)),
 	}

@@ -1,0 +1,404 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/edge/auth"
+	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/edge/tlsconf/tlstest"
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+)
+
+// metric returns the value of the series of name whose labels include
+// want, summed over the matching series (0 when none).
+func metric(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if !hasLabels(m, want) {
+				continue
+			}
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	n := 0
+	for _, l := range m.GetLabel() {
+		if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+// eventually polls cond for up to 10s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pki is a CA with the server certificate of the loopback doors and the
+// CA file clients and the gateway trust.
+type pki struct {
+	ca              *tlstest.CA
+	dir             string
+	caFile          string
+	srvCert, srvKey string
+	clientPool      *tls.Config
+}
+
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	p := &pki{ca: tlstest.NewCA(t, "gateway test CA"), dir: t.TempDir()}
+	p.caFile = p.ca.WriteCert(t, p.dir)
+	p.srvCert, p.srvKey = p.ca.Server(t, p.dir, "127.0.0.1", "localhost")
+	return p
+}
+
+// client is a TLS client configuration trusting the CA, presenting the
+// certificate of cn (none when cn is "").
+func (p *pki) client(t *testing.T, cn string, opts ...tlstest.Option) *tls.Config {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: p.ca.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	if cn != "" {
+		cert, key := p.ca.Client(t, t.TempDir(), cn, opts...)
+		kp := tlstest.KeyPair(t, cert, key)
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &kp, nil }
+	}
+	return cfg
+}
+
+func mllpConnector(kv map[string]string) config.Connector {
+	return config.Connector{Name: "adt", Type: config.TypeHL7MLLP, Config: kv}
+}
+
+// sendTLS sends msg over MLLP with TLS and returns the ACK or the error.
+func sendTLS(addr string, cfg *tls.Config, msg []byte) (hl7.ACKInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := mllp.Dial(ctx, addr, cfg)
+	if err != nil {
+		return hl7.ACKInfo{}, err
+	}
+	defer c.Close()
+	ack, err := c.Send(ctx, msg)
+	if err != nil {
+		return hl7.ACKInfo{}, err
+	}
+	return hl7.ParseACK(ack)
+}
+
+func TestMLLPOverMutualTLSAcceptsAllowedSubjectsOnly(t *testing.T) {
+	p := newPKI(t)
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{mllpConnector(map[string]string{
+		"tls.cert.file": p.srvCert, "tls.key.file": p.srvKey, "tls.client.ca.file": p.caFile,
+		"tls.client.allowed.subjects": "lab-engine",
+	})}
+	g, _ := startGateway(t, cfg)
+	msg := readFile(t, "testdata/adt_a01.hl7")
+
+	ack, err := sendTLS(g.mllpAddr(), p.client(t, "lab-engine"), msg)
+	if err != nil || ack.Code != "AA" {
+		t.Fatalf("allowed client: %+v %v, want AA", ack, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		client *tls.Config
+		reason string
+	}{
+		{"a subject outside the allow-list", p.client(t, "billing"), "subject_not_allowed"},
+		{"no client certificate", p.client(t, ""), "no_client_cert"},
+		{"an expired certificate", p.client(t, "lab-engine", tlstest.Expired()), "bad_client_cert"},
+	} {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			if ack, err := sendTLS(g.mllpAddr(), tc.client, msg); err == nil {
+				t.Fatalf("got answer %+v, want the handshake refused", ack)
+			}
+			eventually(t, "the refusal counted as "+tc.reason, func() bool {
+				return metric(t, g.reg, "gateway_tls_handshake_failures_total", map[string]string{"listener": "adt", "reason": tc.reason}) == 1
+			})
+		})
+	}
+	if n := metric(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "tls_handshake"}); n != 3 {
+		t.Fatalf("mllp tls_handshake rejections = %v, want 3", n)
+	}
+	if plain, err := sendTLS(g.mllpAddr(), nil, msg); err == nil {
+		t.Fatalf("plain TCP to a TLS door answered %+v", plain)
+	}
+}
+
+func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{
+		mllpConnector(map[string]string{"source.allow": "10.0.0.0/8"}),
+		{Name: "lab", Type: config.TypeHL7MLLP, Config: map[string]string{"listen.address": "127.0.0.1:0", "max.connections.per.source": "1"}},
+	}
+	cfg.Connectors[0].Config["listen.address"] = "127.0.0.2:0"
+	g, _ := startGateway(t, cfg)
+	msg := readFile(t, "testdata/adt_a01.hl7")
+
+	if _, err := sendTLS(g.mllp[0].ln.Addr().String(), nil, msg); err == nil {
+		t.Fatal("a source outside source.allow was answered")
+	}
+	eventually(t, "not_allowed counted", func() bool {
+		return metric(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "not_allowed"}) == 1
+	})
+
+	lab := g.mllp[1].ln.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := mllp.Dial(ctx, lab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := first.Send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sendTLS(lab, nil, msg); err == nil {
+		t.Fatal("a second connection from the same source was answered past max.connections.per.source=1")
+	}
+	eventually(t, "per_source_limit counted", func() bool {
+		return metric(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "lab", "reason": "per_source_limit"}) == 1
+	})
+	if ack, err := first.Send(ctx, msg); err != nil || !strings.Contains(string(ack), "MSA|AA") {
+		t.Fatalf("the first connection stopped working: %q %v", ack, err)
+	}
+}
+
+func TestMLLPSlowSenderIsCutOffAndCounted(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{mllpConnector(map[string]string{"mllp.read.timeout": "300ms"})}
+	g, _ := startGateway(t, cfg)
+	c, err := net.Dial("tcp", g.mllpAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("\x0bMSH|^~\\&|SLOW|")); err != nil { // a frame started, never finished
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 64)); err == nil {
+		t.Fatalf("read %d bytes, want the connection closed", n)
+	}
+	eventually(t, "read_timeout counted", func() bool {
+		return metric(t, g.reg, "gateway_mllp_frame_errors_total", map[string]string{"listener": "adt", "reason": "read_timeout"}) == 1
+	})
+}
+
+func TestMLLPDedupAnswersAResendWithoutASecondRecord(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{mllpConnector(map[string]string{"hl7.dedup.enabled": "true"})}
+	g, _ := startGateway(t, cfg)
+	msg := readFile(t, "testdata/adt_a01.hl7")
+	for i := range 3 {
+		if a := send(t, g.mllpAddr(), msg); a.Code != "AA" {
+			t.Fatalf("copy %d answered %+v, want AA", i, a)
+		}
+	}
+	if n := metric(t, g.reg, "gateway_hl7_duplicates_total", map[string]string{"connector": "adt", "result": "suppressed"}); n != 2 {
+		t.Fatalf("suppressed = %v, want 2", n)
+	}
+	recs := consume(t, g.brokerAddrs(), "hl7.adt.a01", 1)
+	if !bytes.Equal(recs[0].Value, msg) {
+		t.Fatal("the stored record is not the message")
+	}
+	// consume returns once it has n records; look for a second one briefly.
+	if extra := consumeAll(t, g.brokerAddrs(), "hl7.adt.a01"); len(extra) != 1 {
+		t.Fatalf("%d records, want 1", len(extra))
+	}
+}
+
+// writeKeys writes an API key file granting scopes to the key "k-<name>"
+// and returns its path.
+func writeKeys(t *testing.T, keys map[string][]string) string {
+	t.Helper()
+	var b strings.Builder
+	for name, scopes := range keys {
+		b.WriteString(name + " " + auth.HashKey("k-"+name) + " " + strings.Join(scopes, ",") + "\n")
+	}
+	p := filepath.Join(t.TempDir(), "api-keys")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// outcome is the part of an OperationOutcome the tests look at.
+type outcome struct {
+	ResourceType string `json:"resourceType"`
+	Issue        []struct {
+		Code string `json:"code"`
+	} `json:"issue"`
+}
+
+func TestHTTPSDoorDemandsTokensWithTheRightScope(t *testing.T) {
+	p := newPKI(t)
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{{Name: "rest", Type: config.TypeFHIRREST, Config: map[string]string{
+		"tls.cert.file": p.srvCert, "tls.key.file": p.srvKey,
+		"auth.api.keys.file": writeKeys(t, map[string][]string{"ehr": {auth.ScopeFHIRWrite}, "lab": {auth.ScopeHL7Write}}),
+		"auth.jwt.jwks.file": authtest.WriteJWKS(t, t.TempDir()), "auth.jwt.issuer": authtest.Issuer, "auth.jwt.audience": authtest.Audience,
+	}}}
+	g, _ := startGateway(t, cfg)
+	base := "https://" + g.http[0].ln.Addr().String()
+	cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: p.client(t, "")}}
+	patient := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}]}`
+	post := func(token string) (*http.Response, outcome) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/fhir/Patient", strings.NewReader(patient))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var oo outcome
+		b, _ := io.ReadAll(resp.Body)
+		_ = json.Unmarshal(b, &oo)
+		return resp, oo
+	}
+	tests := []struct {
+		name   string
+		token  string
+		status int
+		issue  string
+		reason string
+	}{
+		{"no token is 401", "", 401, "login", "missing"},
+		{"a wrong key is 401", "k-nobody", 401, "login", "invalid"},
+		{"an expired JWT is 401", authtest.Token(t, authtest.Expired(authtest.Claims("ehr-app", auth.ScopeFHIRWrite))), 401, "login", "expired"},
+		{"an HL7-only key is 403", "k-lab", 403, "forbidden", "insufficient_scope"},
+		{"an under-scoped JWT is 403", authtest.Token(t, authtest.Claims("ehr-app", auth.ScopeHL7Write)), 403, "forbidden", "insufficient_scope"},
+		{"a FHIR key is 201", "k-ehr", 201, "", ""},
+		{"a FHIR JWT is 201", authtest.Token(t, authtest.Claims("ehr-app", auth.ScopeFHIRWrite)), 201, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := metric(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "rest", "reason": tt.reason})
+			resp, oo := post(tt.token)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.issue == "" {
+				return
+			}
+			if oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 || oo.Issue[0].Code != tt.issue {
+				t.Fatalf("body %+v, want an OperationOutcome with issue %s", oo, tt.issue)
+			}
+			if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer ") {
+				t.Fatalf("WWW-Authenticate = %q", resp.Header.Get("WWW-Authenticate"))
+			}
+			if got := metric(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "rest", "reason": tt.reason}); got != before+1 {
+				t.Fatalf("auth failures{%s} = %v, want %v", tt.reason, got, before+1)
+			}
+		})
+	}
+	resp, err := cl.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("probe without a token: %v %v, want 200", resp, err)
+	}
+	resp.Body.Close()
+	if _, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + g.http[0].ln.Addr().String() + "/readyz"); err == nil {
+		t.Fatal("plain HTTP answered on the HTTPS door")
+	}
+}
+
+func TestHTTPDoorLimitsConnections(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{{Name: "rest", Type: config.TypeFHIRREST, Config: map[string]string{"max.connections": "1"}}}
+	g, _ := startGateway(t, cfg)
+	addr := g.http[0].ln.Addr().String()
+	hold, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	eventually(t, "a refused second connection", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+		_, err = c.Read(make([]byte, 1))
+		return err != nil // closed without an answer
+	})
+	if n := metric(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "rest", "door": "http", "reason": "max_conns"}); n < 1 {
+		t.Fatalf("max_conns rejections = %v, want at least 1", n)
+	}
+}
+
+// consumeAll reads topic from the start to its current end offsets.
+func consumeAll(t *testing.T, brokers []string, topic string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	var recs []*kgo.Record
+	for int64(len(recs)) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s: got %d records, want %d", topic, len(recs), want)
+		}
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+	}
+	return recs
+}
