@@ -34,6 +34,8 @@ type Producer struct {
 	endWait time.Duration // bound for ending a transaction
 	bound   time.Duration // longest a Publish call may take
 
+	ending endings // transactions ending in the background
+
 	mu     sync.Mutex // guards the slots' clients against Close
 	closed bool
 	once   sync.Once
@@ -114,8 +116,14 @@ func (p *Producer) Client() *kgo.Client { return p.cl }
 //
 // With atomic (and more than one record) the records are written in one
 // Kafka transaction on a pooled transactional client: read_committed
-// consumers see all of them or none. Any failure aborts the transaction. It
-// waits for a free transactional client, bounded by ctx.
+// consumers see all of them or none. Any failure aborts the transaction.
+// It waits for a free transactional client, bounded by ctx. The end of a
+// transaction (commit, abort, the client's replacement) continues in the
+// background when the call's time is up, so that the call still answers in
+// time: a failed transaction is answered before its abort has ended (it is
+// never committed), and a commit still running is answered as a failure
+// although it may yet commit, whole. The client returns to the pool when
+// the end is done; Flush waits for it.
 //
 // Records are handed over with TryProduce, so a full producer buffer fails
 // at once with reason "buffer_full" instead of blocking. A call never
@@ -195,7 +203,14 @@ func (p *Producer) produce(ctx context.Context, cl *kgo.Client, recs []*kgo.Reco
 	return dels, nil
 }
 
-// publishTx runs recs as one transaction on a pooled client.
+// publishTx runs recs as one transaction on a pooled client. It answers
+// within ctx: the end of a transaction (commit, abort, or the client's
+// replacement after either failed) runs on the slot in the background and
+// the slot returns to the pool only when it is done, so a caller never
+// waits for more than its own publish. Answering before an abort has ended
+// is safe: a transaction that failed is never committed. A commit that
+// outlives ctx is answered as a failure of unknown outcome (it may still
+// commit, whole).
 func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipeline.Delivery, error) {
 	var s *txSlot
 	select {
@@ -203,36 +218,103 @@ func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipelin
 	case <-ctx.Done():
 		return nil, newError("", fmt.Errorf("waiting for a transactional producer: %w", ctx.Err()))
 	}
-	defer func() { p.pool <- s }()
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
+		p.pool <- s
 		return nil, newError("", kgo.ErrClientClosed)
 	}
 	if err := s.cl.BeginTransaction(); err != nil {
-		p.recover(s, "begin", err)
+		p.settle(s, func() { p.recover(s, "begin", err) })
 		return nil, newError("", fmt.Errorf("begin transaction: %w", err))
 	}
 	dels, err := p.produce(ctx, s.cl, recs, time.Now())
 	if err != nil {
-		p.abort(s, err)
+		p.settle(s, func() { p.abort(s, err) })
 		return nil, err
 	}
-	// Ending must not be cut short by the caller's ctx: an interrupted
-	// EndTxn leaves the outcome unknown (see kgo.Client.EndTransaction).
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.endWait)
+	done := make(chan error, 1)
+	p.settle(s, func() { done <- p.commit(s) })
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, newError("", fmt.Errorf("commit transaction: %w", err))
+		}
+		return dels, nil
+	case <-ctx.Done():
+		return nil, newError("", fmt.Errorf("commit transaction, outcome unknown: %w", ctx.Err()))
+	}
+}
+
+// settle runs end, the end of the slot's transaction, in a goroutine and
+// then returns the slot to the pool. Flush waits for it.
+func (p *Producer) settle(s *txSlot, end func()) {
+	p.ending.add()
+	go func() {
+		defer p.ending.done()
+		end()
+		p.pool <- s
+	}()
+}
+
+// endings counts the transactions ending in the background. Unlike a
+// sync.WaitGroup it may be waited on while ends are added, and a wait may
+// be given up.
+type endings struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (e *endings) add() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.n == 0 {
+		e.idle = make(chan struct{})
+	}
+	e.n++
+}
+
+func (e *endings) done() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.n--; e.n == 0 {
+		close(e.idle)
+	}
+}
+
+// wait blocks until no end is running or ctx ends.
+func (e *endings) wait(ctx context.Context) error {
+	e.mu.Lock()
+	n, idle := e.n, e.idle
+	e.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// commit commits the slot's transaction. The end is bounded by endWait,
+// not by any caller: an interrupted EndTxn leaves the outcome unknown (see
+// kgo.Client.EndTransaction). The outcome of a failed commit is not
+// trusted: a fresh client for the same transactional id fences this one
+// and makes the coordinator abort whatever is still open.
+func (p *Producer) commit(s *txSlot) error {
+	ctx, cancel := context.WithTimeout(context.Background(), p.endWait)
 	defer cancel()
-	if err := s.cl.EndTransaction(ectx, kgo.TryCommit); err != nil {
-		// The outcome of a failed commit is not trusted: a fresh client
-		// for the same transactional id fences this one and makes the
-		// coordinator abort whatever is still open.
+	if err := s.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		p.m.transactions.WithLabelValues("aborted").Inc()
 		p.recover(s, "commit", err)
-		return nil, newError("", fmt.Errorf("commit transaction: %w", err))
+		return err
 	}
 	p.m.transactions.WithLabelValues("committed").Inc()
-	return dels, nil
+	return nil
 }
 
 // abort aborts the slot's open transaction; if that fails the slot gets a
@@ -291,17 +373,23 @@ func (p *Producer) Ping(ctx context.Context) error {
 }
 
 // Flush blocks until every buffered record of ordinary publishes is
-// acknowledged or failed, or ctx ends (then it returns ctx's error).
-// Transactional clients hold no records between publishes.
+// acknowledged or failed and every transaction has ended (committed or
+// aborted, see Publish), or ctx ends (then it returns ctx's error).
 func (p *Producer) Flush(ctx context.Context) error {
 	if err := p.cl.Flush(ctx); err != nil {
 		return fmt.Errorf("publish: flush: %w", err)
+	}
+	if err := p.ending.wait(ctx); err != nil {
+		return fmt.Errorf("publish: flush: transactions still ending: %w", err)
 	}
 	return nil
 }
 
 // Close closes every client; records still buffered fail with
-// kgo.ErrClientClosed, so call Flush first. It is safe to call twice.
+// kgo.ErrClientClosed, and transactions still ending are cut short (the
+// coordinator aborts them at their timeout, or when the transactional id
+// is next used), so call Flush first. It returns once nothing runs in the
+// background. It is safe to call twice.
 func (p *Producer) Close() {
 	p.once.Do(func() {
 		p.mu.Lock()
@@ -314,6 +402,7 @@ func (p *Producer) Close() {
 		if p.cl != nil {
 			p.cl.Close()
 		}
+		_ = p.ending.wait(context.Background())
 	})
 }
 

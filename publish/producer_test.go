@@ -312,6 +312,11 @@ func TestAtomicPublishIsAllOrNothing(t *testing.T) {
 	}
 
 	// A commit the coordinator refuses is aborted, never half visible.
+	// (Flush first: the abort above ends in the background and must not
+	// meet the fault.)
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.TransactionAbortable, Count: 1})
 	if _, err := p.Publish(ctx, []*kgo.Record{rec(topics[0], "P3", "e1"), rec(topics[1], "P3", "e2")}, true); err == nil {
 		t.Fatal("a refused commit reported success")
