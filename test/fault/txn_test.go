@@ -1,0 +1,467 @@
+package fault_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/test/kafka/kafkatest"
+)
+
+// txEntries is the number of Patients in each transaction Bundle; their
+// distinct partition keys spread one transaction over several partitions.
+const txEntries = 5
+
+// txPrefix starts the Patient ids of this scenario: "TXB<bundle>-<entry>",
+// so a record's key "Patient/TXB12-3" names its Bundle and entry.
+const txPrefix = "TXB"
+
+// txBundle is transaction Bundle n: txEntries Patient creates whose ids
+// carry n, the Bundle's marker.
+func txBundle(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
+	for k := range txEntries {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Patient","id":"%s%d-%d","active":true,"name":[{"family":"Txn"}]},"request":{"method":"POST","url":"Patient"}}`,
+			n*txEntries+k, txPrefix, n, k)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// txEntryOf parses a record key "Patient/TXB<n>-<k>" into bundle n and
+// entry k.
+func txEntryOf(key []byte) (n, k int, ok bool) {
+	rest, found := strings.CutPrefix(string(key), "Patient/"+txPrefix)
+	if !found {
+		return 0, 0, false
+	}
+	ns, ks, found := strings.Cut(rest, "-")
+	n, err1 := strconv.Atoi(ns)
+	k, err2 := strconv.Atoi(ks)
+	return n, k, found && err1 == nil && err2 == nil && k >= 0 && k < txEntries
+}
+
+// txAnswers records each Bundle's HTTP answer.
+type txAnswers struct {
+	mu     sync.Mutex
+	next   int
+	status map[int]int           // bundle -> status; 0 = transport error
+	at     map[int]time.Time     // bundle -> when it was sent
+	took   map[int]time.Duration // bundle -> time to its answer
+	bad    []string              // 200 answers that are not a full transaction-response
+}
+
+func newTxAnswers() *txAnswers {
+	return &txAnswers{status: map[int]int{}, at: map[int]time.Time{}, took: map[int]time.Duration{}}
+}
+
+// post sends the next Bundle and records its answer. The request is bounded
+// by the delivery timeout plus the margin, not by the caller's context.
+func (a *txAnswers) post(g *gatewayProc) {
+	a.mu.Lock()
+	n := a.next
+	a.next++
+	sent := time.Now()
+	a.at[n] = sent
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), txAnswerWithin)
+	defer cancel()
+	status, why := 0, ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.http+"/fhir", bytes.NewReader(txBundle(n)))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+		var resp *http.Response
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			status = resp.StatusCode
+			if status == http.StatusOK {
+				why = checkTxResponse(body)
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.status[n] = status
+	a.took[n] = time.Since(sent)
+	if why != "" {
+		a.bad = append(a.bad, fmt.Sprintf("bundle %d: %s", n, why))
+	}
+}
+
+// checkTxResponse returns why body is not a transaction-response with one
+// "201 Created" entry per request entry, or "".
+func checkTxResponse(body []byte) string {
+	var b struct {
+		Type  string `json:"type"`
+		Entry []struct {
+			Response struct {
+				Status string `json:"status"`
+			} `json:"response"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.Type != "transaction-response" || len(b.Entry) != txEntries {
+		return fmt.Sprintf("not a transaction-response with %d entries (%v)", txEntries, err)
+	}
+	for i, e := range b.Entry {
+		if e.Response.Status != "201 Created" {
+			return fmt.Sprintf("entry %d answered %q", i, e.Response.Status)
+		}
+	}
+	return ""
+}
+
+// loop posts Bundles one after another until ctx ends; the Bundle in
+// flight when it ends is awaited.
+func (a *txAnswers) loop(ctx context.Context, g *gatewayProc) {
+	for ctx.Err() == nil {
+		a.post(g)
+		select {
+		case <-ctx.Done():
+		case <-time.After(30 * time.Millisecond):
+		}
+	}
+}
+
+// okSince reports whether a Bundle sent after t was answered 200.
+func (a *txAnswers) okSince(t time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for n, st := range a.status {
+		if st == http.StatusOK && a.at[n].After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// slowest returns the longest answer time and its bundle.
+func (a *txAnswers) slowest() (time.Duration, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var max time.Duration
+	n := -1
+	for b, d := range a.took {
+		if d > max {
+			max, n = d, b
+		}
+	}
+	return max, n
+}
+
+// statuses counts the answers by status.
+func (a *txAnswers) statuses() map[int]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[int]int{}
+	for _, st := range a.status {
+		out[st]++
+	}
+	return out
+}
+
+// txVictims picks the brokers to kill: first the transaction coordinator of
+// most of the gateway's transactional ids, then the one of the other two
+// that leads most partitions of the Patient topic.
+func txVictims(t *testing.T, adm *kadm.Client) (first, second int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := config.Default().Kafka.Producer
+	ids := make([]string, p.TransactionalProducers)
+	for i := range ids {
+		ids[i] = p.TransactionalIDPrefix + "-" + strconv.Itoa(i)
+	}
+	coords := map[int]int{}
+	for _, r := range adm.FindTxnCoordinators(ctx, ids...) {
+		if r.Err == nil {
+			coords[int(r.NodeID)]++
+		}
+	}
+	leads := map[int]int{}
+	if tds, err := adm.ListTopics(ctx, fhirTopic); err == nil {
+		for _, pd := range tds[fhirTopic].Partitions {
+			leads[int(pd.Leader)]++
+		}
+	}
+	nodes := []int{0, 1, 2}
+	slices.SortStableFunc(nodes, func(x, y int) int { return coords[y] - coords[x] })
+	first = nodes[0]
+	rest := []int{nodes[1], nodes[2]}
+	slices.SortStableFunc(rest, func(x, y int) int { return leads[y] - leads[x] })
+	t.Logf("transaction coordinators (node: ids) %v, Patient topic leaders (node: partitions) %v", coords, leads)
+	return first, rest[0]
+}
+
+// Producer timings of the transaction scenario: shorter than the other
+// scenarios' so that a Bundle caught by the two-broker outage fails (503,
+// its transaction aborted or left to the coordinator) well within the
+// outage, instead of waiting for the brokers' return.
+const (
+	txDeliveryTimeout = 8 * time.Second
+	txRequestTimeout  = 3 * time.Second
+	// txOutage is how long two brokers stay down: longer than a Publish
+	// call may take (delivery plus request timeout).
+	txOutage = txDeliveryTimeout + txRequestTimeout + 3*time.Second
+	// txAnswerWithin bounds the wait for an answer: the longest a Publish
+	// call may take plus the margin of a loaded machine.
+	txAnswerWithin = txDeliveryTimeout + txRequestTimeout + answerMargin
+)
+
+// writeTxConfig is writeConfig with the transaction scenario's timings.
+func writeTxConfig(t *testing.T, brokers []string) *gatewayProc {
+	t.Helper()
+	g := writeConfig(t, brokers)
+	b, err := os.ReadFile(g.cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fmt.Sprintf("delivery_timeout: %s\n    request_timeout: %s\n", deliveryTimeout, requestTimeout)
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("gateway config has no %q to change:\n%s", old, b)
+	}
+	b = bytes.Replace(b, []byte(old), fmt.Appendf(nil, "delivery_timeout: %s\n    request_timeout: %s\n", txDeliveryTimeout, txRequestTimeout), 1)
+	if err := os.WriteFile(g.cfgFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestTransactionBundleUnderBrokerFailures sends transaction Bundles of
+// txEntries Patients from four clients while the transaction coordinator
+// is SIGKILLed, then a second broker (min.insync.replicas and the
+// transaction log's min ISR cannot be met, the controller quorum is lost),
+// and both are brought back. A read_committed consumer must then see every
+// Bundle whole or not at all, and every Bundle answered 200 whole.
+func TestTransactionBundleUnderBrokerFailures(t *testing.T) {
+	c := need(t)
+	start := time.Now()
+	defer func() { t.Logf("transaction scenario took %s", time.Since(start).Round(time.Millisecond)) }()
+	healthy(t)
+	g := writeTxConfig(t, c.Brokers())
+	g.start(t, true)
+
+	a := newTxAnswers()
+	ctx, stop := context.WithCancel(context.Background())
+	var senders sync.WaitGroup
+	for range 4 {
+		senders.Go(func() { a.loop(ctx, g) })
+	}
+	for !a.okSince(start) && time.Since(start) < time.Minute {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	if !a.okSince(start) {
+		t.Errorf("no transaction Bundle answered 200 before the faults: %v", a.statuses())
+	}
+	first, second := txVictims(t, c.AdminClient(t))
+	c.Kill(t, first)
+	t.Logf("node %d (transaction coordinator) SIGKILLed; answers so far %v", first, a.statuses())
+	time.Sleep(4 * time.Second)
+	c.Kill(t, second)
+	t.Logf("node %d (partition leader) SIGKILLed: min.insync.replicas 2 and the transaction log cannot be met; answers so far %v", second, a.statuses())
+	time.Sleep(txOutage)
+	t.Logf("after %s with two nodes down: answers so far %v", txOutage, a.statuses())
+	c.Start(t, first) // kafka.sh up starts both
+	back := time.Now()
+	t.Logf("nodes %d and %d restarted; answers so far %v", first, second, a.statuses())
+	for !a.okSince(back) && time.Since(back) < 2*time.Minute {
+		time.Sleep(250 * time.Millisecond)
+	}
+	recovered := a.okSince(back)
+	time.Sleep(2 * time.Second)
+	stop()
+	senders.Wait()
+	sts := a.statuses()
+	t.Logf("%d transaction Bundles of %d entries: statuses %v (0 = no answer); recovery took %s",
+		a.next, txEntries, sts, time.Since(back).Round(time.Millisecond))
+	if slow, n := a.slowest(); slow >= txAnswerWithin {
+		t.Errorf("bundle %d had no answer within %s (the longest a publish may take plus %s)", n, txAnswerWithin, answerMargin)
+	} else {
+		t.Logf("slowest answer: bundle %d, %s", n, slow.Round(time.Millisecond))
+	}
+	if !recovered {
+		t.Errorf("no Bundle sent after the brokers' return was answered 200 within 2 minutes")
+	}
+	if sts[http.StatusOK] == a.next {
+		t.Errorf("every Bundle answered 200: the faults hit no transaction, the scenario tested nothing")
+	}
+	for _, why := range a.bad {
+		t.Errorf("malformed 200 answer: %s", why)
+	}
+	healthy(t)
+	checkTransactions(t, c, a)
+}
+
+// checkTransactions reads the Patient topic with read_committed and fails
+// the test for every Bundle seen in part, and for every Bundle answered 200
+// not seen whole. It first waits until no transaction is open (the last
+// stable offset reaches the high watermark), then writes a sentinel record
+// to each partition and reads up to them, so that nothing committed is
+// missed.
+func checkTransactions(t *testing.T, c *kafkatest.Cluster, a *txAnswers) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	adm := c.AdminClient(t)
+	settled := waitStable(ctx, t, adm)
+	t.Logf("open transactions settled after %s", settled.Round(time.Millisecond))
+	sentinel := writeSentinels(ctx, t, c)
+	committed, crecs := readBundles(ctx, t, c, kgo.ReadCommitted(), sentinel)
+	_, urecs := readBundles(ctx, t, c, kgo.ReadUncommitted(), sentinel)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var partial, okMissing []string
+	refusedStored, unansweredStored, dups := 0, 0, 0
+	for n := range a.next {
+		seen := committed[n]
+		distinct := 0
+		for _, cnt := range seen {
+			if cnt > 0 {
+				distinct++
+				dups += cnt - 1
+			}
+		}
+		st := a.status[n]
+		switch {
+		case distinct != 0 && distinct != txEntries:
+			partial = append(partial, fmt.Sprintf("bundle %d (answered %d): %d of %d entries %v", n, st, distinct, txEntries, seen))
+		case st == http.StatusOK && distinct == 0:
+			okMissing = append(okMissing, strconv.Itoa(n))
+		case st >= 500 && distinct == txEntries:
+			refusedStored++
+		case st == 0 && distinct == txEntries:
+			unansweredStored++
+		}
+		if st != 0 && st != http.StatusOK && st < 500 {
+			t.Errorf("bundle %d answered %d, want 200 or 5xx", n, st)
+		}
+	}
+	t.Logf("read_committed: %d records of this scenario; read_uncommitted: %d (%d aborted or uncommitted); "+
+		"%d Bundles committed though answered 5xx, %d committed without an answer; %d duplicate entries",
+		crecs, urecs, urecs-crecs, refusedStored, unansweredStored, dups)
+	if len(partial) > 0 {
+		t.Errorf("PARTIAL TRANSACTION visible to read_committed (%d Bundles): %v", len(partial), head(partial, 10))
+	}
+	if len(okMissing) > 0 {
+		t.Errorf("Bundles answered 200 but not in Kafka (%d): %v", len(okMissing), head(okMissing, 20))
+	}
+}
+
+func head(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// waitStable blocks until the Patient topic's last stable offsets equal its
+// high watermarks (no open transaction), failing the test at ctx's end. It
+// returns how long that took.
+func waitStable(ctx context.Context, t *testing.T, adm *kadm.Client) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last := "no offsets yet"
+	for {
+		hwm, err1 := adm.ListEndOffsets(ctx, fhirTopic)
+		lso, err2 := adm.ListCommittedOffsets(ctx, fhirTopic)
+		if err1 == nil && err2 == nil && hwm.Error() == nil && lso.Error() == nil {
+			open := 0
+			hwm.Each(func(o kadm.ListedOffset) {
+				if l, ok := lso.Lookup(o.Topic, o.Partition); !ok || l.Offset != o.Offset {
+					open++
+					last = fmt.Sprintf("%s[%d]: last stable %d, high watermark %d", o.Topic, o.Partition, l.Offset, o.Offset)
+				}
+			})
+			if open == 0 {
+				return time.Since(start)
+			}
+		} else {
+			last = fmt.Sprintf("list offsets: %v %v", err1, err2)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a transaction is still open (a hanging transaction?): %s", last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// writeSentinels produces one record with a fresh key to every partition
+// of the Patient topic and returns that key.
+func writeSentinels(ctx context.Context, t *testing.T, c *kafkatest.Cluster) string {
+	t.Helper()
+	key := "sentinel-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cl := c.Client(t, kafkatest.Admin, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	tds, err := kadm.NewClient(cl).ListTopics(ctx, fhirTopic)
+	if err != nil {
+		t.Fatalf("list topics: %v", err)
+	}
+	var recs []*kgo.Record
+	for _, p := range tds[fhirTopic].Partitions.Numbers() {
+		recs = append(recs, &kgo.Record{Topic: fhirTopic, Partition: p, Key: []byte(key)})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("sentinels: %v", err)
+	}
+	return key
+}
+
+// readBundles reads the Patient topic from the start with isolation level
+// until it has seen the sentinel on every partition. It returns, for each
+// Bundle of this scenario, how often each entry was seen, and how many of
+// the scenario's records it read.
+func readBundles(ctx context.Context, t *testing.T, c *kafkatest.Cluster, iso kgo.IsolationLevel, sentinel string) (map[int][txEntries]int, int) {
+	t.Helper()
+	cl := c.Client(t, kafkatest.Admin,
+		kgo.ConsumeTopics(fhirTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(iso),
+		kgo.FetchMaxWait(500*time.Millisecond))
+	tds, err := kadm.NewClient(cl).ListTopics(ctx, fhirTopic)
+	if err != nil {
+		t.Fatalf("list topics: %v", err)
+	}
+	pending := len(tds[fhirTopic].Partitions)
+	seen := map[int][txEntries]int{}
+	records := 0
+	for pending > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: %d partitions without their sentinel: %v", fhirTopic, pending, ctx.Err())
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Logf("fetch %s[%d]: %v", topic, p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			if string(r.Key) == sentinel {
+				pending--
+				return
+			}
+			if n, k, ok := txEntryOf(r.Key); ok {
+				e := seen[n]
+				e[k]++
+				seen[n] = e
+				records++
+			}
+		})
+	}
+	return seen, records
+}
