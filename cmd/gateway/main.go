@@ -5,6 +5,7 @@
 //	gateway send ADDR FILE... [load flags]   send HL7 files over MLLP, print each ACK
 //	gateway validate --format hl7|fhir [--strict] FILE...
 //	gateway doctor [flags]                   check the Kafka connection step by step
+//	gateway hash-key [NAME SCOPES]           hash an API key read from standard input
 //	gateway version
 //
 // This package only wires: configuration, logging and the packages along
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = validateCmd(ctx, args, stdout, stderr)
 	case "doctor":
 		err = doctorCmd(ctx, args, stdout, stderr)
+	case "hash-key":
+		err = hashKeyCmd(args, os.Stdin, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "gateway", version)
 	case "help", "-h", "--help":
@@ -89,5 +92,9 @@ const usage = `Usage:
       Validate files offline: PATH<TAB>OK|ERROR<TAB>reason, exit 1 on any ERROR.
   gateway doctor [--config FILE] [--kafka-brokers LIST] [--json]
       Check DNS, TCP, TLS, SASL, metadata, topics and produce permission.
+  gateway hash-key [NAME SCOPE[,SCOPE...]] < key
+      Print the SHA-256 hash of the API key on standard input (or, with a name
+      and scopes, a whole line for auth.api.keys.file). The key never appears
+      in the output.
   gateway version
 `
