@@ -30,7 +30,7 @@ func claimsAt(sub string) map[string]any {
 
 // newFileAuth is an Authenticator reading ks's JWKS from a file, with the
 // fixed clock; edit changes the JWT configuration first.
-func newFileAuth(t *testing.T, ks *authtest.KeySet, edit func(*JWTConfig)) *Authenticator {
+func newFileAuth(t testing.TB, ks *authtest.KeySet, edit func(*JWTConfig)) *Authenticator {
 	t.Helper()
 	jc := &JWTConfig{
 		JWKSFile: ks.WriteJWKS(t, t.TempDir()),
@@ -117,7 +117,7 @@ func newTestLogger() (*slog.Logger, *syncBuffer) {
 }
 
 // writeFile replaces path's content, failing t on error.
-func writeFile(t *testing.T, path string, b []byte) {
+func writeFile(t testing.TB, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)

@@ -111,14 +111,16 @@ func TestBrokenJWKSResponseKeepsTheOldKeys(t *testing.T) {
 		{http.StatusBadGateway, "bad gateway"},
 	} {
 		before := srv.fetches.Load()
-		errsBefore := counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total")
 		srv.serve(broken.status, []byte(broken.body))
-		eventually(t, "two periodic refreshes of the broken JWKS", func() bool { return srv.fetches.Load() >= before+2 })
+		// Refreshes that began before serve may still succeed; two failures
+		// counted after a fetch of the broken document are ours.
+		eventually(t, "a fetch of the broken JWKS", func() bool { return srv.fetches.Load() > before })
+		errsBefore := counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total")
+		eventually(t, "two failed refreshes", func() bool {
+			return counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total") >= errsBefore+2
+		})
 		if _, err := a.Authenticate(context.Background(), token, ""); err != nil {
 			t.Fatalf("after serving %d %q: %v", broken.status, broken.body, err)
-		}
-		if got := counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total"); got < errsBefore+2 {
-			t.Fatalf("refresh errors %v, want at least %v", got, errsBefore+2)
 		}
 	}
 	eventually(t, "a warning about keeping the keys", func() bool {

@@ -1,0 +1,200 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hl7gw/gateway/edge/auth/authtest"
+)
+
+// principalEcho is the next handler: 200 and the principal's name and kind.
+var principalEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, ok := PrincipalFrom(r.Context())
+	_, _ = io.WriteString(w, p.Name+"/"+p.Kind)
+	if !ok {
+		_, _ = io.WriteString(w, "anonymous")
+	}
+})
+
+const opsKey = "ops-key-5f2c9e0d1a7b4c3e"
+
+func TestHTTPMiddlewareOverARealServer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	log, logs := newTestLogger()
+	a, err := New(context.Background(), Config{
+		APIKeys: []APIKey{{Name: "ops", Hash: HashKey(opsKey), Scopes: []string{ScopeAdmin, ScopeHL7Write}}},
+		JWT:     &JWTConfig{JWKSFile: authtest.WriteJWKS(t, t.TempDir()), Issuer: authtest.Issuer, Audience: authtest.Audience},
+	}, NewMetrics(reg), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", ScopeForGatewayPaths, principalEcho))
+	defer srv.Close()
+
+	fhirToken := authtest.Token(t, authtest.Claims("ehr-1", ScopeFHIRWrite))
+	hl7Token := authtest.Token(t, authtest.Claims("lab-1", ScopeHL7Write))
+	expired := authtest.Token(t, authtest.Expired(authtest.Claims("ehr-1", ScopeFHIRWrite)))
+	tests := []struct {
+		name          string
+		method, path  string
+		authorization []string
+		wantStatus    int
+		wantBody      string // the echo, or the OperationOutcome's diagnostics
+		wantChallenge string // WWW-Authenticate, exactly
+		wantReason    string // the failure counted, "" for none
+	}{
+		{"no credentials get a challenge without error", "POST", "/fhir/Patient", nil,
+			401, "missing bearer token", `Bearer realm="gateway"`, "missing"},
+		{"a forged token is invalid_token", "POST", "/fhir/Patient", []string{"Bearer " + fhirToken[:len(fhirToken)-4] + "AAAA"},
+			401, "bad token signature", `Bearer realm="gateway", error="invalid_token", error_description="bad token signature"`, "invalid"},
+		{"an unknown API key is invalid_token", "POST", "/v1/hl7", []string{"Bearer not-a-key"},
+			401, "unknown API key", `Bearer realm="gateway", error="invalid_token", error_description="unknown API key"`, "invalid"},
+		{"two Authorization headers are invalid_token", "POST", "/fhir", []string{"Bearer " + fhirToken, "Bearer " + fhirToken},
+			401, "more than one authorization value", `Bearer realm="gateway", error="invalid_token", error_description="more than one authorization value"`, "invalid"},
+		{"an expired token is invalid_token", "PUT", "/fhir/Patient/p1", []string{"Bearer " + expired},
+			401, "token expired", `Bearer realm="gateway", error="invalid_token", error_description="token expired"`, "expired"},
+		{"an hl7:write token on /fhir is insufficient_scope", "POST", "/fhir/Patient", []string{"Bearer " + hl7Token},
+			403, "credentials lack scope fhir:write", `Bearer realm="gateway", error="insufficient_scope", error_description="credentials lack scope fhir:write", scope="fhir:write"`, "insufficient_scope"},
+		{"a fhir:write token on /fhir reaches the handler", "POST", "/fhir/Patient", []string{"Bearer " + fhirToken},
+			200, "ehr-1/jwt", "", ""},
+		{"an API key with hl7:write on /v1/hl7 reaches the handler", "POST", "/v1/hl7", []string{"Bearer " + opsKey},
+			200, "ops/api_key", "", ""},
+		{"healthz is public", "GET", "/healthz", nil, 200, "/anonymous", "", ""},
+		{"listing connectors is public", "GET", "/connectors", nil, 200, "/anonymous", "", ""},
+		{"pausing a connector needs gateway:admin", "PUT", "/connectors/adt/pause", []string{"Bearer " + fhirToken},
+			403, "credentials lack scope gateway:admin", `Bearer realm="gateway", error="insufficient_scope", error_description="credentials lack scope gateway:admin", scope="gateway:admin"`, "insufficient_scope"},
+		{"an admin key may pause a connector", "PUT", "/connectors/adt/pause", []string{"Bearer " + opsKey}, 200, "ops/api_key", "", ""},
+		{"another path needs any valid token", "GET", "/v1/other", nil,
+			401, "missing bearer token", `Bearer realm="gateway"`, "missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := counterValue(t, reg, "gateway_auth_failures_total", "door", "fhir-rest", "reason", tt.wantReason)
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader("{}"))
+			for _, v := range tt.authorization {
+				req.Header.Add("Authorization", v)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.wantStatus)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tt.wantChallenge {
+				t.Fatalf("WWW-Authenticate %q, want %q", got, tt.wantChallenge)
+			}
+			if tt.wantStatus == 200 {
+				if string(body) != tt.wantBody {
+					t.Fatalf("body %q, want %q", body, tt.wantBody)
+				}
+				return
+			}
+			checkOutcome(t, resp, body, tt.wantStatus, tt.wantBody)
+			if got := counterValue(t, reg, "gateway_auth_failures_total", "door", "fhir-rest", "reason", tt.wantReason); got != before+1 {
+				t.Fatalf("gateway_auth_failures_total{reason=%q} = %v, want %v", tt.wantReason, got, before+1)
+			}
+		})
+	}
+	if got := counterValue(t, reg, "gateway_auth_success_total", "door", "fhir-rest", "kind", "jwt"); got != 1 {
+		t.Errorf("jwt successes %v, want 1", got)
+	}
+	if got := counterValue(t, reg, "gateway_auth_success_total", "door", "fhir-rest", "kind", "api_key"); got != 2 {
+		t.Errorf("api_key successes %v, want 2", got)
+	}
+	out := logs.String()
+	for _, secret := range []string{fhirToken, hl7Token, expired, opsKey, "not-a-key"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("a credential was logged: %s", out)
+		}
+	}
+	for _, want := range []string{"level=WARN", "door=fhir-rest", "reason=expired", "reason=insufficient_scope", "principal=lab-1", "remote=127.0.0.1:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+}
+
+// checkOutcome checks a refusal's body: a FHIR OperationOutcome with one
+// error issue, login (401) or forbidden (403), and the diagnostics.
+func checkOutcome(t *testing.T, resp *http.Response, body []byte, status int, diagnostics string) {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/fhir+json" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	var oo struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Severity, Code, Diagnostics string
+		} `json:"issue"`
+	}
+	if err := json.Unmarshal(body, &oo); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	code := map[int]string{401: "login", 403: "forbidden"}[status]
+	if oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 || oo.Issue[0].Severity != "error" ||
+		oo.Issue[0].Code != code || oo.Issue[0].Diagnostics != diagnostics {
+		t.Fatalf("OperationOutcome %s, want code %s and diagnostics %q", body, code, diagnostics)
+	}
+}
+
+func TestScopeForGatewayPaths(t *testing.T) {
+	tests := []struct {
+		method, path string
+		scope        string
+		public       bool
+	}{
+		{"POST", "/fhir", ScopeFHIRWrite, false},
+		{"PUT", "/fhir/Patient/1", ScopeFHIRWrite, false},
+		{"POST", "//fhir/Patient", ScopeFHIRWrite, false},
+		{"POST", "/v1/../fhir/Patient", ScopeFHIRWrite, false},
+		{"POST", "/fhirx", "", false},
+		{"POST", "/v1/hl7", ScopeHL7Write, false},
+		{"POST", "/v1/hl7/", ScopeHL7Write, false},
+		{"POST", "/v1/other", "", false},
+		{"GET", "/metrics", "", true},
+		{"GET", "/healthz", "", true},
+		{"GET", "/readyz", "", true},
+		{"GET", "/connectors", "", true},
+		{"GET", "/connectors/adt/status", "", true},
+		{"HEAD", "/connectors", "", true},
+		{"PUT", "/connectors/adt/pause", ScopeAdmin, false},
+		{"POST", "/connectors/adt/restart", ScopeAdmin, false},
+		{"DELETE", "/connectors/adt", ScopeAdmin, false},
+		{"GET", "/", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "http://gw"+tt.path, nil)
+			r.URL.Path = tt.path // keep what a client sent, uncleaned
+			scope, public := ScopeForGatewayPaths(r)
+			if scope != tt.scope || public != tt.public {
+				t.Fatalf("(%q, %v), want (%q, %v)", scope, public, tt.scope, tt.public)
+			}
+		})
+	}
+}
+
+func TestNilAuthenticatorMiddlewarePassesThrough(t *testing.T) {
+	var a *Authenticator
+	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", ScopeForGatewayPaths, principalEcho))
+	defer srv.Close()
+	resp, err := srv.Client().Post(srv.URL+"/fhir/Patient", "application/fhir+json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "/anonymous" {
+		t.Fatalf("%d %q, want the handler's answer", resp.StatusCode, body)
+	}
+}
