@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,6 +83,32 @@ func TestRotatedKeyWorksAfterTheRateLimitedRefetch(t *testing.T) {
 	}
 	if n := srv.fetches.Load(); n != 3 {
 		t.Fatalf("%d fetches, want 3", n)
+	}
+}
+
+func TestConcurrentUnknownKidsShareOneRefetch(t *testing.T) {
+	known, unknown := authtest.NewKeySet(t, "known"), authtest.NewKeySet(t, "unknown")
+	srv := newJWKSServer(t, known.JWKS())
+	a, err := New(context.Background(), Config{JWT: srv.config()}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := "Bearer " + unknown.Token(t, claimsAt("x"))
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range cap(errs) {
+		wg.Go(func() {
+			_, err := a.Authenticate(context.Background(), token, "")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		wantKind(t, err, Invalid, "")
+	}
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches for 32 concurrent unknown kids, want 2 (start and one refetch)", n)
 	}
 }
 
