@@ -57,7 +57,8 @@ type JWTConfig struct {
 	JWKSURL  string // an http(s) URL serving a JWKS
 	Issuer   string // required; tokens' iss must equal it
 	Audience string // required; tokens' aud must contain it
-	// Leeway tolerates clock skew on exp, nbf and iat; DefaultLeeway if 0.
+	// Leeway tolerates clock skew on exp, nbf and iat; DefaultLeeway if 0
+	// (1ns for practically none).
 	Leeway time.Duration
 	// RefreshInterval is how often Run refetches the URL or checks the
 	// file; DefaultRefreshInterval if 0.
