@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/publish"
 )
 
 // defaultKafkaPort is used for a seed given without a port.
@@ -147,36 +148,15 @@ func (r *run) tls(ctx context.Context, conn net.Conn, host, addr string) bool {
 	return true
 }
 
-// clientTLS mirrors publish's TLS settings for a handshake outside franz-go.
+// clientTLS is publish's TLS configuration, with the server name set for
+// a handshake outside franz-go.
 func clientTLS(t config.TLS, host string) (*tls.Config, error) {
-	cfg := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         t.ServerName,
-		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // operator's explicit choice, reported as warn
+	cfg, err := publish.TLSConfig(t)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
-	}
-	if t.MinVersion == "1.3" {
-		cfg.MinVersion = tls.VersionTLS13
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if t.CertFile != "" || t.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
 }

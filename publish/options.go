@@ -78,7 +78,7 @@ func Options(k config.Kafka, brokers []string, extra ...kgo.Opt) ([]kgo.Opt, err
 
 	confluent := k.Preset == config.PresetConfluentCloud
 	if k.TLS.Enabled || confluent {
-		tc, err := tlsConfig(k.TLS)
+		tc, err := TLSConfig(k.TLS)
 		if err != nil {
 			return nil, err
 		}
@@ -146,9 +146,11 @@ func compression(name string) (kgo.CompressionCodec, error) {
 	}
 }
 
-// tlsConfig builds the client TLS configuration. An empty ServerName lets
-// franz-go use each broker's host name.
-func tlsConfig(t config.TLS) (*tls.Config, error) {
+// TLSConfig builds the client TLS configuration to the brokers (Options
+// uses it; gateway doctor too, for its own handshake). An empty ServerName
+// lets franz-go use each broker's host name. It reads the CA and client
+// certificate files.
+func TLSConfig(t config.TLS) (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.ServerName,
