@@ -46,6 +46,10 @@ type Config struct {
 	HTTPAddr string `yaml:"http_addr"`
 	// GRPCAddr is the default listen address of grpc connectors.
 	GRPCAddr string `yaml:"grpc_addr"`
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// listener, off by default: profiles show code paths and timings, not
+	// message content, but keep the address on loopback or an admin network.
+	DebugAddr string `yaml:"debug_addr"`
 	// EmbeddedKafkaAddr is where the embedded broker listens when
 	// Kafka.Brokers is empty.
 	EmbeddedKafkaAddr string `yaml:"embedded_kafka_addr"`

@@ -19,6 +19,7 @@ var flagSpecs = []flagSpec{
 	{"grpc-addr", "gRPC listen address (default :9090)", func(c *Config, v string) { c.GRPCAddr = v }},
 	{"kafka-brokers", "comma-separated Kafka seed brokers; empty runs the embedded broker", func(c *Config, v string) { c.Kafka.Brokers = splitList(v) }},
 	{"embedded-kafka-addr", "embedded broker listen address (default 127.0.0.1:9092)", func(c *Config, v string) { c.EmbeddedKafkaAddr = v }},
+	{"debug-addr", "serve Go's profiler (/debug/pprof/) on this address; empty (default) = off", func(c *Config, v string) { c.DebugAddr = v }},
 	{"log-level", "log level: debug, info, warn, error (default info)", func(c *Config, v string) { c.Log.Level = v }},
 	{"log-format", "log format: json or text (default json)", func(c *Config, v string) { c.Log.Format = v }},
 }

@@ -23,6 +23,11 @@ func (c Config) Validate() error {
 			bad(a.key, "%v", err)
 		}
 	}
+	if c.DebugAddr != "" {
+		if err := checkAddr(c.DebugAddr, true); err != nil {
+			bad("debug_addr", "%v", err)
+		}
+	}
 	if c.Embedded() {
 		if err := checkAddr(c.EmbeddedKafkaAddr, false); err != nil {
 			bad("embedded_kafka_addr", "%v", err)

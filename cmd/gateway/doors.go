@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -84,6 +85,17 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 	for addr, m := range muxes {
 		if err := g.buildHTTP(addr, m, edges[addr]); err != nil {
 			return err
+		}
+	}
+	if g.cfg.DebugAddr != "" {
+		m := http.NewServeMux()
+		m.HandleFunc("/debug/pprof/", pprof.Index)
+		m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if err := g.buildHTTP(g.cfg.DebugAddr, m, nil); err != nil {
+			return fmt.Errorf("debug: %w", err)
 		}
 	}
 	return nil

@@ -402,3 +402,26 @@ func consumeAll(t *testing.T, brokers []string, topic string) []*kgo.Record {
 	}
 	return recs
 }
+
+func TestProfilerIsServedOnlyOnTheDebugAddress(t *testing.T) {
+	cfg := testConfig()
+	cfg.DebugAddr = "127.0.0.1:0"
+	g, _ := startGateway(t, cfg)
+	if len(g.http) != 2 {
+		t.Fatalf("%d HTTP listeners, want the main one and the debug one", len(g.http))
+	}
+	get := func(addr string) int {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(g.http[1].ln.Addr().String()); code != 200 {
+		t.Fatalf("debug listener: %d, want 200", code)
+	}
+	if code := get(g.http[0].ln.Addr().String()); code == 200 {
+		t.Fatal("the profiler is served on the main HTTP listener")
+	}
+}
