@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Answer codes as kept by the ledger: one byte per message.
@@ -44,6 +45,8 @@ type ledger struct {
 	// foreign counts records read whose control id is not one of ours
 	// (warm-up, earlier runs, or unparseable).
 	foreign int
+	// answered counts the answers recorded so far, for progress lines.
+	answered atomic.Int64
 }
 
 func newLedger(prefix string, conns, perConn int) *ledger {
@@ -85,6 +88,7 @@ func (l *ledger) answer(id, code string) {
 	}
 	s[seq] = codeOf(code)
 	l.codes[conn] = s
+	l.answered.Add(1)
 }
 
 // found counts one record carrying control id id.

@@ -16,7 +16,9 @@
 //  2. starts `gateway serve` (-gateway) with one hl7-mllp connector and the
 //     default producer settings (acks=all, idempotent);
 //  3. samples the gateway process's RSS (/proc/<pid>/status VmRSS) every
-//     second until the end;
+//     second until the end, and its Go heap in use (/metrics) every 5s, so
+//     that a leak (heap) can be told from freed pages not yet returned to
+//     the OS (RSS only);
 //  4. sends -warmup messages, then -messages messages over -conns MLLP
 //     connections, each connection waiting for its ACK; every message is an
 //     ADT^A01 with a unique MSH-10 and one of -patients PID-3 values (so the
@@ -32,6 +34,8 @@
 //     gateway msgs/s ÷ plain msgs/s;
 //  8. stops the gateway with SIGTERM.
 //
+// The two paths run one after the other on a shared machine, so the
+// summary also records the load average at the start and end of each.
 // It prints a table and writes a JSON summary (-json). It exits 1 when an AA
 // has no record, when any answer is not AA, or when a step fails. The
 // checker keeps two bytes per message, not the messages.

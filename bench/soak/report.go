@@ -43,10 +43,16 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(w, "load phase, %d samples: first-quarter mean %.1f, last-quarter mean %.1f (%+.1f%%), slope %+.2f MiB/min\n",
 			r.LoadSamples, r.FirstQuarter/(1<<20), r.LastQuarter/(1<<20), r.GrowthPercent, r.SlopePerMinute/(1<<20))
 	}
+	if r.HeapPeak > 0 {
+		fmt.Fprintf(w, "heap in use over the load: first-quarter mean %.1f, last-quarter mean %.1f, peak %.1f MiB\n",
+			r.HeapFirstQuarter/(1<<20), r.HeapLastQuarter/(1<<20), mib(r.HeapPeak))
+	}
 	fmt.Fprintf(w, "gateway runtime: heap in use %.1f -> %.1f MiB, goroutines %d -> %d, open fds %d -> %d\n",
 		mib(s.RuntimeStart.HeapInuse), mib(s.RuntimeEnd.HeapInuse), s.RuntimeStart.Goroutines, s.RuntimeEnd.Goroutines,
 		s.RuntimeStart.OpenFDs, s.RuntimeEnd.OpenFDs)
 	fmt.Fprintf(w, "gateway exit after SIGTERM: %d; log %s: %s\n", s.GatewayExit, s.GatewayLog, codes(s.LogLevels))
+	fmt.Fprintf(w, "load average (1/5/15 min): gateway phase %s -> %s, plain phase %s -> %s\n",
+		s.LoadAvg["gateway_start"], s.LoadAvg["gateway_end"], s.LoadAvg["plain_start"], s.LoadAvg["plain_end"])
 	fmt.Fprintf(w, "took %s\n", s.Took.Round(time.Second))
 }
 

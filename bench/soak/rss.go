@@ -17,14 +17,22 @@ type sample struct {
 	At    time.Duration `json:"at_ns"` // since the sampler started
 	RSS   int64         `json:"rss_bytes"`
 	Phase string        `json:"phase"`
+	// HeapInuse is the Go heap in use from the gateway's /metrics, read
+	// every heapEvery samples (0 in the others or when the scrape failed).
+	HeapInuse int64 `json:"heap_inuse_bytes,omitempty"`
 }
 
+// heapEvery is how many RSS samples pass between two heap scrapes.
+const heapEvery = 5
+
 // sampler reads /proc/<pid>/status VmRSS every interval, tagging each
-// reading with the current phase. A failed read (the process is gone) ends
-// the sampling; the error is kept for the report.
+// reading with the current phase, and every heapEvery readings the Go heap
+// in use through heap (when set). A failed RSS read (the process is gone)
+// ends the sampling; the error is kept for the report.
 type sampler struct {
 	pid   int
 	start time.Time
+	heap  func(context.Context) (int64, error)
 
 	mu      sync.Mutex
 	phase   string
@@ -40,9 +48,14 @@ func newSampler(pid int) *sampler {
 func (s *sampler) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
 		if _, err := s.take(); err != nil {
 			return
+		}
+		if s.heap != nil && n%heapEvery == 0 {
+			if h, err := s.heap(ctx); err == nil {
+				s.setHeap(h)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -65,6 +78,15 @@ func (s *sampler) take() (int64, error) {
 	}
 	s.samples = append(s.samples, sample{At: time.Since(s.start), RSS: rss, Phase: s.phase})
 	return rss, nil
+}
+
+// setHeap adds the heap in use to the last sample.
+func (s *sampler) setHeap(h int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.samples); n > 0 {
+		s.samples[n-1].HeapInuse = h
+	}
 }
 
 // setPhase tags the following samples.
@@ -132,31 +154,49 @@ type rssReport struct {
 	LoadSamples     int     `json:"load_samples"`
 	GrowthPercent   float64 `json:"last_vs_first_quarter_percent"`
 	SamplesInterval string  `json:"sample_interval"`
+	// Heap* are the same over the load phase's heap scrapes: a leak shows
+	// in the heap in use, while RSS also holds freed pages the runtime
+	// has not yet returned to the OS.
+	HeapFirstQuarter float64 `json:"heap_first_quarter_mean_bytes"`
+	HeapLastQuarter  float64 `json:"heap_last_quarter_mean_bytes"`
+	HeapPeak         int64   `json:"heap_peak_bytes"`
 }
 
 // summarise computes the report from the samples of phase "load" (the
 // measured run) and the explicit start/end readings.
 func summarise(samples []sample, start, end, final int64, every time.Duration) rssReport {
 	r := rssReport{Start: start, End: end, Final: final, Peak: max(start, end), SamplesInterval: every.String()}
-	var load []sample
+	var load, heap []sample
 	for _, s := range samples {
 		if s.Phase == "load" || s.Phase == "settle" {
 			r.Peak = max(r.Peak, s.RSS)
 		}
 		if s.Phase == "load" {
 			load = append(load, s)
+			if s.HeapInuse > 0 {
+				heap = append(heap, sample{At: s.At, RSS: s.HeapInuse})
+				r.HeapPeak = max(r.HeapPeak, s.HeapInuse)
+			}
 		}
+	}
+	if len(heap) >= 4 {
+		r.HeapFirstQuarter, r.HeapLastQuarter = quarterMeans(heap)
 	}
 	r.LoadSamples = len(load)
 	if len(load) < 4 {
 		return r
 	}
-	q := len(load) / 4
-	r.FirstQuarter = mean(load[:q])
-	r.LastQuarter = mean(load[len(load)-q:])
+	r.FirstQuarter, r.LastQuarter = quarterMeans(load)
 	r.GrowthPercent = 100 * (r.LastQuarter - r.FirstQuarter) / r.FirstQuarter
 	r.SlopePerMinute = slope(load) * 60
 	return r
+}
+
+// quarterMeans returns the mean RSS of the first and the last quarter of s
+// (at least 4 samples).
+func quarterMeans(s []sample) (first, last float64) {
+	q := len(s) / 4
+	return mean(s[:q]), mean(s[len(s)-q:])
 }
 
 func mean(s []sample) float64 {

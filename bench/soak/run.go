@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hl7gw/gateway/loadgen"
@@ -35,6 +36,11 @@ type summary struct {
 	RuntimeEnd   runtimeStats `json:"runtime_end"`
 	Samples      []sample     `json:"rss_samples"`
 
+	// LoadAvg is /proc/loadavg at the start and end of each path's
+	// measured phase: the machine is shared, and the two paths run one
+	// after the other.
+	LoadAvg map[string]string `json:"loadavg"`
+
 	GatewayExit int            `json:"gateway_exit_code"`
 	GatewayLog  string         `json:"gateway_log"`
 	LogLevels   map[string]int `json:"gateway_log_lines_by_level"`
@@ -50,7 +56,8 @@ type summary struct {
 func run(ctx context.Context, o options) (*summary, error) {
 	id := runID()
 	s := &summary{RunID: id, Brokers: o.brokers, Messages: o.messages, Warmup: o.warmup,
-		Connections: o.conns, Patients: o.patients, Partitions: o.partitions, Started: time.Now()}
+		Connections: o.conns, Patients: o.patients, Partitions: o.partitions, Started: time.Now(),
+		LoadAvg: map[string]string{}}
 	err := s.measure(ctx, o)
 	s.Took = time.Since(s.Started)
 	s.RSS = summarise(s.Samples, s.RSS.Start, s.RSS.End, s.RSS.Final, time.Second)
@@ -85,6 +92,10 @@ func (s *summary) measure(ctx context.Context, o options) error {
 		s.LogLevels = g.logLevels()
 	}()
 	smp := newSampler(g.pid())
+	smp.heap = func(ctx context.Context) (int64, error) {
+		st, err := g.stats(ctx)
+		return st.HeapInuse, err
+	}
 	sctx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
 	go smp.run(sctx, time.Second)
@@ -99,6 +110,7 @@ func (s *summary) measure(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "soak: gateway %d msgs/s; reading %s back\n", int(s.Gateway.MsgsPerSec), s.GatewayTopic)
+	smp.setPhase("check")
 	cctx, cancel := context.WithTimeout(ctx, o.checkTimeout)
 	defer cancel()
 	t0 := time.Now()
@@ -116,7 +128,9 @@ func (s *summary) measure(ctx context.Context, o options) error {
 			return fmt.Errorf("plain warm-up: %w", err)
 		}
 	}
+	s.LoadAvg["plain_start"] = loadAvg()
 	s.Plain, err = plainProduce(ctx, o.brokers, s.PlainTopic, ps, o.messages, o.conns, "S"+s.RunID)
+	s.LoadAvg["plain_end"] = loadAvg()
 	if err != nil {
 		return err
 	}
@@ -153,7 +167,12 @@ func (s *summary) loadGateway(ctx context.Context, o options, g *gatewayProc, sm
 	fmt.Fprintf(os.Stderr, "soak: gateway, %d messages over %d connections (RSS %.1f MiB)\n", o.messages, o.conns, mib(start))
 	m := lo
 	m.Count, m.ControlIDPrefix, m.OnAck = o.messages, "S"+s.RunID, led.answer
+	pctx, stopProgress := context.WithCancel(ctx)
+	go progress(pctx, led, smp, o.messages)
+	s.LoadAvg["gateway_start"] = loadAvg()
 	rep, err := loadgen.Run(ctx, m)
+	s.LoadAvg["gateway_end"] = loadAvg()
+	stopProgress()
 	s.Gateway = pathResult{Messages: rep.Answered, Errors: rep.Errors, Elapsed: rep.Elapsed,
 		MsgsPerSec: rep.MsgsPerSec, P50: rep.P50, P99: rep.P99, Max: rep.Max, Codes: rep.Codes}
 	if err != nil {
@@ -170,6 +189,41 @@ func (s *summary) loadGateway(ctx context.Context, o options, g *gatewayProc, sm
 	}
 	s.RuntimeEnd, _ = g.stats(ctx)
 	return nil
+}
+
+// progress prints the answers so far and the gateway's RSS every 30s
+// until ctx ends.
+func progress(ctx context.Context, led *ledger, smp *sampler, total int) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := led.answered.Load()
+		var rss int64
+		if ss, _ := smp.snapshot(); len(ss) > 0 {
+			rss = ss[len(ss)-1].RSS
+		}
+		fmt.Fprintf(os.Stderr, "soak: %s: %d/%d answered (%.0f msgs/s), gateway RSS %.1f MiB\n",
+			time.Since(start).Round(time.Second), n, total, float64(n)/time.Since(start).Seconds(), mib(rss))
+	}
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages ("" if unreadable).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
