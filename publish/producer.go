@@ -225,8 +225,7 @@ func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipelin
 		p.pool <- s
 		return nil, newError("", kgo.ErrClientClosed)
 	}
-	if err := s.cl.BeginTransaction(); err != nil {
-		p.settle(s, func() { p.recover(s, "begin", err) })
+	if err := p.begin(ctx, s); err != nil {
 		return nil, newError("", fmt.Errorf("begin transaction: %w", err))
 	}
 	dels, err := p.produce(ctx, s.cl, recs, time.Now())
@@ -244,6 +243,33 @@ func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipelin
 		return dels, nil
 	case <-ctx.Done():
 		return nil, newError("", fmt.Errorf("commit transaction, outcome unknown: %w", ctx.Err()))
+	}
+}
+
+// begin begins a transaction on the slot's client within ctx. A client
+// whose producer id must be (re)loaded, as after a replacement while the
+// coordinator was away, loads it inside BeginTransaction with no bound of
+// ours; when ctx ends first the slot settles in the background: the begun
+// transaction, empty, is aborted, or a failed begin replaces the client.
+// On error the slot is already being settled.
+func (p *Producer) begin(ctx context.Context, s *txSlot) error {
+	begun := make(chan error, 1)
+	go func() { begun <- s.cl.BeginTransaction() }()
+	select {
+	case err := <-begun:
+		if err != nil {
+			p.settle(s, func() { p.recover(s, "begin", err) })
+		}
+		return err
+	case <-ctx.Done():
+		p.settle(s, func() {
+			if err := <-begun; err != nil {
+				p.recover(s, "begin", err)
+				return
+			}
+			p.abort(s, ctx.Err())
+		})
+		return ctx.Err()
 	}
 }
 
