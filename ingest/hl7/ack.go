@@ -110,17 +110,18 @@ type ackParts struct {
 
 func (a *ackParts) fromMessage(m *Message) {
 	msh := m.MSH()
+	f := m.mshFields() // one pass over the MSH instead of one per field
 	a.d = m.delims
 	a.enc = msh.Field(2).Raw()
-	a.sndApp, a.sndFac = msh.Field(3).Raw(), msh.Field(4).Raw()
-	a.rcvApp, a.rcvFac = msh.Field(5).Raw(), msh.Field(6).Raw()
-	a.trigger = msh.Field(9).Rep(1).Component(2).Raw()
-	a.controlID = msh.Field(10).Raw()
-	if p := msh.Field(11).Raw(); len(p) > 0 {
+	a.sndApp, a.sndFac = f[3], f[4]
+	a.rcvApp, a.rcvFac = f[5], f[6]
+	a.trigger = Field{raw: f[9], d: m.delims}.Rep(1).Component(2).Raw()
+	a.controlID = f[10]
+	if p := f[11]; len(p) > 0 {
 		a.procID = p
 	}
-	a.version = msh.Field(12).Raw()
-	a.charset = msh.Field(18).Raw()
+	a.version = f[12]
+	a.charset = f[18]
 }
 
 // versionID is MSH-12.1 (the VID's version id) of the ACK.

@@ -16,9 +16,15 @@ type Header struct {
 	Charset                                                                  string // MSH-18, first repetition
 }
 
-// Header decodes the MSH. It allocates one string that all decoded fields
-// share; call it once per message.
+// Header returns the decoded MSH. The first call decodes it (one string
+// shared by all decoded fields); later calls, from routing, the ACK and
+// logs, return the same value. Safe for concurrent use.
 func (m *Message) Header() Header {
+	m.hdrOnce.Do(func() { m.hdr = m.decodeHeader() })
+	return m.hdr
+}
+
+func (m *Message) decodeHeader() Header {
 	d := m.delims
 	fields := m.mshFields()
 	first := func(n int) []byte {

@@ -2,6 +2,7 @@ package hl7
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/hl7gw/gateway/validation"
 )
@@ -22,6 +23,9 @@ type Message struct {
 	delims Delimiters
 	segs   []span
 	inline [inlineSegments]span
+
+	hdrOnce sync.Once
+	hdr     Header // decoded on first Header call
 }
 
 // Parse parses one HL7 v2 message at the lenient level. Segments are split
