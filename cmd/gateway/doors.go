@@ -109,7 +109,12 @@ func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *doorEdge) error {
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	srv := &http.Server{Handler: e.httpHandler(m), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	var h http.Handler = m
+	if e != nil {
+		// Counted outside authentication so that 401/403 are counted too.
+		h = g.edgeMetrics().requests.HTTP(e.name, e.httpHandler(m))
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
 	if e != nil {
 		srv.ReadTimeout, srv.IdleTimeout = e.settings.Edge.HTTPReadTimeout, e.settings.Edge.HTTPIdleTimeout

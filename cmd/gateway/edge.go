@@ -8,6 +8,9 @@ import (
 	"net/http"
 
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/edge/auth"
@@ -15,6 +18,7 @@ import (
 	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/edge/tlsconf"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
 // doorEdge is what stands between a connector's listener and its
@@ -135,6 +139,7 @@ const grpcHTTP2Streams = 1000
 func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
 	s := e.settings
 	opts := []grpc.ServerOption{
+		grpc.StatsHandler(g.edgeMetrics().requests.GRPC(e.name, grpcMethods())),
 		grpc.MaxConcurrentStreams(uint32(max(grpcHTTP2Streams, s.Edge.MaxStreams))),
 		grpc.ChainUnaryInterceptor(e.auth.UnaryInterceptor(e.name)),
 		grpc.ChainStreamInterceptor(e.auth.StreamInterceptor(e.name), g.edgeMetrics().limits.StreamLimit(e.name, s.Edge.MaxStreams)),
@@ -145,16 +150,34 @@ func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
 	return opts
 }
 
+// grpcMethods are the full names of the methods a grpc connector serves,
+// the label values of gateway_grpc_calls_total.
+func grpcMethods() []string {
+	var out []string
+	for _, d := range []grpc.ServiceDesc{gatewayv1.GatewayService_ServiceDesc, healthpb.Health_ServiceDesc,
+		reflectionv1.ServerReflection_ServiceDesc, reflectionv1alpha.ServerReflection_ServiceDesc} {
+		for _, m := range d.Methods {
+			out = append(out, "/"+d.ServiceName+"/"+m.MethodName)
+		}
+		for _, st := range d.Streams {
+			out = append(out, "/"+d.ServiceName+"/"+st.StreamName)
+		}
+	}
+	return out
+}
+
 // edgeMetricSet are the edge packages' metrics, created once per gateway.
 type edgeMetricSet struct {
-	tls    *tlsconf.Metrics
-	auth   *auth.Metrics
-	limits *limits.Metrics
+	tls      *tlsconf.Metrics
+	auth     *auth.Metrics
+	limits   *limits.Metrics
+	requests *limits.RequestMetrics
 }
 
 func (g *gateway) edgeMetrics() *edgeMetricSet {
 	if g.em == nil {
-		g.em = &edgeMetricSet{tls: tlsconf.NewMetrics(g.reg), auth: auth.NewMetrics(g.reg), limits: limits.NewMetrics(g.reg)}
+		g.em = &edgeMetricSet{tls: tlsconf.NewMetrics(g.reg), auth: auth.NewMetrics(g.reg),
+			limits: limits.NewMetrics(g.reg), requests: limits.NewRequestMetrics(g.reg)}
 	}
 	return g.em
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -90,4 +91,28 @@ func TestGRPCOverTLSDemandsTokensAndBoundsStreams(t *testing.T) {
 		t.Fatalf("max_streams rejections = %v, want 1", n)
 	}
 	_ = first.CloseSend()
+	if n := metric(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "/gateway.v1.GatewayService/SubmitFHIR", "code": "Unauthenticated"}); n != 3 {
+		t.Fatalf("calls{SubmitFHIR,Unauthenticated} = %v, want 3", n)
+	}
+}
+
+func TestGRPCOversizedMessageIsResourceExhaustedAndCounted(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{{Name: "api", Type: config.TypeGRPC, Config: map[string]string{"grpc.max.message.bytes": "1000"}}}
+	g, _ := startGateway(t, cfg)
+	cc, err := grpc.NewClient(g.grpc[0].ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	big := make([]byte, 200<<10) // past the limit plus the envelope's room
+	_, err = gatewayv1.NewGatewayServiceClient(cc).SubmitHL7(ctx, &gatewayv1.SubmitHL7Request{Message: big})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("oversized SubmitHL7: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	eventually(t, "the refusal counted", func() bool {
+		return metric(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "code": "ResourceExhausted"}) == 1
+	})
 }

@@ -339,6 +339,11 @@ func TestHTTPSDoorDemandsTokensWithTheRightScope(t *testing.T) {
 			}
 		})
 	}
+	for code, want := range map[string]float64{"401": 3, "403": 2, "201": 2} {
+		if got := metric(t, g.reg, "gateway_http_responses_total", map[string]string{"listener": "rest", "code": code}); got != want {
+			t.Errorf("responses{code=%s} = %v, want %v", code, got, want)
+		}
+	}
 	resp, err := cl.Get(base + "/readyz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("probe without a token: %v %v, want 200", resp, err)
@@ -423,5 +428,50 @@ func TestProfilerIsServedOnlyOnTheDebugAddress(t *testing.T) {
 	}
 	if code := get(g.http[0].ln.Addr().String()); code == 200 {
 		t.Fatal("the profiler is served on the main HTTP listener")
+	}
+}
+
+func TestRESTLimitsAreAnsweredAndCounted(t *testing.T) {
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{{Name: "rest", Type: config.TypeFHIRREST, Config: map[string]string{
+		"http.max.body.bytes": "2000", "http.read.timeout": "500ms",
+	}}}
+	g, _ := startGateway(t, cfg)
+	addr := g.http[0].ln.Addr().String()
+	post := func(ctype, body string) int {
+		resp, err := http.Post("http://"+addr+"/fhir/Patient", ctype, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	big := `{"resourceType":"Patient","id":"big","name":[{"family":"` + strings.Repeat("x", 3000) + `"}]}`
+	if code := post("application/fhir+json", big); code != 413 {
+		t.Fatalf("oversized body: %d, want 413", code)
+	}
+	if code := post("text/xml", "<Patient/>"); code != 415 {
+		t.Fatalf("XML body: %d, want 415", code)
+	}
+	// A slow sender: headers, then half a body, then nothing.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_, _ = io.WriteString(c, "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{\"resourceType\":")
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, _ := io.ReadAll(c)
+	if time.Since(start) > 8*time.Second {
+		t.Fatalf("a slow sender held the connection for %v, want it cut after http.read.timeout", time.Since(start))
+	}
+	if len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 4") {
+		t.Fatalf("slow sender answered %q, want a 4xx or nothing", b)
+	}
+	for code, want := range map[string]float64{"413": 1, "415": 1} {
+		if got := metric(t, g.reg, "gateway_http_responses_total", map[string]string{"listener": "rest", "code": code}); got != want {
+			t.Errorf("responses{code=%s} = %v, want %v", code, got, want)
+		}
 	}
 }
