@@ -55,6 +55,25 @@ func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
 	if len(syntax) > 0 {
 		return doc, rooted(syntax, rootOf(doc, body))
 	}
+	doc.scanned = false // check roots content in place: not for CheckScanned
+	return doc, check(body, doc, content, opts)
+}
+
+// CheckScanned is Check for a body that Scan has already read: it returns
+// the same findings without scanning the JSON again. doc must be what
+// Scan(body) returned for this very body; with another depth limit, or a
+// doc from elsewhere, it scans again.
+func CheckScanned(body []byte, doc *Doc, opts Options) validation.Findings {
+	if doc == nil || !doc.scanned || doc.badSyntax || opts.MaxDepth != 0 && opts.MaxDepth != DefaultMaxDepth {
+		_, fs := Check(body, opts)
+		return fs
+	}
+	return check(body, doc, append(validation.Findings(nil), doc.content...), opts)
+}
+
+// check runs everything after a scan without syntax errors; content is the
+// scan's content findings, unrooted (check roots them in place).
+func check(body []byte, doc *Doc, content validation.Findings, opts Options) (findings validation.Findings) {
 	root := rootOf(doc, body)
 	switch {
 	case doc.ResourceType == "" && doc.Member("resourceType") == nil:
@@ -65,11 +84,13 @@ func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
 		findings = append(findings, errorAt(validation.CodeUnsupportedType, "Resource.resourceType", "unknown R4 resource type"))
 	}
 	if len(findings) > 0 {
-		return doc, findings
+		return findings
 	}
 	findings = append(findings, rooted(content, root)...)
 	findings = append(findings, unmarshalFindings(body)...)
-	findings = append(findings, runRules(body, root)...)
+	if doc.rules {
+		findings = append(findings, runRules(body, root)...)
+	}
 	findings = dedupe(findings)
 	if !opts.Strict {
 		for i := range findings {
@@ -79,7 +100,7 @@ func Check(body []byte, opts Options) (doc *Doc, findings validation.Findings) {
 	if len(findings) > maxFindings {
 		findings = findings[:maxFindings]
 	}
-	return doc, findings
+	return findings
 }
 
 // rootOf is the FHIRPath root for a document's locations. When the scan

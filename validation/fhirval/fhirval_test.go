@@ -150,7 +150,8 @@ func TestFHIRPathNormalisation(t *testing.T) {
 
 // FuzzValidate checks that no input panics, that findings are valid UTF-8
 // and carry locations rooted at a resource type, and that lenient mode
-// never has more errors than strict mode.
+// never has more errors than strict mode, and that the scan never skips
+// the rules on a body they fault.
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Patient","id":"x"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -169,6 +170,11 @@ func FuzzValidate(f *testing.F) {
 		}
 		if rt != "" && !utf8.ValidString(rt) {
 			t.Fatalf("resource type is not UTF-8")
+		}
+		if doc, syntax := Scan(body); len(syntax) == 0 {
+			if fs := runRules(body, rootOf(doc, body)); len(fs) > 0 && !doc.rules {
+				t.Fatalf("the rules find %v but the scan said they need not run", fs)
+			}
 		}
 	})
 }

@@ -30,7 +30,16 @@ type Doc struct {
 	// the member is present at all (of any JSON type).
 	ID      string
 	HasID   bool
-	members map[string][]byte
+	members []docMember // first occurrence of each name, in document order
+
+	// What the scan found for Check, so that a body scanned once (Scan)
+	// is not read again by CheckScanned.
+	scanned   bool
+	badSyntax bool
+	content   validation.Findings // unrooted
+	// rules is set when some object could give runRules a finding (see
+	// frame.ruleKeys); otherwise the generic decode of the body is skipped.
+	rules bool
 }
 
 // Member returns the raw JSON of a top-level member (its first
@@ -39,8 +48,15 @@ func (d *Doc) Member(name string) []byte {
 	if d == nil {
 		return nil
 	}
-	return d.members[name]
+	for _, m := range d.members {
+		if string(m.name) == name {
+			return m.raw
+		}
+	}
+	return nil
 }
+
+type docMember struct{ name, raw []byte }
 
 // scanner is a single-pass, iterative (never recursive) JSON checker. It
 // reports RFC 8259 violations, the JSON5-isms FHIR forbids (comments,
@@ -54,6 +70,7 @@ type scanner struct {
 	pos      int
 	maxDepth int
 	stack    []frame
+	names    [][]byte // member names of the open objects, innermost last
 	doc      *Doc
 	syntax   validation.Findings
 	content  validation.Findings
@@ -61,10 +78,15 @@ type scanner struct {
 
 type frame struct {
 	object bool
-	key    string // member name of the value being read (objects)
+	key    []byte // member name of the value being read (objects); aliases the body unless escaped
 	index  int    // element index (arrays)
 	start  int    // offset of the opening bracket
-	keys   map[string]struct{}
+	nkeys  int    // member names read so far (objects)
+	dupKey bool   // key occurred before in the object
+	keysAt int    // where the object's names start in scanner.names
+	big    map[string]struct{}
+	seen   ruleKeys // member names runRules reacts to
+	rt, id []byte   // raw string values of "resourceType" and "id"
 }
 
 // scan checks body. Locations in the returned findings are relative to the
@@ -74,9 +96,13 @@ func scan(body []byte, maxDepth int) (doc *Doc, syntax, content validation.Findi
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
-	s := &scanner{b: body, maxDepth: maxDepth, doc: &Doc{members: map[string][]byte{}}}
+	s := scanners.Get().(*scanner)
+	*s = scanner{b: body, maxDepth: maxDepth, doc: &Doc{}, stack: s.stack[:0], names: s.names[:0]}
 	s.run()
-	return s.doc, s.syntax, s.content
+	doc, syntax, content = s.doc, s.syntax, s.content
+	doc.scanned, doc.badSyntax, doc.content = true, len(syntax) > 0, content
+	s.release()
+	return doc, syntax, content
 }
 
 func (s *scanner) run() {
@@ -102,7 +128,7 @@ func (s *scanner) run() {
 				s.syntaxErr("JSON nested deeper than " + strconv.Itoa(s.maxDepth) + " levels")
 				return
 			}
-			s.stack = append(s.stack, frame{object: c == '{', start: s.pos})
+			s.stack = append(s.stack, frame{object: c == '{', start: s.pos, keysAt: len(s.names)})
 			s.pos++
 			s.skipSpace()
 			if s.pos < len(s.b) && (s.b[s.pos] == '}' || s.b[s.pos] == ']') {
@@ -180,7 +206,14 @@ func (s *scanner) after() bool {
 // pop closes the innermost container and records it as a top-level member
 // when it is one.
 func (s *scanner) pop() {
-	start := s.stack[len(s.stack)-1].start
+	f := &s.stack[len(s.stack)-1]
+	start := f.start
+	if f.object {
+		if !s.doc.rules && needsRules(f) {
+			s.doc.rules = true
+		}
+		s.names = s.names[:f.keysAt]
+	}
 	s.pos++
 	s.stack = s.stack[:len(s.stack)-1]
 	s.member(start)
@@ -223,6 +256,14 @@ func (s *scanner) scalar() bool {
 		s.syntaxErr("unexpected character")
 		return false
 	}
+	if top := &s.stack[len(s.stack)-1]; top.object && s.b[start] == '"' {
+		switch string(top.key) {
+		case "resourceType":
+			top.rt = s.b[start:s.pos]
+		case "id":
+			top.id = s.b[start:s.pos]
+		}
+	}
 	s.member(start)
 	return true
 }
@@ -230,26 +271,20 @@ func (s *scanner) scalar() bool {
 // member records a finished value [start, pos) when it is a direct member
 // of the top-level object.
 func (s *scanner) member(start int) {
-	if len(s.stack) != 1 {
+	if len(s.stack) != 1 || s.stack[0].dupKey {
 		return
 	}
-	k := s.stack[0].key
-	if _, dup := s.doc.members[k]; dup {
-		return
-	}
-	raw := s.b[start:s.pos]
-	s.doc.members[k] = raw
-	switch k {
+	k, raw := s.stack[0].key, s.b[start:s.pos]
+	s.doc.members = append(s.doc.members, docMember{name: k, raw: raw})
+	switch string(k) {
 	case "resourceType":
-		var v string
-		if raw[0] == '"' && json.Unmarshal(raw, &v) == nil {
-			s.doc.ResourceType = v
+		if raw[0] == '"' {
+			s.doc.ResourceType = unquoteRaw(raw)
 		}
 	case "id":
 		s.doc.HasID = true
-		var v string
-		if raw[0] == '"' && json.Unmarshal(raw, &v) == nil {
-			s.doc.ID = v
+		if raw[0] == '"' {
+			s.doc.ID = unquoteRaw(raw)
 		}
 	}
 }
@@ -275,23 +310,22 @@ func (s *scanner) key() bool {
 	if !s.str() {
 		return false
 	}
-	raw := s.b[start+1 : s.pos-1]
-	name := string(raw)
-	if bytes.IndexByte(raw, '\\') >= 0 {
+	name := s.b[start+1 : s.pos-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
 		var v string
 		if json.Unmarshal(s.b[start:s.pos], &v) == nil {
-			name = v
+			name = []byte(v)
 		}
 	}
 	top := &s.stack[len(s.stack)-1]
-	if top.keys == nil {
-		top.keys = make(map[string]struct{}, 8)
-	}
 	top.key = name
-	if _, dup := top.keys[name]; dup {
+	top.seen |= ruleKey(name)
+	top.dupKey = s.duplicate(top, name)
+	if top.dupKey {
+		top.seen |= keyDuplicate
 		s.contentErr(validation.CodeSegmentSequence, "duplicate JSON member")
 	}
-	top.keys[name] = struct{}{}
+	top.nkeys++
 	s.skipSpace()
 	if s.pos >= len(s.b) || s.b[s.pos] != ':' {
 		s.syntaxErr("expected ':' after a member name")
@@ -307,7 +341,14 @@ func (s *scanner) str() bool {
 	s.pos++
 	badUTF8 := false
 	for s.pos < len(s.b) {
-		c := s.b[s.pos]
+		b, i := s.b, s.pos
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		if s.pos = i; i == len(b) {
+			break
+		}
+		c := b[i]
 		switch {
 		case c == '"':
 			s.pos++
@@ -350,6 +391,15 @@ func (s *scanner) str() bool {
 	s.syntaxErr("unterminated string")
 	return false
 }
+
+// plainByte marks the bytes a string may contain that need no further
+// look: printable ASCII other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex4(b []byte) bool {
 	for _, c := range b {
@@ -408,15 +458,15 @@ func (s *scanner) number() bool {
 
 // skipSpace skips the four JSON whitespace characters.
 func (s *scanner) skipSpace() {
-	for s.pos < len(s.b) {
-		switch s.b[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
+	b, i := s.b, s.pos
+	for i < len(b) && spaceByte[b[i]] {
+		i++
 	}
+	s.pos = i
 }
+
+// spaceByte marks JSON's four whitespace characters.
+var spaceByte = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 func (s *scanner) syntaxErr(msg string) { s.syntaxErrCode(validation.CodeSegmentSequence, msg) }
 
@@ -450,11 +500,11 @@ func renderPath(stack []frame) string {
 	var b strings.Builder
 	for _, f := range stack {
 		if f.object {
-			if f.keys == nil {
+			if f.nkeys == 0 {
 				continue // no member read yet
 			}
 			b.WriteByte('.')
-			b.WriteString(safeName(f.key))
+			b.WriteString(safeName(string(f.key)))
 		} else {
 			b.WriteByte('[')
 			b.WriteString(strconv.Itoa(f.index))

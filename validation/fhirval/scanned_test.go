@@ -1,0 +1,121 @@
+package fhirval
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/hl7gw/gateway/validation"
+)
+
+// corpusBodies are every JSON file of the shared corpus (valid and
+// invalid).
+func corpusBodies(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, dir := range []string{"valid", "invalid"} {
+		paths, err := filepath.Glob(filepath.Join("testdata", "corpus", dir, "*.json"))
+		if err != nil || len(paths) == 0 {
+			t.Fatalf("no corpus in %s: %v", dir, err)
+		}
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[dir+"/"+filepath.Base(p)] = b
+		}
+	}
+	return out
+}
+
+// The scanner decides whether the generic decode of runRules is needed;
+// it must never skip a body on which the rules find something.
+func TestScannerNeverSkipsABodyTheRulesFault(t *testing.T) {
+	bodies := corpusBodies(t)
+	crafted := map[string]string{
+		"a period ending before it starts":       `{"resourceType":"Encounter","period":{"start":"2020","end":"2019"}}`,
+		"an attachment whose size is wrong":      `{"resourceType":"DocumentReference","content":[{"attachment":{"data":"AAAA","size":9}}]}`,
+		"items with enableWhen and no behaviour": `{"resourceType":"Questionnaire","item":[{"linkId":"1","enableWhen":[{},{}]}]}`,
+		"a contained resource with a bad id":     `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"a b"}]}`,
+		"a root id with an escape":               `{"resourceType":"Patient","id":"a\u0020b"}`,
+		"a search parameter on the wrong base":   `{"resourceType":"SearchParameter","base":["Patient"],"expression":"Observation.code"}`,
+		"a Bundle with a relative fullUrl":       `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"Patient/1"}]}`,
+		"an escaped resource type":               `{"resourceType":"\u0042undle","type":"collection","entry":[{"fullUrl":"x"}]}`,
+		"a duplicate id whose last value is bad": `{"resourceType":"Patient","id":"ok","id":"a b"}`,
+	}
+	for name, b := range crafted {
+		bodies["crafted/"+name] = []byte(b)
+	}
+	checked := 0
+	for name, body := range bodies {
+		doc, syntax, _ := scan(body, 0)
+		if len(syntax) > 0 {
+			continue
+		}
+		checked++
+		if fs := runRules(body, rootOf(doc, body)); len(fs) > 0 && !doc.rules {
+			t.Errorf("%s: the rules find %v but the scan said they need not run", name, fs)
+		}
+	}
+	for name := range crafted {
+		doc, _, _ := scan(bodies["crafted/"+name], 0)
+		if !doc.rules {
+			t.Errorf("crafted %s: scan says the rules need not run", name)
+		}
+	}
+	t.Logf("%d bodies checked", checked)
+}
+
+// CheckScanned after Scan must give exactly Check's findings.
+func TestCheckScannedEqualsCheck(t *testing.T) {
+	for name, body := range corpusBodies(t) {
+		for _, strict := range []bool{true, false} {
+			opts := Options{Strict: strict}
+			_, want := Check(body, opts)
+			doc, _ := Scan(body)
+			got := CheckScanned(body, doc, opts)
+			again := CheckScanned(body, doc, opts) // the doc stays reusable
+			sortFindings(want)
+			sortFindings(got)
+			sortFindings(again)
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(again, want) {
+				t.Errorf("%s (strict %v): CheckScanned %v, Check %v", name, strict, got, want)
+			}
+		}
+	}
+}
+
+// sortFindings orders findings whose order follows map iteration in
+// runRules.
+func sortFindings(fs validation.Findings) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Location != fs[j].Location {
+			return fs[i].Location < fs[j].Location
+		}
+		return fs[i].Code < fs[j].Code
+	})
+}
+
+// BenchmarkScan is the scanner alone over the valid corpus: what Parse
+// spends on every FHIR request before google/fhir reads the body.
+func BenchmarkScan(b *testing.B) {
+	files, _ := filepath.Glob("testdata/corpus/valid/*.json")
+	var bodies [][]byte
+	var total int64
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+		total += int64(len(body))
+	}
+	b.SetBytes(total / int64(len(bodies)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		Scan(bodies[i%len(bodies)])
+	}
+}
