@@ -39,13 +39,14 @@ type Entry struct {
 // an entry cannot be turned into a request; the content of each resource
 // is left to the pipeline. It does not block.
 func SplitBatch(raw []byte) ([]Entry, error) {
-	return splitBundle(raw, samply.BundleTypeBatch, nil)
+	_, entries, err := splitBundle(raw, samply.BundleTypeBatch, nil)
+	return entries, err
 }
 
 // parseTransaction is Parse for POST /fhir: a transaction Bundle whose
 // entries become one record each.
 func (s *Steps) parseTransaction(raw []byte) (*Message, error) {
-	entries, err := splitBundle(raw, samply.BundleTypeTransaction, s.cfg.NewID)
+	doc, entries, err := splitBundle(raw, samply.BundleTypeTransaction, s.cfg.NewID)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (s *Steps) parseTransaction(raw []byte) (*Message, error) {
 	for i := range entries {
 		entries[i].EventID = s.cfg.NewID()
 	}
-	return &Message{ResourceType: "Bundle", Action: ActionCreate, BundleType: "transaction", Entries: entries, Body: raw}, nil
+	return &Message{ResourceType: "Bundle", Action: ActionCreate, BundleType: "transaction", Entries: entries, Body: raw, doc: doc}, nil
 }
 
 // bundleEntry is the part of Bundle.entry routing reads. Method and the
@@ -68,38 +69,38 @@ type bundleEntry struct {
 	} `json:"request"`
 }
 
-// splitBundle reads a Bundle of type want. newID, when set, assigns ids to
-// creates without one.
-func splitBundle(raw []byte, want samply.BundleType, newID func() string) ([]Entry, error) {
+// splitBundle reads a Bundle of type want and returns its scan and
+// entries. newID, when set, assigns ids to creates without one.
+func splitBundle(raw []byte, want samply.BundleType, newID func() string) (*fhirval.Doc, []Entry, error) {
 	doc, syntax := fhirval.Scan(raw)
 	if len(syntax) > 0 {
-		return nil, &validation.Error{Findings: syntax}
+		return nil, nil, &validation.Error{Findings: syntax}
 	}
 	if err := checkResourceType(doc, "Bundle", "Bundle"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var bt samply.BundleType
 	switch t := doc.Member("type"); {
 	case t == nil:
-		return nil, validation.Errorf(validation.CodeRequiredMissing, "Bundle.type", "Bundle.type missing")
+		return nil, nil, validation.Errorf(validation.CodeRequiredMissing, "Bundle.type", "Bundle.type missing")
 	case json.Unmarshal(t, &bt) != nil:
-		return nil, validation.Errorf(validation.CodeTableValue, "Bundle.type", "unknown Bundle type")
+		return nil, nil, validation.Errorf(validation.CodeTableValue, "Bundle.type", "unknown Bundle type")
 	case bt != want:
-		return nil, validation.Errorf(validation.CodeDataType, "Bundle.type", "expected a %s Bundle", want.Code())
+		return nil, nil, validation.Errorf(validation.CodeDataType, "Bundle.type", "expected a %s Bundle", want.Code())
 	}
 	var raws []json.RawMessage
 	if e := doc.Member("entry"); e == nil || json.Unmarshal(e, &raws) != nil || len(raws) == 0 {
-		return nil, validation.Errorf(validation.CodeRequiredMissing, "Bundle.entry", "Bundle has no entries")
+		return nil, nil, validation.Errorf(validation.CodeRequiredMissing, "Bundle.entry", "Bundle has no entries")
 	}
 	entries := make([]Entry, 0, len(raws))
 	for i, r := range raws {
 		e, err := parseEntry(i, r, newID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		entries = append(entries, e)
 	}
-	return entries, nil
+	return doc, entries, nil
 }
 
 // parseEntry turns one Bundle.entry into an Entry.

@@ -56,8 +56,9 @@ type Message struct {
 	// as the new version id. Transactions carry one per entry instead.
 	EventID string
 
-	patientRef string // subject/patient reference of a single resource
-	assignedID bool   // ID was assigned by the gateway
+	patientRef string       // subject/patient reference of a single resource
+	assignedID bool         // ID was assigned by the gateway
+	doc        *fhirval.Doc // Parse's scan of Body, reused by Validate
 }
 
 // AssignedID reports whether the gateway assigned the id (a create whose
@@ -135,7 +136,7 @@ func (s *Steps) Parse(_ context.Context, req Request, raw []byte) (*Message, err
 	if err := checkResourceType(doc, req.ResourceType, "Resource"); err != nil {
 		return nil, err
 	}
-	m := &Message{ResourceType: req.ResourceType, Action: req.Action, Body: raw, patientRef: patientRef(doc)}
+	m := &Message{ResourceType: req.ResourceType, Action: req.Action, Body: raw, patientRef: patientRef(doc), doc: doc}
 	idLoc := req.ResourceType + ".id"
 	if doc.HasID && !ValidID(doc.ID) {
 		return nil, validation.Errorf(validation.CodeDataType, idLoc, "id does not match [A-Za-z0-9-.]{1,64}")
@@ -210,14 +211,14 @@ func patientRef(doc *fhirval.Doc) string {
 	return ""
 }
 
-// Validate runs fhirval on the body (strict or lenient per the config).
-// Deletes have nothing to validate. It does not block.
+// Validate runs fhirval on the body (strict or lenient per the config),
+// reusing Parse's scan of it. Deletes have nothing to validate. It does not
+// block.
 func (s *Steps) Validate(_ context.Context, _ Request, m *Message) validation.Findings {
 	if m == nil || m.Action == ActionDelete && m.BundleType == "" {
 		return nil
 	}
-	_, fs := fhirval.Validate(m.Body, fhirval.Options{Strict: s.cfg.Strict})
-	return fs
+	return fhirval.CheckScanned(m.Body, m.doc, fhirval.Options{Strict: s.cfg.Strict})
 }
 
 // Route builds the records: one for a single resource, one per entry for a
