@@ -162,11 +162,14 @@ func (d *httpDoor) annotate(_ context.Context, r *http.Request) metadata.MD {
 	return metadata.Pairs(mdBaseURL, scheme+"://"+host+"/fhir")
 }
 
+// incomingHeader passes only Prefer to the methods as metadata: they read
+// no other request header, and grpc-gateway would otherwise copy the
+// permanent HTTP headers into metadata on every request.
 func incomingHeader(key string) (string, bool) {
 	if textproto.CanonicalMIMEHeaderKey(key) == "Prefer" {
 		return mdPrefer, true
 	}
-	return runtime.DefaultHeaderMatcher(key)
+	return "", false
 }
 
 // outgoingHeader lets only the answer headers the methods set reach the
