@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -79,6 +80,13 @@ func (d *httpDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.Is(err, errTooLarge) {
 				writeDoorError(w, hl7, http.StatusRequestEntityTooLarge, "too-costly",
 					"request body exceeds the limit of "+strconv.FormatInt(d.max, 10)+" bytes")
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// A slow sender: http.read.timeout passed before the whole body came.
+				w.Header().Set("Connection", "close")
+				writeDoorError(w, hl7, http.StatusRequestTimeout, "timeout", "request body not received within the read timeout")
 				return
 			}
 			writeDoorError(w, hl7, http.StatusBadRequest, "incomplete", "request body could not be read")
