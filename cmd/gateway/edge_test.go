@@ -475,3 +475,42 @@ func TestRESTLimitsAreAnsweredAndCounted(t *testing.T) {
 		}
 	}
 }
+
+func TestRenewedCertificateIsServedWithoutARestart(t *testing.T) {
+	p := newPKI(t)
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{mllpConnector(map[string]string{
+		"tls.cert.file": p.srvCert, "tls.key.file": p.srvKey, "tls.reload.interval": "100ms",
+	})}
+	g, _ := startGateway(t, cfg)
+	msg := readFile(t, "testdata/adt_a01.hl7")
+	served := func() string {
+		t.Helper()
+		c, err := tls.Dial("tcp", g.mllpAddr(), p.client(t, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	before := served()
+	// Renew: a new certificate for the same names, written over the old files.
+	dir := t.TempDir()
+	cert, key := p.ca.Server(t, dir, "127.0.0.1", "localhost")
+	for src, dst := range map[string]string{cert: p.srvCert, key: p.srvKey} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the renewed certificate served", func() bool { return served() != before })
+	if ack, err := sendTLS(g.mllpAddr(), p.client(t, ""), msg); err != nil || ack.Code != "AA" {
+		t.Fatalf("after renewal: %+v %v, want AA", ack, err)
+	}
+	if n := metric(t, g.reg, "gateway_tls_cert_reloads_total", map[string]string{"listener": "adt", "result": "ok"}); n < 1 {
+		t.Fatalf("reloads{ok} = %v, want at least 1", n)
+	}
+}
