@@ -43,7 +43,7 @@ func LoadAPIKeys(path string) ([]APIKey, error) {
 			return nil, fmt.Errorf("api keys: %s:%d: key name %q already used on line %d", path, n, f[0], prev)
 		}
 		names[f[0]] = n
-		keys = append(keys, APIKey{Name: f[0], Hash: f[1], Scopes: list(f[2], ",")})
+		keys = append(keys, APIKey{Name: f[0], Hash: f[1], Scopes: splitList(f[2], ",")})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("api keys: %s: %w", path, err)

@@ -187,11 +187,7 @@ func (s *ConnectorSettings) readHL7(r *keyReader) {
 		r.fail("hl7.version", "must be an HL7 v2 version such as 2.5.1, got %q", s.HL7Version)
 	}
 	s.HL7ProfileFile = r.str("hl7.parser.config.file", "")
-	if s.HL7ProfileFile != "" {
-		if _, err := os.Stat(s.HL7ProfileFile); err != nil {
-			r.fail("hl7.parser.config.file", "%v", err)
-		}
-	}
+	r.file("hl7.parser.config.file", s.HL7ProfileFile)
 	s.HL7Charset = r.str("hl7.charset.fallback", "windows-1252")
 	if enc, err := ianaindex.IANA.Encoding(s.HL7Charset); err != nil || enc == nil {
 		r.fail("hl7.charset.fallback", "unknown or unsupported charset %q", s.HL7Charset)
@@ -232,6 +228,16 @@ func (r *keyReader) str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// file reports key when path is set but cannot be read.
+func (r *keyReader) file(key, path string) {
+	if path == "" {
+		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		r.fail(key, "%v", err)
+	}
 }
 
 func (r *keyReader) boolean(key string, def bool) bool {

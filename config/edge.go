@@ -3,7 +3,6 @@ package config
 import (
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -88,7 +87,7 @@ var authKeys = []string{
 func (s *ConnectorSettings) readEdge(r *keyReader, typ string) {
 	e := &s.Edge
 	e.TLS = readTLSListen(r)
-	e.SourceAllow = list(r.str("source.allow", ""), ",")
+	e.SourceAllow = splitList(r.str("source.allow", ""), ",")
 	for _, a := range e.SourceAllow {
 		if _, err := netip.ParsePrefix(a); err != nil {
 			if _, err := netip.ParseAddr(a); err != nil {
@@ -127,7 +126,7 @@ func readTLSListen(r *keyReader) TLSListen {
 	if strings.Contains(subjects, ";") {
 		sep = ";"
 	}
-	t.AllowedSubjects = list(subjects, sep)
+	t.AllowedSubjects = splitList(subjects, sep)
 	def := "none"
 	if t.ClientCAFile != "" {
 		def = "require"
@@ -139,15 +138,9 @@ func readTLSListen(r *keyReader) TLSListen {
 	case t.CertFile == "" && (t.ClientCAFile != "" || len(t.AllowedSubjects) > 0):
 		r.fail("tls.client.ca.file", "client certificates need TLS: set tls.cert.file and tls.key.file")
 	}
-	for _, k := range []struct{ key, file string }{
-		{"tls.cert.file", t.CertFile}, {"tls.key.file", t.KeyFile}, {"tls.client.ca.file", t.ClientCAFile},
-	} {
-		if k.file != "" {
-			if _, err := os.Stat(k.file); err != nil {
-				r.fail(k.key, "%v", err)
-			}
-		}
-	}
+	r.file("tls.cert.file", t.CertFile)
+	r.file("tls.key.file", t.KeyFile)
+	r.file("tls.client.ca.file", t.ClientCAFile)
 	switch t.ClientAuth {
 	case "none", "request", "require":
 	default:
@@ -174,13 +167,8 @@ func readAuth(r *keyReader) Auth {
 		Audience:    r.str("auth.jwt.audience", ""),
 	}
 	a.Leeway = r.duration("auth.jwt.leeway", 60*time.Second)
-	for _, k := range []struct{ key, file string }{{"auth.api.keys.file", a.APIKeysFile}, {"auth.jwt.jwks.file", a.JWKSFile}} {
-		if k.file != "" {
-			if _, err := os.Stat(k.file); err != nil {
-				r.fail(k.key, "%v", err)
-			}
-		}
-	}
+	r.file("auth.api.keys.file", a.APIKeysFile)
+	r.file("auth.jwt.jwks.file", a.JWKSFile)
 	if a.JWKSFile != "" && a.JWKSURL != "" {
 		r.fail("auth.jwt.jwks.url", "set auth.jwt.jwks.file or auth.jwt.jwks.url, not both")
 	}
@@ -197,15 +185,4 @@ func readAuth(r *keyReader) Auth {
 		r.fail("auth.jwt.issuer", "auth.jwt.issuer and auth.jwt.audience need auth.jwt.jwks.file or auth.jwt.jwks.url")
 	}
 	return a
-}
-
-// list splits a separated list, trimming blanks and dropping empty items.
-func list(v, sep string) []string {
-	var out []string
-	for _, p := range strings.Split(v, sep) {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -17,7 +17,7 @@ var flagSpecs = []flagSpec{
 	{"mllp-addr", "MLLP listen address (default :2575)", func(c *Config, v string) { c.MLLPAddr = v }},
 	{"http-addr", "HTTP listen address: FHIR REST, REST API, metrics, health (default :8080)", func(c *Config, v string) { c.HTTPAddr = v }},
 	{"grpc-addr", "gRPC listen address (default :9090)", func(c *Config, v string) { c.GRPCAddr = v }},
-	{"kafka-brokers", "comma-separated Kafka seed brokers; empty runs the embedded broker", func(c *Config, v string) { c.Kafka.Brokers = splitList(v) }},
+	{"kafka-brokers", "comma-separated Kafka seed brokers; empty runs the embedded broker", func(c *Config, v string) { c.Kafka.Brokers = splitList(v, ",") }},
 	{"embedded-kafka-addr", "embedded broker listen address (default 127.0.0.1:9092)", func(c *Config, v string) { c.EmbeddedKafkaAddr = v }},
 	{"debug-addr", "serve Go's profiler (/debug/pprof/) on this address; empty (default) = off", func(c *Config, v string) { c.DebugAddr = v }},
 	{"log-level", "log level: debug, info, warn, error (default info)", func(c *Config, v string) { c.Log.Level = v }},
@@ -108,11 +108,11 @@ func (f *Flags) isSet(name string) bool {
 	return set
 }
 
-// splitList splits a comma-separated list, trimming spaces and dropping
+// splitList splits a list separated by sep, trimming spaces and dropping
 // empty items.
-func splitList(s string) []string {
+func splitList(s, sep string) []string {
 	var out []string
-	for _, p := range strings.Split(s, ",") {
+	for _, p := range strings.Split(s, sep) {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
