@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 )
@@ -29,10 +28,13 @@ type conn struct {
 	s   *Server
 	raw net.Conn // the accepted connection
 	nc  net.Conn // raw, or the TLS connection over it
-	src netip.Addr
+	// release frees the connection's per-source slot (idempotent).
+	release func()
 
 	mu    sync.Mutex
 	state connState
+	// drained: the connection has had its one shutdown grace.
+	drained bool
 }
 
 // serve runs the connection until the peer leaves, an error occurs or the
@@ -180,14 +182,24 @@ func (c *conn) frameStarted() {
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
 }
 
-// setIdle marks the connection idle before it waits for the next frame; it
-// reports false (and marks it closed) when the server is shutting down.
+// setIdle marks the connection idle before it waits for the next frame. Once
+// the server is shutting down, a connection that has not had its grace yet
+// drains (see drain) instead: its sender may have written the next frame
+// right after the answer. It reports false (and marks the connection
+// closed) when the connection is done.
 func (c *conn) setIdle() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state == stateClosed || c.s.closing.Load() {
-		c.state = stateClosed
+	if c.state == stateClosed {
 		return false
+	}
+	if c.s.closing.Load() {
+		if c.drained {
+			c.state = stateClosed
+			return false
+		}
+		c.drain()
+		return true
 	}
 	c.state = stateIdle
 	return true
@@ -205,19 +217,26 @@ func (c *conn) isClosed() bool {
 	return c.state == stateClosed
 }
 
-// drainIfIdle gives a connection waiting for a frame grace to start one: a
-// frame the sender wrote just before the shutdown (already in the socket
-// or the reader's buffer) is still read, handled and answered, so that a
-// message fully sent is not left unanswered. If none starts within grace
-// the read times out and the connection closes. A busy connection closes
-// itself after its answer (setIdle sees the shutdown).
-func (c *conn) drainIfIdle(grace time.Duration) {
+// drainIfIdle drains a connection waiting for a frame. A busy connection
+// drains when it becomes idle after its answer (setIdle sees the shutdown).
+func (c *conn) drainIfIdle() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == stateIdle {
-		c.state = stateDraining
-		_ = c.raw.SetReadDeadline(time.Now().Add(grace)) // raw: c.nc may still be changing during a TLS handshake
+		c.drain()
 	}
+}
+
+// drain gives the connection DrainGrace, once, to start one more frame: a
+// frame the sender wrote just before the shutdown or right after its last
+// answer (already in the socket or the reader's buffer) is still read,
+// handled and answered, so that a message fully sent is not left
+// unanswered. If none starts within the grace the read times out and the
+// connection closes. c.mu is held.
+func (c *conn) drain() {
+	c.drained = true
+	c.state = stateDraining
+	_ = c.raw.SetReadDeadline(time.Now().Add(c.s.cfg.DrainGrace)) // raw: c.nc may still be changing during a TLS handshake
 }
 
 // forceClose closes the connection whatever it is doing.

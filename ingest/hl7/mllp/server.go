@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hl7gw/gateway/edge/netallow"
 )
 
 // Handler answers one message. The returned bytes are the answer payload
@@ -116,8 +117,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
-	perSource map[netip.Addr]int // open connections per source IP, when limited
-	wg        sync.WaitGroup     // one per tracked connection
+	perSource *netallow.PerSource // nil: no per-source limit
+	wg        sync.WaitGroup      // one per tracked connection
 }
 
 // NewServer returns a Server named name (the `listener` metric label and
@@ -135,7 +136,7 @@ func NewServer(name string, cfg ServerConfig, h Handler, m *Metrics) *Server {
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
-		perSource:  make(map[netip.Addr]int),
+		perSource:  perSource(cfg.MaxConnsPerSource),
 	}
 }
 
@@ -186,7 +187,6 @@ func (s *Server) track(nc net.Conn) {
 		s.rejectConn(nc, RejectNotAllowed)
 		return
 	}
-	src := sourceIP(nc.RemoteAddr())
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -199,16 +199,14 @@ func (s *Server) track(nc net.Conn) {
 		s.rejectConn(nc, RejectMaxConns)
 		return
 	}
-	if s.cfg.MaxConnsPerSource > 0 && s.perSource[src] >= s.cfg.MaxConnsPerSource {
+	release, ok := s.perSource.Acquire(nc.RemoteAddr())
+	if !ok {
 		s.mu.Unlock()
 		s.rejectConn(nc, RejectPerSource)
 		return
 	}
-	c := &conn{s: s, raw: nc, src: src}
+	c := &conn{s: s, raw: nc, release: release}
 	s.conns[c] = struct{}{}
-	if s.cfg.MaxConnsPerSource > 0 {
-		s.perSource[src]++
-	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go c.serve()
@@ -225,32 +223,23 @@ func (s *Server) rejectConn(nc net.Conn, reason string) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if s.cfg.MaxConnsPerSource > 0 {
-		if s.perSource[c.src]--; s.perSource[c.src] <= 0 {
-			delete(s.perSource, c.src)
-		}
-	}
 	s.mu.Unlock()
+	c.release()
 }
 
-// sourceIP is the IP address of a peer (the zero Addr when it has none).
-func sourceIP(a net.Addr) netip.Addr {
-	if t, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(t.IP)
-		return ip.Unmap()
+// perSource is the per-source counter of a limit (nil when unlimited).
+func perSource(max int) *netallow.PerSource {
+	if max <= 0 {
+		return nil
 	}
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
+	return netallow.NewPerSource(max)
 }
 
 // Shutdown stops accepting (closing every listener, so Serve returns nil),
-// gives idle connections DrainGrace to start one more frame (a message
-// sent just before is answered, not dropped) and closes them after it, and
 // lets each busy connection finish the message it is receiving or handling
-// and write its answer before closing it. It blocks until every connection is gone (and returns nil) or
+// and write its answer, and gives every connection, once idle, DrainGrace
+// to start one more frame (a message sent just before, or right after the
+// last answer, is answered, not dropped) before closing it. It blocks until every connection is gone (and returns nil) or
 // ctx ends; then it cancels the handlers' context, force-closes the
 // remaining connections and returns ctx's error. Connection goroutines end
 // as soon as their handler returns. Shutdown may be called more than once.
@@ -266,7 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.drainIfIdle(s.cfg.DrainGrace)
+		c.drainIfIdle()
 	}
 
 	done := make(chan struct{})

@@ -363,10 +363,7 @@ func TestServerLimitsConnectionsPerSourceAddress(t *testing.T) {
 		_, err = c.Send(context.Background(), []byte("m"))
 		return err == nil
 	})
-	ts.mu.Lock()
-	n := len(ts.perSource)
-	ts.mu.Unlock()
-	if n > 1 {
+	if n := ts.perSource.Sources(); n > 1 {
 		t.Fatalf("per-source map holds %d addresses, want at most 1", n)
 	}
 }
