@@ -93,7 +93,7 @@ func (e *doorEdge) mllpConfig(cfg mllp.ServerConfig, m *tlsconf.Metrics) mllp.Se
 	return cfg
 }
 
-// listener wraps a plain listener of an HTTP or gRPC door with the source
+// edgeListener wraps a plain listener of an HTTP or gRPC door with the source
 // allow-list and connection limits (checked before any TLS work) and, for
 // HTTP, TLS. door is "http" or "grpc".
 func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Listener {

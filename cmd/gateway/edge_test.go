@@ -84,7 +84,6 @@ type pki struct {
 	dir             string
 	caFile          string
 	srvCert, srvKey string
-	clientPool      *tls.Config
 }
 
 func newPKI(t *testing.T) *pki {

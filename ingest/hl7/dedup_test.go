@@ -3,7 +3,6 @@ package hl7_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -11,14 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/pipeline"
-	"github.com/hl7gw/gateway/publish"
-	"github.com/hl7gw/gateway/router"
 )
 
 // dedupRig is a door with duplicate suppression over a kfake broker, and
@@ -35,20 +30,9 @@ type dedupRig struct {
 
 func newDedupRig(t *testing.T, maxEntries int) *dedupRig {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	prod, err := publish.New(context.Background(), config.Default().Kafka, cluster.ListenAddrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
-	r := &dedupRig{reg: prometheus.NewRegistry(), brokers: cluster.ListenAddrs(), now: time.Unix(1700000000, 0)}
+	r := &dedupRig{reg: prometheus.NewRegistry(), now: time.Unix(1700000000, 0)}
+	r.p, r.brokers = newPipeline(t)
 	r.dd = hl7.NewDedup(hl7.DedupConfig{Window: time.Minute, MaxEntries: maxEntries, Now: r.clock}, "t", r.reg)
-	cfg := pipeline.Config{Connector: "t", ValidationEnabled: true, DLQTopic: "hl7.dlq", ContentType: router.ContentTypeHL7}
-	r.p = pipeline.New(cfg, hl7.NewSteps(hl7.StepsConfig{Connector: "t"}), prod, nil)
 	r.door = hl7.NewDoor(r.p, nil, hl7.WithDedup(r.dd))
 	return r
 }

@@ -53,6 +53,14 @@ func TestAckCode(t *testing.T) {
 
 func newDoor(t *testing.T) *hl7.Door {
 	t.Helper()
+	p, _ := newPipeline(t)
+	return hl7.NewDoor(p, nil)
+}
+
+// newPipeline is the HL7 pipeline of connector "t" publishing to a kfake
+// broker whose addresses it returns.
+func newPipeline(t *testing.T) (*pipeline.Pipeline[hl7.Request, *hl7.Parsed], []string) {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +72,7 @@ func newDoor(t *testing.T) *hl7.Door {
 	}
 	t.Cleanup(prod.Close)
 	cfg := pipeline.Config{Connector: "t", ValidationEnabled: true, DLQTopic: "hl7.dlq", ContentType: router.ContentTypeHL7}
-	return hl7.NewDoor(pipeline.New(cfg, hl7.NewSteps(hl7.StepsConfig{Connector: "t"}), prod, nil), nil)
+	return pipeline.New(cfg, hl7.NewSteps(hl7.StepsConfig{Connector: "t"}), prod, nil), cluster.ListenAddrs()
 }
 
 const msh = "MSH|^~\\&|SND|SFAC|RCV|RFAC|20240101120000||ADT^A01^ADT_A01|%s|P|2.5.1%s\rPID|1||123^^^H\r"

@@ -74,6 +74,17 @@ func (ts *testServer) stop(t *testing.T) {
 	}
 }
 
+// serves reports whether a new connection gets an answer.
+func (ts *testServer) serves() bool {
+	c, err := Dial(context.Background(), ts.addr, nil)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_, err = c.Send(context.Background(), []byte("m"))
+	return err == nil
+}
+
 func (ts *testServer) frameErrors(reason string) float64 {
 	return value(ts.m.errors.WithLabelValues("test", reason))
 }
@@ -333,15 +344,7 @@ func TestServerMaxConns(t *testing.T) {
 	expectClosed(t, extra)
 	eventually(t, "rejection metric", func() bool { return ts.rejected(RejectMaxConns) == 1 })
 	c1.Close()
-	eventually(t, "a free slot", func() bool {
-		c, err := Dial(context.Background(), ts.addr, nil)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		_, err = c.Send(context.Background(), []byte("m"))
-		return err == nil
-	})
+	eventually(t, "a free slot", ts.serves)
 }
 
 func TestServerLimitsConnectionsPerSourceAddress(t *testing.T) {
@@ -354,15 +357,7 @@ func TestServerLimitsConnectionsPerSourceAddress(t *testing.T) {
 	expectClosed(t, dialRaw(t, ts.addr))
 	eventually(t, "rejection metric", func() bool { return ts.rejected(RejectPerSource) == 1 })
 	c1.Close()
-	eventually(t, "the source's slot is freed", func() bool {
-		c, err := Dial(context.Background(), ts.addr, nil)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		_, err = c.Send(context.Background(), []byte("m"))
-		return err == nil
-	})
+	eventually(t, "the source's slot is freed", ts.serves)
 	if n := ts.perSource.Sources(); n > 1 {
 		t.Fatalf("per-source map holds %d addresses, want at most 1", n)
 	}
