@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/edge/httpdrain"
 	"github.com/hl7gw/gateway/ingest/api"
 	"github.com/hl7gw/gateway/ingest/fhir"
 	"github.com/hl7gw/gateway/ingest/hl7"
@@ -120,7 +121,9 @@ func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *doorEdge) error {
 		srv.ReadTimeout, srv.IdleTimeout = e.settings.Edge.HTTPReadTimeout, e.settings.Edge.HTTPIdleTimeout
 		srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, srv.ReadTimeout)
 	}
-	g.http = append(g.http, &httpDoor{srv: srv, ln: g.edgeListener(e, "http", ln)})
+	// Drained rather than shut: a request already sent on a kept-alive
+	// connection when shutdown begins is answered, not cut off.
+	g.http = append(g.http, &httpDoor{srv: httpdrain.New(srv, 0), ln: g.edgeListener(e, "http", ln)})
 	return nil
 }
 

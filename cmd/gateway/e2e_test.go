@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -278,5 +281,64 @@ func TestShutdownAnswersWhatIsInFlightAndStopsListening(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Fatal("the MLLP port still accepts connections after shutdown")
+	}
+}
+
+// A FHIR client that sends its next POST on a kept-alive connection just
+// as shutdown begins gets its answer (and the record is in Kafka), not a
+// closed connection: the fault suite caught the plain net/http shutdown
+// cutting such a request off.
+func TestAPOSTOnAKeptAliveConnectionAsShutdownBeginsIsAnswered(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "fhir.patient.created", "hl7.dlq", "fhir.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	g, _ := startGateway(t, testConfig(cluster.ListenAddrs()...))
+	addr := g.http[0].ln.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	post := func(id string) (*http.Response, error) {
+		body := `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Doe"}]}`
+		fmt.Fprintf(c, "POST /fhir/Patient HTTP/1.1\r\nHost: gw\r\nContent-Type: application/fhir+json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		resp, err := http.ReadResponse(r, nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	if resp, err := post("before"); err != nil || resp.StatusCode != http.StatusCreated || resp.Close {
+		t.Fatalf("first POST: %v, %v; want 201 on a kept-alive connection", resp, err)
+	}
+	down := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		down <- g.shutdown(ctx)
+	}()
+	eventually(t, "the HTTP port refuses new connections", func() bool {
+		nc, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			nc.Close()
+		}
+		return err != nil
+	})
+	resp, err := post("during")
+	if err != nil {
+		t.Fatalf("POST on the kept-alive connection during shutdown: %v, want an answer", err)
+	}
+	if resp.StatusCode != http.StatusCreated || !resp.Close {
+		t.Errorf("answered %d with Close=%v, want 201 and Connection: close", resp.StatusCode, resp.Close)
+	}
+	if err := <-down; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if got := len(consumeAll(t, cluster.ListenAddrs(), "fhir.patient.created")); got != 2 {
+		t.Errorf("%d records in fhir.patient.created, want both Patients", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/connectors"
+	"github.com/hl7gw/gateway/edge/httpdrain"
 	"github.com/hl7gw/gateway/embedded"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
 	"github.com/hl7gw/gateway/pipeline"
@@ -59,7 +60,7 @@ type mllpDoor struct {
 }
 
 type httpDoor struct {
-	srv *http.Server
+	srv *httpdrain.Server
 	ln  net.Listener
 }
 
@@ -215,6 +216,7 @@ func (g *gateway) closeAll() {
 	}
 	for _, d := range g.http {
 		d.ln.Close()
+		d.srv.Close()
 	}
 	for _, d := range g.grpc {
 		d.srv.Stop()
