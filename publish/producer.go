@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -171,16 +172,19 @@ func (p *Producer) Publish(ctx context.Context, recs []*kgo.Record, atomic bool)
 // topic and carry the last broker error seen for its partition.
 func (p *Producer) produce(ctx context.Context, cl *kgo.Client, recs []*kgo.Record, start time.Time) ([]pipeline.Delivery, error) {
 	results := make([]error, len(recs))
-	var wg sync.WaitGroup
-	wg.Add(len(recs))
+	// The last promise closes done: no goroutine waits on the caller's
+	// behalf, which would add a scheduling hop to every answer.
+	var pending atomic.Int64
+	pending.Store(int64(len(recs)))
+	done := make(chan struct{})
 	for i, r := range recs {
 		cl.TryProduce(ctx, r, func(_ *kgo.Record, err error) {
 			results[i] = err
-			wg.Done()
+			if pending.Add(-1) == 0 {
+				close(done)
+			}
 		})
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
