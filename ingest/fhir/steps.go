@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"runtime"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -214,10 +215,18 @@ func patientRef(doc *fhirval.Doc) string {
 // Validate runs fhirval on the body (strict or lenient per the config),
 // reusing Parse's scan of it. Deletes have nothing to validate. It does not
 // block.
+//
+// It yields the processor once first: validation is a quarter of a
+// millisecond of CPU without a blocking point, and goroutines readied by
+// the network meanwhile (the Kafka client reading an acknowledgement,
+// other requests' readers) would otherwise wait behind all of it, hop by
+// hop. With 8 clients on 2 cores the yield raised the POST rate by about
+// 6% (bench/fhirload).
 func (s *Steps) Validate(_ context.Context, _ Request, m *Message) validation.Findings {
 	if m == nil || m.Action == ActionDelete && m.BundleType == "" {
 		return nil
 	}
+	runtime.Gosched() // see above
 	return fhirval.CheckScanned(m.Body, m.doc, fhirval.Options{Strict: s.cfg.Strict})
 }
 
