@@ -1,17 +1,20 @@
 // Package fhirload measures the FHIR REST door: resources per second posted
 // over real HTTP by 8 and 64 concurrent clients to the gateway's REST
-// handler (strict validation, routing, acks=all publish to a kfake
-// Kafka-protocol broker), beside the rate at which google/fhir/go's R4
-// jsonformat unmarshaller alone reads the same resources on the same
-// cores. `make bench` prints both; the target is POST/unmarshal >= 0.6.
+// handler (strict validation, routing, and the gateway's own producer,
+// publish.Producer, with its durable defaults: acks=all, idempotent, lz4)
+// into a kfake Kafka-protocol broker, beside the rate at which
+// google/fhir/go's R4 jsonformat unmarshaller alone reads the same
+// resources on the same cores. `make bench` prints both; the target is
+// POST/unmarshal >= 0.6.
 //
-//	go test -run '^$' -bench . -benchmem ./bench/fhirload/
+//	go test -run '^$' -bench . -benchmem -benchtime 3s ./bench/fhirload/
 //
-// Reading the figures: google/fhir's unmarshal is most of a POST's CPU;
-// the rest is HTTP, Kafka (client and kfake, in this process) and garbage
-// collection. With 64 clients the CPUs stay busy. With 8 they idle part of
-// the time: an idempotent producer has one produce request in flight per
-// broker, and on a saturated machine each request's wait for that round
-// trip is latency no validation work fills (with the publish step made a
-// no-op, 8 clients reach the 64-client rate).
+// Reading the figures: google/fhir's unmarshal is about 60% of a POST's
+// CPU; the rest is HTTP, Kafka (client and kfake, in this process), the
+// load generator and garbage collection. The load generator writes
+// prepared requests on raw keep-alive connections, because it shares the
+// two cores with the server and net/http's client costs about 5% of them.
+// With 64 clients the CPUs stay busy. With 8 they idle part of the time:
+// each sender waits for Kafka's acknowledgement, and an idempotent
+// producer has one produce request in flight per broker.
 package fhirload
