@@ -81,7 +81,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", DLQTopic: "fhir.dlq", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
-			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{Leeway: time.Minute},
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{APIKeysReloadInterval: 30 * time.Second, Leeway: time.Minute},
 				HTTPReadTimeout: time.Minute, HTTPIdleTimeout: 2 * time.Minute},
 		},
 		TypeGRPC: {
@@ -90,7 +90,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
-			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{Leeway: time.Minute}, MaxStreams: 100},
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{APIKeysReloadInterval: 30 * time.Second, Leeway: time.Minute}, MaxStreams: 100},
 		},
 	}
 	for _, conn := range c.Connectors {

@@ -61,6 +61,9 @@ type Auth struct {
 	// <scope>[,<scope>...]"; '#' starts a comment. Keys are stored as
 	// SHA-256 hashes (`gateway hash-key` prints one).
 	APIKeysFile string
+	// APIKeysReloadInterval: auth.api.keys.reload.interval (30s), how often
+	// the API key file is checked; it is re-read when its content changed.
+	APIKeysReloadInterval time.Duration
 	// JWT: auth.jwt.jwks.file or auth.jwt.jwks.url (one of them),
 	// auth.jwt.issuer and auth.jwt.audience (both required with a JWKS),
 	// auth.jwt.leeway (60s) for clock skew.
@@ -81,7 +84,7 @@ var edgeKeys = []string{
 
 // authKeys are accepted by fhir-rest and grpc.
 var authKeys = []string{
-	"auth.api.keys.file", "auth.jwt.jwks.file", "auth.jwt.jwks.url", "auth.jwt.issuer", "auth.jwt.audience", "auth.jwt.leeway",
+	"auth.api.keys.file", "auth.api.keys.reload.interval", "auth.jwt.jwks.file", "auth.jwt.jwks.url", "auth.jwt.issuer", "auth.jwt.audience", "auth.jwt.leeway",
 }
 
 func (s *ConnectorSettings) readEdge(r *keyReader, typ string) {
@@ -166,6 +169,7 @@ func readAuth(r *keyReader) Auth {
 		Issuer:      r.str("auth.jwt.issuer", ""),
 		Audience:    r.str("auth.jwt.audience", ""),
 	}
+	a.APIKeysReloadInterval = r.duration("auth.api.keys.reload.interval", 30*time.Second)
 	a.Leeway = r.duration("auth.jwt.leeway", 60*time.Second)
 	r.file("auth.api.keys.file", a.APIKeysFile)
 	r.file("auth.jwt.jwks.file", a.JWKSFile)

@@ -51,6 +51,13 @@ func TestEdgeSettingsAreReadFromDottedKeys(t *testing.T) {
 	if !g.Edge.Auth.Enabled() || g.Edge.Auth.Issuer != "https://idp" || g.Edge.MaxStreams != 8 || g.MaxConnections != 50 {
 		t.Errorf("grpc edge = %+v, max connections %d", g.Edge, g.MaxConnections)
 	}
+	if g.Edge.Auth.APIKeysFile != keys || g.Edge.Auth.APIKeysReloadInterval != 30*time.Second {
+		t.Errorf("grpc api keys = %q every %v, want %q every 30s", g.Edge.Auth.APIKeysFile, g.Edge.Auth.APIKeysReloadInterval, keys)
+	}
+	c.Connectors[1].Config["auth.api.keys.reload.interval"] = "5s"
+	if g, err = c.Connectors[1].Settings(c); err != nil || g.Edge.Auth.APIKeysReloadInterval != 5*time.Second {
+		t.Errorf("auth.api.keys.reload.interval=5s read as %v, %v", g.Edge.Auth.APIKeysReloadInterval, err)
+	}
 }
 
 func TestEdgeSettingsRefuseWhatCannotWork(t *testing.T) {
@@ -71,6 +78,9 @@ func TestEdgeSettingsRefuseWhatCannotWork(t *testing.T) {
 		{"TLS below 1.2 is refused", TypeHL7MLLP, map[string]string{"tls.cert.file": cert, "tls.key.file": cert, "tls.min.version": "1.1"}, "1.2 or 1.3"},
 		{"a bad source address is named", TypeHL7MLLP, map[string]string{"source.allow": "10.0.0.0/8,lab.example"}, `"lab.example"`},
 		{"MLLP has no bearer tokens", TypeHL7MLLP, map[string]string{"auth.api.keys.file": cert}, "unknown key"},
+		{"a key file reload interval must be positive", TypeFHIRREST, map[string]string{"auth.api.keys.file": cert, "auth.api.keys.reload.interval": "0s"}, "config.auth.api.keys.reload.interval: must be positive"},
+		{"a key file reload interval must be a duration", TypeGRPC, map[string]string{"auth.api.keys.file": cert, "auth.api.keys.reload.interval": "often"}, "config.auth.api.keys.reload.interval"},
+		{"MLLP has no key file to reload", TypeHL7MLLP, map[string]string{"auth.api.keys.reload.interval": "5s"}, "unknown key"},
 		{"a JWKS needs issuer and audience", TypeFHIRREST, map[string]string{"auth.jwt.jwks.file": cert}, "auth.jwt.issuer and auth.jwt.audience"},
 		{"a JWKS URL must be http(s)", TypeGRPC, map[string]string{"auth.jwt.jwks.url": "file:///etc/jwks", "auth.jwt.issuer": "i", "auth.jwt.audience": "a"}, "http(s) URL"},
 		{"one JWKS source only", TypeGRPC, map[string]string{"auth.jwt.jwks.url": "https://idp/jwks", "auth.jwt.jwks.file": cert, "auth.jwt.issuer": "i", "auth.jwt.audience": "a"}, "not both"},

@@ -33,9 +33,10 @@ type doorEdge struct {
 }
 
 // buildEdge loads a connector's certificates, allow-list and credentials
-// (failing start when any is bad) and starts their reload loops, which end
-// when the gateway closes. alpn is the TLS ALPN list of the door (HTTP:
-// h2 and http/1.1; none for MLLP).
+// (failing start when any is bad) and starts their reload loops
+// (certificates, API key file, JWKS), which end when the gateway closes.
+// alpn is the TLS ALPN list of the door (HTTP: h2 and http/1.1; none for
+// MLLP).
 func (g *gateway) buildEdge(ctx context.Context, name string, s config.ConnectorSettings, alpn []string) (*doorEdge, error) {
 	e := &doorEdge{name: name, settings: s}
 	if t := s.Edge.TLS; t.Enabled() {
@@ -57,16 +58,8 @@ func (g *gateway) buildEdge(ctx context.Context, name string, s config.Connector
 		e.allow = l
 	}
 	if a := s.Edge.Auth; a.Enabled() {
-		cfg := auth.Config{Realm: "hl7-gateway"}
-		if a.APIKeysFile != "" {
-			keys, err := config.LoadAPIKeys(a.APIKeysFile)
-			if err != nil {
-				return nil, fmt.Errorf("connector %s: %w", name, err)
-			}
-			for _, k := range keys {
-				cfg.APIKeys = append(cfg.APIKeys, auth.APIKey{Name: k.Name, Hash: k.Hash, Scopes: k.Scopes})
-			}
-		}
+		// The key file is read here and re-read by Run when it changes.
+		cfg := auth.Config{Realm: "hl7-gateway", APIKeysFile: a.APIKeysFile, APIKeysReloadInterval: a.APIKeysReloadInterval}
 		if a.JWKSFile != "" || a.JWKSURL != "" {
 			cfg.JWT = &auth.JWTConfig{JWKSFile: a.JWKSFile, JWKSURL: a.JWKSURL, Issuer: a.Issuer, Audience: a.Audience, Leeway: a.Leeway}
 		}

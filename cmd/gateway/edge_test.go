@@ -250,16 +250,21 @@ func TestMLLPDedupAnswersAResendWithoutASecondRecord(t *testing.T) {
 	}
 }
 
-// writeKeys writes an API key file granting scopes to the key "k-<name>"
-// and returns its path.
-func writeKeys(t *testing.T, keys map[string][]string) string {
-	t.Helper()
+// keyLines is an API key file granting scopes to the key "k-<name>".
+func keyLines(keys map[string][]string) []byte {
 	var b strings.Builder
 	for name, scopes := range keys {
 		b.WriteString(name + " " + auth.HashKey("k-"+name) + " " + strings.Join(scopes, ",") + "\n")
 	}
+	return []byte(b.String())
+}
+
+// writeKeys writes an API key file granting scopes to the key "k-<name>"
+// and returns its path.
+func writeKeys(t *testing.T, keys map[string][]string) string {
+	t.Helper()
 	p := filepath.Join(t.TempDir(), "api-keys")
-	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(p, keyLines(keys), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -350,6 +355,58 @@ func TestHTTPSDoorDemandsTokensWithTheRightScope(t *testing.T) {
 	resp.Body.Close()
 	if _, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + g.http[0].ln.Addr().String() + "/readyz"); err == nil {
 		t.Fatal("plain HTTP answered on the HTTPS door")
+	}
+}
+
+func TestRewrittenAPIKeyFileRevokesAndAddsKeysWithoutARestart(t *testing.T) {
+	keys := writeKeys(t, map[string][]string{"a": {auth.ScopeFHIRWrite}})
+	cfg := testConfig()
+	cfg.Connectors = []config.Connector{{Name: "rest", Type: config.TypeFHIRREST, Config: map[string]string{
+		"auth.api.keys.file": keys, "auth.api.keys.reload.interval": "50ms",
+	}}}
+	g, logs := startGateway(t, cfg)
+	url := "http://" + g.http[0].ln.Addr().String() + "/fhir/Patient"
+	post := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}]}`))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("k-a"); code != 201 {
+		t.Fatalf("key a before the rotation: %d, want 201", code)
+	}
+	if code := post("k-b"); code != 401 {
+		t.Fatalf("key b before the rotation: %d, want 401", code)
+	}
+
+	// Rotate as an operator should: write beside the file, rename over it.
+	if err := os.WriteFile(keys+".new", keyLines(map[string][]string{"b": {auth.ScopeFHIRWrite}}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(keys+".new", keys); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "key b accepted after the rotation", func() bool { return post("k-b") == 201 })
+	if code := post("k-a"); code != 401 {
+		t.Fatalf("revoked key a: %d, want 401", code)
+	}
+	if n := metric(t, g.reg, "gateway_auth_api_keys_reloads_total", map[string]string{"result": "ok"}); n != 1 {
+		t.Fatalf("api key reloads{ok} = %v, want 1", n)
+	}
+	if n := metric(t, g.reg, "gateway_auth_api_keys", nil); n != 1 {
+		t.Fatalf("gateway_auth_api_keys = %v, want 1", n)
+	}
+	for _, name := range []string{"a", "b"} {
+		if hash := auth.HashKey("k-" + name); strings.Contains(logs.String(), hash[len("sha256:"):][:16]) {
+			t.Fatalf("the logs carry the hash of key %s", name)
+		}
 	}
 }
 

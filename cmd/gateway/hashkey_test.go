@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/edge/auth"
 )
 
@@ -25,11 +24,10 @@ func TestHashKeyPrintsALineTheGatewayAccepts(t *testing.T) {
 	if err := os.WriteFile(p, out.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := config.LoadAPIKeys(p)
-	if err != nil {
+	if _, err := auth.LoadAPIKeyFile(p); err != nil {
 		t.Fatal(err)
 	}
-	a, err := auth.New(context.Background(), auth.Config{APIKeys: []auth.APIKey{{Name: keys[0].Name, Hash: keys[0].Hash, Scopes: keys[0].Scopes}}}, nil, nil)
+	a, err := auth.New(context.Background(), auth.Config{APIKeysFile: p}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,9 @@
 //   - Static API keys, configured only as HashKey(key) ("sha256:<hex>").
 //     The presented key is hashed and compared in constant time with every
 //     configured hash. Keys should be random, 128 bits or more: the hash is
-//     not salted.
+//     not salted. Keys come from the configuration or from an API key file
+//     (LoadAPIKeyFile), which Run re-reads when it changes, so keys are
+//     added and revoked without a restart.
 //   - JWTs (compact JWS) signed RS256 or ES256 with a key of a JWKS read
 //     from a file or an http(s) URL. exp is required; nbf and iat are
 //     checked with a leeway; iss must equal the configured issuer and aud
@@ -33,16 +35,30 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Authenticator checks credentials. Safe for concurrent use; a nil
 // *Authenticator accepts everything (see the package documentation).
 type Authenticator struct {
-	realm string
-	keys  []apiKey
-	jwt   *jwtVerifier // nil: JWTs are not accepted
-	m     *Metrics
-	log   *slog.Logger
+	realm  string
+	static []APIKey // Config.APIKeys, checked again with every key file
+	file   *apiKeyFile
+	jwt    *jwtVerifier // nil: JWTs are not accepted
+	m      *Metrics
+	log    *slog.Logger
+
+	// keys are the API keys accepted now, static and from the file; never
+	// nil after New. A reload swaps the whole set, so Authenticate reads
+	// it without a lock and sees the old or the new set, never a mix.
+	keys atomic.Pointer[apiKeySet]
+}
+
+// apiKeySet is an immutable set of API keys.
+type apiKeySet struct {
+	keys []apiKey
 }
 
 type apiKey struct {
@@ -51,11 +67,23 @@ type apiKey struct {
 	scopes []string
 }
 
-// New validates cfg and, when JWTs are configured, loads the JWKS once
-// (fetching the URL, bounded by FetchTimeout, or reading the file). A
-// configuration or JWKS error is returned, so a misconfigured gateway fails
-// at start. m may be nil (no metrics), log may be nil (no logs). Call Run
-// to keep the JWKS fresh.
+// apiKeyFile is Config.APIKeysFile and what Run last read from it.
+type apiKeyFile struct {
+	path     string
+	interval time.Duration
+
+	mu sync.Mutex // serialises reloads
+	// digest is the SHA-256 of the content last tried (of the error text
+	// when the file could not be read). Guarded by mu.
+	digest [sha256.Size]byte
+}
+
+// New validates cfg, reads the API key file if one is configured and, when
+// JWTs are configured, loads the JWKS once (fetching the URL, bounded by
+// FetchTimeout, or reading the file). A configuration, key file or JWKS
+// error is returned, so a misconfigured gateway fails at start. m may be
+// nil (no metrics), log may be nil (no logs). Call Run to keep the key
+// file and the JWKS fresh.
 func New(ctx context.Context, cfg Config, m *Metrics, log *slog.Logger) (*Authenticator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -63,14 +91,27 @@ func New(ctx context.Context, cfg Config, m *Metrics, log *slog.Logger) (*Authen
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{realm: cfg.Realm, m: m, log: log}
+	a := &Authenticator{realm: cfg.Realm, static: slices.Clone(cfg.APIKeys), m: m, log: log}
 	if a.realm == "" {
 		a.realm = DefaultRealm
 	}
-	for _, k := range cfg.APIKeys {
-		h, _ := parseHash(k.Hash) // checked by Validate
-		a.keys = append(a.keys, apiKey{name: k.Name, hash: h, scopes: append([]string(nil), k.Scopes...)})
+	var fileKeys []APIKey
+	if cfg.APIKeysFile != "" {
+		a.file = &apiKeyFile{path: cfg.APIKeysFile, interval: cfg.apiKeysReloadInterval()}
+		b, err := readAPIKeyFile(cfg.APIKeysFile)
+		if err == nil {
+			fileKeys, err = parseAPIKeyFile(cfg.APIKeysFile, b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		a.file.digest = sha256.Sum256(b)
 	}
+	set, err := a.keySet(fileKeys)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	a.keys.Store(set)
 	if cfg.JWT != nil {
 		v, err := newJWTVerifier(ctx, *cfg.JWT, m, log)
 		if err != nil {
@@ -78,19 +119,138 @@ func New(ctx context.Context, cfg Config, m *Metrics, log *slog.Logger) (*Authen
 		}
 		a.jwt = v
 	}
+	m.addAPIKeys(len(set.keys))
 	return a, nil
 }
 
-// Run refreshes the JWKS every RefreshInterval (refetching the URL, or
-// rereading the file and using it if it changed) until ctx ends. A failed
-// refresh is logged and counted, and the previous keys stay in use. With
-// no JWKS to refresh, or on a nil *Authenticator, it just waits for ctx.
+// keySet validates the static keys with fileKeys (names and hashes must be
+// unique across both) and returns them as a set.
+func (a *Authenticator) keySet(fileKeys []APIKey) (*apiKeySet, error) {
+	all := append(slices.Clone(a.static), fileKeys...)
+	if err := validateAPIKeys(all); err != nil {
+		return nil, err
+	}
+	set := &apiKeySet{keys: make([]apiKey, 0, len(all))}
+	for _, k := range all {
+		h, _ := parseHash(k.Hash) // checked by validateAPIKeys
+		set.keys = append(set.keys, apiKey{name: k.Name, hash: h, scopes: slices.Clone(k.Scopes)})
+	}
+	return set, nil
+}
+
+// Run keeps the credentials fresh until ctx ends; it blocks until then,
+// and returns once its loops have stopped. Call it once. It runs two
+// independent loops, each in its own goroutine:
+//
+//   - With an API key file, every APIKeysReloadInterval it reads the file
+//     and, when the content differs (by SHA-256, not modification time)
+//     from the content last tried, parses and validates it whole and swaps
+//     in the new keys at once: a removed key is refused, an added one
+//     accepted, from the next request on.
+//   - With a JWKS, every RefreshInterval it refetches the URL, or rereads
+//     the file and uses it if it changed.
+//
+// Authenticate never waits for either loop (except for an unknown kid,
+// see Authenticate). A file that cannot be read or parsed, or a failed
+// JWKS refresh, keeps the previous keys in use; it is logged at Warn
+// (never a key, hash or token) and counted. Broken key file content is
+// counted once and not retried until the file changes again. With nothing
+// to refresh, or on a nil *Authenticator, Run just waits for ctx.
 func (a *Authenticator) Run(ctx context.Context) {
-	if a == nil || a.jwt == nil {
+	if a == nil {
 		<-ctx.Done()
 		return
 	}
-	a.jwt.run(ctx)
+	var wg sync.WaitGroup
+	if a.file != nil {
+		wg.Go(func() { a.runAPIKeyFile(ctx) })
+	}
+	if a.jwt != nil {
+		wg.Go(func() { a.jwt.run(ctx) })
+	}
+	<-ctx.Done()
+	wg.Wait()
+}
+
+// runAPIKeyFile checks the key file every interval until ctx ends.
+func (a *Authenticator) runAPIKeyFile(ctx context.Context) {
+	t := time.NewTicker(a.file.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.reloadAPIKeys()
+		}
+	}
+}
+
+// reloadAPIKeys reads the key file and, if its content differs from the
+// content last tried, parses and validates it and swaps the key set. A
+// changed file is counted as an ok or error reload; an unchanged one is
+// not counted. On error the previous keys stay in use.
+func (a *Authenticator) reloadAPIKeys() {
+	f := a.file
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := readAPIKeyFile(f.path)
+	digest := sha256.Sum256(b)
+	if err != nil {
+		// A lasting read error is reported once, like broken content.
+		digest = sha256.Sum256([]byte("error\x00" + err.Error()))
+	}
+	if digest == f.digest {
+		return
+	}
+	f.digest = digest
+	var set *apiKeySet
+	if err == nil {
+		var keys []APIKey
+		if keys, err = parseAPIKeyFile(f.path, b); err == nil {
+			if set, err = a.keySet(keys); err != nil {
+				err = fmt.Errorf("api keys: %s: %w", f.path, err)
+			}
+		}
+	}
+	a.m.apiKeysReloaded(err)
+	if err != nil {
+		// The errors name the file, line and key, never a hash.
+		a.log.Warn("auth: api key file reload failed, keeping the previous keys", "file", f.path, "err", err)
+		return
+	}
+	old := a.keys.Swap(set)
+	a.m.addAPIKeys(len(set.keys) - len(old.keys))
+	added, removed, changed := old.diff(set)
+	a.log.Info("auth: api key file reloaded", "file", f.path, "keys", len(set.keys),
+		"added", added, "removed", removed, "changed", changed)
+}
+
+// diff names the keys of next that s lacks (added), the keys of s that
+// next lacks (removed), and those in both whose hash or scopes differ
+// (changed). Names only: hashes are never logged.
+func (s *apiKeySet) diff(next *apiKeySet) (added, removed, changed []string) {
+	byName := make(map[string]*apiKey, len(s.keys))
+	for i := range s.keys {
+		byName[s.keys[i].name] = &s.keys[i]
+	}
+	for i := range next.keys {
+		k := &next.keys[i]
+		prev, ok := byName[k.name]
+		switch {
+		case !ok:
+			added = append(added, k.name)
+		case prev.hash != k.hash || !slices.Equal(prev.scopes, k.scopes):
+			changed = append(changed, k.name)
+		}
+		delete(byName, k.name)
+	}
+	for i := range s.keys {
+		if _, ok := byName[s.keys[i].name]; ok {
+			removed = append(removed, s.keys[i].name)
+		}
+	}
+	return added, removed, changed
 }
 
 // Authenticate checks the value of an Authorization header ("Bearer
@@ -139,28 +299,29 @@ func bearerToken(authorization string) (string, error) {
 	return token, nil
 }
 
-// identify finds who token belongs to: a configured API key, else a JWT.
+// identify finds who token belongs to: an API key accepted now, else a JWT.
 func (a *Authenticator) identify(ctx context.Context, token string) (Principal, error) {
-	if k := a.matchAPIKey(token); k != nil {
+	set := a.keys.Load()
+	if k := set.match(token); k != nil {
 		return Principal{Name: k.name, Scopes: slices.Clone(k.scopes), Kind: KindAPIKey}, nil
 	}
-	if a.jwt != nil && (len(a.keys) == 0 || strings.Count(token, ".") == 2) {
+	if a.jwt != nil && (len(set.keys) == 0 || strings.Count(token, ".") == 2) {
 		return a.jwt.verify(ctx, token)
 	}
 	return Principal{}, fail(Invalid, "unknown API key")
 }
 
-// matchAPIKey compares token's hash with every configured hash in
-// constant time, without stopping at a match.
-func (a *Authenticator) matchAPIKey(token string) *apiKey {
-	if len(a.keys) == 0 {
+// match compares token's hash with every hash of the set in constant
+// time, without stopping at a match.
+func (s *apiKeySet) match(token string) *apiKey {
+	if len(s.keys) == 0 {
 		return nil
 	}
 	h := sha256.Sum256([]byte(token))
 	var found *apiKey
-	for i := range a.keys {
-		if subtle.ConstantTimeCompare(h[:], a.keys[i].hash[:]) == 1 {
-			found = &a.keys[i]
+	for i := range s.keys {
+		if subtle.ConstantTimeCompare(h[:], s.keys[i].hash[:]) == 1 {
+			found = &s.keys[i]
 		}
 	}
 	return found

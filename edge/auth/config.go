@@ -25,17 +25,30 @@ const (
 	DefaultRefreshInterval    = 5 * time.Minute
 	DefaultMinRefetchInterval = 30 * time.Second
 	DefaultFetchTimeout       = 10 * time.Second
+	// DefaultAPIKeysReloadInterval is how often Run checks Config.APIKeysFile.
+	DefaultAPIKeysReloadInterval = 30 * time.Second
 )
 
 // hashPrefix starts every stored API key hash.
 const hashPrefix = "sha256:"
 
-// Config says which credentials the gateway accepts. At least one API key
-// or a JWT configuration is needed; to turn authentication off, do not
-// create an Authenticator at all (a nil *Authenticator passes everything).
+// Config says which credentials the gateway accepts. At least one API key,
+// an API key file or a JWT configuration is needed; to turn authentication
+// off, do not create an Authenticator at all (a nil *Authenticator passes
+// everything).
 type Config struct {
+	// APIKeys are accepted for the Authenticator's lifetime.
 	APIKeys []APIKey
-	JWT     *JWTConfig
+	// APIKeysFile is an API key file (see LoadAPIKeyFile) whose keys are
+	// accepted as well. New reads it; Run re-reads it every
+	// APIKeysReloadInterval and, when its content changed and is valid,
+	// replaces the file's keys. Names and hashes must be unique across
+	// APIKeys and the file.
+	APIKeysFile string
+	// APIKeysReloadInterval is how often Run checks APIKeysFile;
+	// DefaultAPIKeysReloadInterval if 0.
+	APIKeysReloadInterval time.Duration
+	JWT                   *JWTConfig
 	// Realm is the realm of WWW-Authenticate challenges; DefaultRealm if empty.
 	Realm string
 }
@@ -101,33 +114,17 @@ func parseHash(s string) ([sha256.Size]byte, error) {
 // Validate checks the configuration without touching the network or the
 // file system. Errors name the offending entry, never a secret.
 func (c Config) Validate() error {
-	if len(c.APIKeys) == 0 && c.JWT == nil {
+	if len(c.APIKeys) == 0 && c.APIKeysFile == "" && c.JWT == nil {
 		return errors.New("auth: no API keys and no JWT configuration")
 	}
 	if strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return errors.New("auth: realm must not contain quotes, backslashes or line breaks")
 	}
-	names := map[string]bool{}
-	hashes := map[[sha256.Size]byte]string{}
-	for i, k := range c.APIKeys {
-		if k.Name == "" {
-			return fmt.Errorf("auth: api key #%d: name is empty", i+1)
-		}
-		if names[k.Name] {
-			return fmt.Errorf("auth: api key %q: name used twice", k.Name)
-		}
-		names[k.Name] = true
-		h, err := parseHash(k.Hash)
-		if err != nil {
-			return fmt.Errorf("auth: api key %q: %w", k.Name, err)
-		}
-		if other, dup := hashes[h]; dup {
-			return fmt.Errorf("auth: api key %q: same hash as api key %q", k.Name, other)
-		}
-		hashes[h] = k.Name
-		if err := validScopes(k.Scopes); err != nil {
-			return fmt.Errorf("auth: api key %q: %w", k.Name, err)
-		}
+	if err := validateAPIKeys(c.APIKeys); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	if c.APIKeysFile != "" && c.apiKeysReloadInterval() <= 0 {
+		return errors.New("auth: api keys reload interval must be positive")
 	}
 	if c.JWT != nil {
 		if err := c.JWT.validate(); err != nil {
@@ -135,6 +132,42 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateAPIKeys checks each key and that names and hashes are unique.
+// Errors name the key, never its hash.
+func validateAPIKeys(keys []APIKey) error {
+	names := map[string]bool{}
+	hashes := map[[sha256.Size]byte]string{}
+	for i, k := range keys {
+		if k.Name == "" {
+			return fmt.Errorf("api key #%d: name is empty", i+1)
+		}
+		if names[k.Name] {
+			return fmt.Errorf("api key %q: name used twice", k.Name)
+		}
+		names[k.Name] = true
+		h, err := parseHash(k.Hash)
+		if err != nil {
+			return fmt.Errorf("api key %q: %w", k.Name, err)
+		}
+		if other, dup := hashes[h]; dup {
+			return fmt.Errorf("api key %q: same hash as api key %q", k.Name, other)
+		}
+		hashes[h] = k.Name
+		if err := validScopes(k.Scopes); err != nil {
+			return fmt.Errorf("api key %q: %w", k.Name, err)
+		}
+	}
+	return nil
+}
+
+// apiKeysReloadInterval is APIKeysReloadInterval with its default.
+func (c Config) apiKeysReloadInterval() time.Duration {
+	if c.APIKeysReloadInterval == 0 {
+		return DefaultAPIKeysReloadInterval
+	}
+	return c.APIKeysReloadInterval
 }
 
 func validScopes(scopes []string) error {

@@ -33,6 +33,8 @@ func TestValidateNamesTheEntryAndHidesTheHash(t *testing.T) {
 		{"one api key is valid", Config{APIKeys: []APIKey{{Name: "lab", Hash: good, Scopes: []string{ScopeHL7Write}}}}, ""},
 		{"an upper-case hex hash is valid", Config{APIKeys: []APIKey{{Name: "lab", Hash: "sha256:" + strings.ToUpper(hexPart)}}}, ""},
 		{"nothing configured is an error", Config{}, "no API keys and no JWT"},
+		{"an api key file alone is valid", Config{APIKeysFile: "keys"}, ""},
+		{"a negative key file reload interval is an error", Config{APIKeysFile: "keys", APIKeysReloadInterval: -time.Second}, "reload interval must be positive"},
 		{"a hash without the prefix names the key", Config{APIKeys: []APIKey{{Name: "lab", Hash: hexPart}}}, `api key "lab": hash must start`},
 		{"an md5 prefix names the key", Config{APIKeys: []APIKey{{Name: "lab", Hash: "md5:" + hexPart}}}, `api key "lab": hash must start`},
 		{"a short hash names the key", Config{APIKeys: []APIKey{{Name: "lab", Hash: good[:40]}}}, `api key "lab": hash must have 64 hex digits`},

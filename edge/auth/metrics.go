@@ -9,7 +9,16 @@ type Metrics struct {
 	failures *prometheus.CounterVec
 	success  *prometheus.CounterVec
 	jwksErrs prometheus.Counter
+	reloads  *prometheus.CounterVec
+	apiKeys  prometheus.Gauge
 }
+
+// Results of an API key file reload, the `result` label of
+// gateway_auth_api_keys_reloads_total.
+const (
+	ResultOK    = "ok"
+	ResultError = "error"
+)
 
 // NewMetrics creates the authentication metrics and registers them with
 // reg. It panics if they are already registered with reg (a wiring bug):
@@ -28,8 +37,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_auth_jwks_refresh_errors_total",
 			Help: "JWKS loads (start, periodic, unknown kid) that failed; the previous keys stay in use.",
 		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_auth_api_keys_reloads_total",
+			Help: "Reloads of an API key file after its content changed, by result (ok, error: the previous keys stay in use).",
+		}, []string{"result"}),
+		apiKeys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gateway_auth_api_keys",
+			Help: "API keys accepted now, summed over the doors (a key file shared by two doors counts twice).",
+		}),
 	}
-	reg.MustRegister(m.failures, m.success, m.jwksErrs)
+	// Both results exist from the start, so rates and alerts see them
+	// before the first reload.
+	m.reloads.WithLabelValues(ResultOK)
+	m.reloads.WithLabelValues(ResultError)
+	reg.MustRegister(m.failures, m.success, m.jwksErrs, m.reloads, m.apiKeys)
 	return m
 }
 
@@ -48,5 +69,23 @@ func (m *Metrics) succeeded(door, kind string) {
 func (m *Metrics) jwksError() {
 	if m != nil {
 		m.jwksErrs.Inc()
+	}
+}
+
+func (m *Metrics) apiKeysReloaded(err error) {
+	if m == nil {
+		return
+	}
+	result := ResultOK
+	if err != nil {
+		result = ResultError
+	}
+	m.reloads.WithLabelValues(result).Inc()
+}
+
+// addAPIKeys changes the number of API keys accepted by delta.
+func (m *Metrics) addAPIKeys(delta int) {
+	if m != nil {
+		m.apiKeys.Add(float64(delta))
 	}
 }
