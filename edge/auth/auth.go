@@ -76,6 +76,9 @@ type apiKeyFile struct {
 	// digest is the SHA-256 of the content last tried (of the error text
 	// when the file could not be read). Guarded by mu.
 	digest [sha256.Size]byte
+	// stale: the content last tried did not load, so older keys are in
+	// use. Guarded by mu.
+	stale bool
 }
 
 // New validates cfg, reads the API key file if one is configured and, when
@@ -214,6 +217,10 @@ func (a *Authenticator) reloadAPIKeys() {
 		}
 	}
 	a.m.apiKeysReloaded(err)
+	if stale := err != nil; stale != f.stale {
+		f.stale = stale
+		a.m.staleKeyFile(stale)
+	}
 	if err != nil {
 		// The errors name the file, line and key, never a hash.
 		a.log.Warn("auth: api key file reload failed, keeping the previous keys", "file", f.path, "err", err)

@@ -200,6 +200,9 @@ func TestBrokenAPIKeyFileKeepsTheOldKeysAndCountsAnError(t *testing.T) {
 			if n := k.reloads(t, ResultError); n != before+1 {
 				t.Fatalf("reload errors = %v after polls of the same broken file, want %v", n, before+1)
 			}
+			if n := gaugeValue(t, k.reg, "gateway_auth_api_keys_files_stale"); n != 1 {
+				t.Fatalf("gateway_auth_api_keys_files_stale = %v while the file is broken, want 1", n)
+			}
 		})
 	}
 	if n := k.reloads(t, ResultOK); n != 0 {
@@ -218,6 +221,9 @@ func TestBrokenAPIKeyFileKeepsTheOldKeysAndCountsAnError(t *testing.T) {
 	wantKind(t, k.auth("a"), Invalid, "")
 	if n := k.reloads(t, ResultOK); n != 1 {
 		t.Fatalf("reloads ok = %v after the repair, want 1", n)
+	}
+	if n := gaugeValue(t, k.reg, "gateway_auth_api_keys_files_stale"); n != 0 {
+		t.Fatalf("gateway_auth_api_keys_files_stale = %v after the repair, want 0", n)
 	}
 }
 

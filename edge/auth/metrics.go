@@ -11,6 +11,7 @@ type Metrics struct {
 	jwksErrs prometheus.Counter
 	reloads  *prometheus.CounterVec
 	apiKeys  prometheus.Gauge
+	stale    prometheus.Gauge
 }
 
 // Results of an API key file reload, the `result` label of
@@ -45,12 +46,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_auth_api_keys",
 			Help: "API keys accepted now, summed over the doors (a key file shared by two doors counts twice).",
 		}),
+		stale: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gateway_auth_api_keys_files_stale",
+			Help: "API key files whose current content does not load, so that older keys are still in use; 0 once every file loads again.",
+		}),
 	}
 	// Both results exist from the start, so rates and alerts see them
 	// before the first reload.
 	m.reloads.WithLabelValues(ResultOK)
 	m.reloads.WithLabelValues(ResultError)
-	reg.MustRegister(m.failures, m.success, m.jwksErrs, m.reloads, m.apiKeys)
+	reg.MustRegister(m.failures, m.success, m.jwksErrs, m.reloads, m.apiKeys, m.stale)
 	return m
 }
 
@@ -87,5 +92,18 @@ func (m *Metrics) apiKeysReloaded(err error) {
 func (m *Metrics) addAPIKeys(delta int) {
 	if m != nil {
 		m.apiKeys.Add(float64(delta))
+	}
+}
+
+// staleKeyFile counts a key file whose content stopped (true) or started
+// again (false) to load.
+func (m *Metrics) staleKeyFile(stale bool) {
+	if m == nil {
+		return
+	}
+	if stale {
+		m.stale.Inc()
+	} else {
+		m.stale.Dec()
 	}
 }
