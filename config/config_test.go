@@ -45,7 +45,7 @@ func TestDefaultIsValidAndComplete(t *testing.T) {
 		{"delivery timeout", c.Kafka.Producer.DeliveryTimeout, 30 * time.Second},
 		{"request timeout", c.Kafka.Producer.RequestTimeout, 10 * time.Second},
 		{"linger", c.Kafka.Producer.Linger, time.Duration(0)},
-		{"compression", c.Kafka.Producer.Compression, "lz4"},
+		{"compression", c.Kafka.Producer.Compression, "snappy"},
 		{"max buffered records", c.Kafka.Producer.MaxBufferedRecords, 100000},
 		{"max buffered bytes", c.Kafka.Producer.MaxBufferedBytes, int64(256 << 20)},
 		{"tx prefix", c.Kafka.Producer.TransactionalIDPrefix, "hl7-gateway-tx"},

@@ -133,9 +133,9 @@ func compression(name string) (kgo.CompressionCodec, error) {
 	switch name {
 	case "zstd":
 		return kgo.ZstdCompression(), nil
-	case "lz4", "":
+	case "lz4":
 		return kgo.Lz4Compression(), nil
-	case "snappy":
+	case "snappy", "":
 		return kgo.SnappyCompression(), nil
 	case "gzip":
 		return kgo.GzipCompression(), nil

@@ -1,7 +1,7 @@
 // Package fhirload measures the FHIR REST door: resources per second posted
 // over real HTTP by 8 and 64 concurrent clients to the gateway's REST
 // handler (strict validation, routing, and the gateway's own producer,
-// publish.Producer, with its durable defaults: acks=all, idempotent, lz4)
+// publish.Producer, with its durable defaults: acks=all, idempotent, snappy)
 // into a kfake Kafka-protocol broker, beside the rate at which
 // google/fhir/go's R4 jsonformat unmarshaller alone reads the same
 // resources on the same cores. `make bench` prints both; the target is

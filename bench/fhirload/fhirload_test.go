@@ -54,7 +54,7 @@ func corpus(tb testing.TB) []resource {
 
 // server starts kfake, the FHIR pipeline with the gateway's own producer
 // (publish.Producer with the default durable settings: acks=all,
-// idempotent, lz4) and the REST door on a real HTTP server. It returns the
+// idempotent, snappy) and the REST door on a real HTTP server. It returns the
 // server's host:port.
 func server(b *testing.B) string {
 	b.Helper()

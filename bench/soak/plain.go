@@ -32,7 +32,7 @@ type pathResult struct {
 // "<prefix>-<conn>-<seq>" as the load generator) to topic with conns
 // goroutines, each waiting for its record to be acknowledged before the
 // next, with the gateway's default producer settings (acks=all,
-// idempotent, lz4, linger 0) and the gateway's partition keys. A failed
+// idempotent, snappy, linger 0) and the gateway's partition keys. A failed
 // produce is counted, not retried; the first error is returned with the
 // figures when every produce failed.
 func plainProduce(ctx context.Context, brokers []string, topic string, ps []payload, count, conns int, prefix string) (pathResult, error) {
