@@ -59,10 +59,10 @@ proto-check: tools
 ## bench: parser, validation, FHIR and end-to-end figures, each beside its baseline.
 bench: bench-go bench-py bench-e2e
 
+# bench/fhirload runs 3s per figure: at the default 1s its 8-client rate varies by about 10% here.
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -cpu=1 ./ingest/hl7/ ./validation/hl7v2/ ./ingest/hl7/mllp/ ./publish/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./validation/fhirval/
-	# 3s per figure: at the default 1s the 8-client rate on this 2-core rig varies by about 10%.
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3s -count=1 ./bench/fhirload/
 
 bench-py:
