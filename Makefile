@@ -28,8 +28,10 @@ test: lint proto-check ops-check test-go
 ops-check:
 	bash scripts/promtool.sh
 
+# -race: the doors, the pipeline and the producer are concurrent by design;
+# the detector costs about two minutes here.
 test-go: test-deps
-	$(TEST_ENV) $(GO) test -count=1 -p 2 -timeout 40m ./...
+	$(TEST_ENV) $(GO) test -race -count=1 -p 2 -timeout 40m ./...
 
 ## test-deps: what the tests need besides Go, installed idempotently:
 ## kcat (apt), grpcurl (go install), Apache Kafka (Maven Central).
