@@ -136,6 +136,8 @@ func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
 		grpc.MaxConcurrentStreams(uint32(max(grpcHTTP2Streams, s.Edge.MaxStreams))),
 		grpc.ChainUnaryInterceptor(e.auth.UnaryInterceptor(e.name)),
 		grpc.ChainStreamInterceptor(e.auth.StreamInterceptor(e.name), g.edgeMetrics().limits.StreamLimit(e.name, s.Edge.MaxStreams)),
+		// Unknown methods are answered through the interceptors and counted.
+		grpc.UnknownServiceHandler(limits.UnknownMethod),
 	}
 	if e.tls != nil {
 		opts = append(opts, grpc.Creds(e.tls.GRPCCredentials()))

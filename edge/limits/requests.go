@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
@@ -95,6 +97,17 @@ func (m *RequestMetrics) GRPC(listener string, methods []string) stats.Handler {
 		known[n] = true
 	}
 	return &grpcStats{m: m, listener: listener, known: known}
+}
+
+// UnknownMethod is a grpc.UnknownServiceHandler that answers UNIMPLEMENTED,
+// as grpc-go does by default, but through the ordinary call path: without
+// it grpc-go answers a call to an unknown service or method before any
+// stats handler sees it end, so GRPC's counter missed such calls, and no
+// interceptor ran, so an unauthenticated client could probe which methods
+// exist. With it, the call is counted (as "other") and authenticated first.
+func UnknownMethod(_ any, stream grpc.ServerStream) error {
+	method, _ := grpc.MethodFromServerStream(stream)
+	return status.Errorf(codes.Unimplemented, "unknown method %s", method)
 }
 
 type grpcStats struct {
