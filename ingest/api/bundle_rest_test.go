@@ -194,3 +194,33 @@ func TestRESTHL7AnswersWithTheACK(t *testing.T) {
 		t.Errorf("%d records on hl7.adt.a01, want 2 with the message as sent", len(recs))
 	}
 }
+
+func TestRESTBatchThatCannotBeSplitIsRefusedWholeWithTheEntryLocation(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	patient := `{"resourceType":"Patient","id":"p1"}`
+	tests := []struct {
+		name, bundle, location string
+	}{
+		{"an entry without a request method", `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + patient + `,"request":{"url":"Patient"}}]}`,
+			"Bundle.entry[0].request.method"},
+		{"a PATCH entry", `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + patient + `,"request":{"method":"POST","url":"Patient"}},` +
+			`{"resource":` + patient + `,"request":{"method":"PATCH","url":"Patient/p1"}}]}`, "Bundle.entry[1].request.method"},
+		{"an update without an id", `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient/p1"}}]}`,
+			"Bundle.entry[0].resource.id"},
+		{"no entries", `{"resourceType":"Bundle","type":"batch","entry":[]}`, "Bundle.entry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := e.do(t, "POST", "/fhir", "application/fhir+json", []byte(tt.bundle))
+			if resp.StatusCode != 400 {
+				t.Fatalf("status %d, want 400: %.300s", resp.StatusCode, body)
+			}
+			if o := parseOO(t, body); !o.hasExpression(tt.location) {
+				t.Errorf("OperationOutcome does not point at %s: %s", tt.location, body)
+			}
+		})
+	}
+	if recs := e.consumeFor(t, 500*time.Millisecond, "fhir.patient.created", "fhir.patient.updated", "fhir.dlq"); len(recs) != 0 {
+		t.Errorf("%d records written for refused batches, want none (there is no entry to dead-letter)", len(recs))
+	}
+}
