@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/internal/metrictest"
 	"github.com/hl7gw/gateway/pipeline"
 )
 
@@ -205,7 +206,7 @@ func TestPublishFailureReasons(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Errorf("the failure came only after the test deadline")
 			}
-			if n := counterValue(t, reg, "gateway_kafka_publish_errors_total", "reason", tt.want); n != 1 {
+			if n := metrictest.Value(t, reg, "gateway_kafka_publish_errors_total", map[string]string{"reason": tt.want}); n != 1 {
 				t.Errorf("publish error counter = %v, want 1", n)
 			}
 		})
@@ -414,27 +415,6 @@ func TestMetricsAreRegisteredOnce(t *testing.T) {
 	if _, err := New(context.Background(), testKafka(), c.ListenAddrs(), reg, nil); err == nil {
 		t.Error("a second producer on the same registry should fail to register")
 	}
-}
-
-func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == label && lp.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 func sortStrings(s []string) []string {

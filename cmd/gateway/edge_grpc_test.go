@@ -16,6 +16,7 @@ import (
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/edge/auth"
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/metrictest"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -62,7 +63,7 @@ func TestGRPCOverTLSDemandsTokensAndBoundsStreams(t *testing.T) {
 			}
 		})
 	}
-	if n := metric(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "api"}); n != 4 {
+	if n := metrictest.Value(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "api"}); n != 4 {
 		t.Fatalf("auth failures = %v, want 4", n)
 	}
 	if r, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
@@ -80,7 +81,7 @@ func TestGRPCOverTLSDemandsTokensAndBoundsStreams(t *testing.T) {
 	if err := invent("k-ehr"); status.Code(err) != codes.Unimplemented {
 		t.Fatalf("invented method with a key: %v, want UNIMPLEMENTED", err)
 	}
-	if n := metric(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "other", "code": "Unimplemented"}); n != 1 {
+	if n := metrictest.Value(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "other", "code": "Unimplemented"}); n != 1 {
 		t.Fatalf("calls{other,Unimplemented} = %v, want 1", n)
 	}
 
@@ -102,11 +103,11 @@ func TestGRPCOverTLSDemandsTokensAndBoundsStreams(t *testing.T) {
 	if _, err := second.Recv(); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("second stream: %v, want RESOURCE_EXHAUSTED", err)
 	}
-	if n := metric(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "api", "reason": "max_streams"}); n != 1 {
+	if n := metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "api", "reason": "max_streams"}); n != 1 {
 		t.Fatalf("max_streams rejections = %v, want 1", n)
 	}
 	_ = first.CloseSend()
-	if n := metric(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "/gateway.v1.GatewayService/SubmitFHIR", "code": "Unauthenticated"}); n != 3 {
+	if n := metrictest.Value(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "/gateway.v1.GatewayService/SubmitFHIR", "code": "Unauthenticated"}); n != 3 {
 		t.Fatalf("calls{SubmitFHIR,Unauthenticated} = %v, want 3", n)
 	}
 }
@@ -128,6 +129,6 @@ func TestGRPCOversizedMessageIsResourceExhaustedAndCounted(t *testing.T) {
 		t.Fatalf("oversized SubmitHL7: %v, want RESOURCE_EXHAUSTED", err)
 	}
 	eventually(t, "the refusal counted", func() bool {
-		return metric(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "code": "ResourceExhausted"}) == 1
+		return metrictest.Value(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "code": "ResourceExhausted"}) == 1
 	})
 }

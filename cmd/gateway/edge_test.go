@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -25,45 +23,8 @@ import (
 	"github.com/hl7gw/gateway/edge/tlsconf/tlstest"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/internal/metrictest"
 )
-
-// metric returns the value of the series of name whose labels include
-// want, summed over the matching series (0 when none).
-func metric(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if !hasLabels(m, want) {
-				continue
-			}
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			}
-		}
-	}
-	return sum
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	n := 0
-	for _, l := range m.GetLabel() {
-		if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
-			n++
-		}
-	}
-	return n == len(want)
-}
 
 // eventually polls cond for up to 10s.
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -155,11 +116,11 @@ func TestMLLPOverMutualTLSAcceptsAllowedSubjectsOnly(t *testing.T) {
 				t.Fatalf("got answer %+v, want the handshake refused", ack)
 			}
 			eventually(t, "the refusal counted as "+tc.reason, func() bool {
-				return metric(t, g.reg, "gateway_tls_handshake_failures_total", map[string]string{"listener": "adt", "reason": tc.reason}) == 1
+				return metrictest.Value(t, g.reg, "gateway_tls_handshake_failures_total", map[string]string{"listener": "adt", "reason": tc.reason}) == 1
 			})
 		})
 	}
-	if n := metric(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "tls_handshake"}); n != 3 {
+	if n := metrictest.Value(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "tls_handshake"}); n != 3 {
 		t.Fatalf("mllp tls_handshake rejections = %v, want 3", n)
 	}
 	if plain, err := sendTLS(g.mllpAddr(), nil, msg); err == nil {
@@ -181,7 +142,7 @@ func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testin
 		t.Fatal("a source outside source.allow was answered")
 	}
 	eventually(t, "not_allowed counted", func() bool {
-		return metric(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "not_allowed"}) == 1
+		return metrictest.Value(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "not_allowed"}) == 1
 	})
 
 	lab := g.mllp[1].ln.Addr().String()
@@ -199,7 +160,7 @@ func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testin
 		t.Fatal("a second connection from the same source was answered past max.connections.per.source=1")
 	}
 	eventually(t, "per_source_limit counted", func() bool {
-		return metric(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "lab", "reason": "per_source_limit"}) == 1
+		return metrictest.Value(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "lab", "reason": "per_source_limit"}) == 1
 	})
 	if ack, err := first.Send(ctx, msg); err != nil || !strings.Contains(string(ack), "MSA|AA") {
 		t.Fatalf("the first connection stopped working: %q %v", ack, err)
@@ -223,7 +184,7 @@ func TestMLLPSlowSenderIsCutOffAndCounted(t *testing.T) {
 		t.Fatalf("read %d bytes, want the connection closed", n)
 	}
 	eventually(t, "read_timeout counted", func() bool {
-		return metric(t, g.reg, "gateway_mllp_frame_errors_total", map[string]string{"listener": "adt", "reason": "read_timeout"}) == 1
+		return metrictest.Value(t, g.reg, "gateway_mllp_frame_errors_total", map[string]string{"listener": "adt", "reason": "read_timeout"}) == 1
 	})
 }
 
@@ -237,7 +198,7 @@ func TestMLLPDedupAnswersAResendWithoutASecondRecord(t *testing.T) {
 			t.Fatalf("copy %d answered %+v, want AA", i, a)
 		}
 	}
-	if n := metric(t, g.reg, "gateway_hl7_duplicates_total", map[string]string{"connector": "adt", "result": "suppressed"}); n != 2 {
+	if n := metrictest.Value(t, g.reg, "gateway_hl7_duplicates_total", map[string]string{"connector": "adt", "result": "suppressed"}); n != 2 {
 		t.Fatalf("suppressed = %v, want 2", n)
 	}
 	recs := consume(t, g.brokerAddrs(), "hl7.adt.a01", 1)
@@ -324,7 +285,7 @@ func TestHTTPSDoorDemandsTokensWithTheRightScope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := metric(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "rest", "reason": tt.reason})
+			before := metrictest.Value(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "rest", "reason": tt.reason})
 			resp, oo := post(tt.token)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
@@ -338,13 +299,13 @@ func TestHTTPSDoorDemandsTokensWithTheRightScope(t *testing.T) {
 			if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer ") {
 				t.Fatalf("WWW-Authenticate = %q", resp.Header.Get("WWW-Authenticate"))
 			}
-			if got := metric(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "rest", "reason": tt.reason}); got != before+1 {
+			if got := metrictest.Value(t, g.reg, "gateway_auth_failures_total", map[string]string{"door": "rest", "reason": tt.reason}); got != before+1 {
 				t.Fatalf("auth failures{%s} = %v, want %v", tt.reason, got, before+1)
 			}
 		})
 	}
 	for code, want := range map[string]float64{"401": 3, "403": 2, "201": 2} {
-		if got := metric(t, g.reg, "gateway_http_responses_total", map[string]string{"listener": "rest", "code": code}); got != want {
+		if got := metrictest.Value(t, g.reg, "gateway_http_responses_total", map[string]string{"listener": "rest", "code": code}); got != want {
 			t.Errorf("responses{code=%s} = %v, want %v", code, got, want)
 		}
 	}
@@ -397,10 +358,10 @@ func TestRewrittenAPIKeyFileRevokesAndAddsKeysWithoutARestart(t *testing.T) {
 	if code := post("k-a"); code != 401 {
 		t.Fatalf("revoked key a: %d, want 401", code)
 	}
-	if n := metric(t, g.reg, "gateway_auth_api_keys_reloads_total", map[string]string{"result": "ok"}); n != 1 {
+	if n := metrictest.Value(t, g.reg, "gateway_auth_api_keys_reloads_total", map[string]string{"result": "ok"}); n != 1 {
 		t.Fatalf("api key reloads{ok} = %v, want 1", n)
 	}
-	if n := metric(t, g.reg, "gateway_auth_api_keys", nil); n != 1 {
+	if n := metrictest.Value(t, g.reg, "gateway_auth_api_keys", nil); n != 1 {
 		t.Fatalf("gateway_auth_api_keys = %v, want 1", n)
 	}
 	for _, name := range []string{"a", "b"} {
@@ -431,7 +392,7 @@ func TestHTTPDoorLimitsConnections(t *testing.T) {
 		_, err = c.Read(make([]byte, 1))
 		return err != nil // closed without an answer
 	})
-	if n := metric(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "rest", "door": "http", "reason": "max_conns"}); n < 1 {
+	if n := metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "rest", "door": "http", "reason": "max_conns"}); n < 1 {
 		t.Fatalf("max_conns rejections = %v, want at least 1", n)
 	}
 }
@@ -526,7 +487,7 @@ func TestRESTLimitsAreAnsweredAndCounted(t *testing.T) {
 		t.Fatalf("slow sender answered %q, want 408", b)
 	}
 	for code, want := range map[string]float64{"413": 1, "415": 1, "408": 1} {
-		if got := metric(t, g.reg, "gateway_http_responses_total", map[string]string{"listener": "rest", "code": code}); got != want {
+		if got := metrictest.Value(t, g.reg, "gateway_http_responses_total", map[string]string{"listener": "rest", "code": code}); got != want {
 			t.Errorf("responses{code=%s} = %v, want %v", code, got, want)
 		}
 	}
@@ -566,7 +527,7 @@ func TestRenewedCertificateIsServedWithoutARestart(t *testing.T) {
 	if ack, err := sendTLS(g.mllpAddr(), p.client(t, ""), msg); err != nil || ack.Code != "AA" {
 		t.Fatalf("after renewal: %+v %v, want AA", ack, err)
 	}
-	if n := metric(t, g.reg, "gateway_tls_cert_reloads_total", map[string]string{"listener": "adt", "result": "ok"}); n < 1 {
+	if n := metrictest.Value(t, g.reg, "gateway_tls_cert_reloads_total", map[string]string{"listener": "adt", "result": "ok"}); n < 1 {
 		t.Fatalf("reloads{ok} = %v, want at least 1", n)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/metrictest"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -188,7 +189,7 @@ func TestGRPCInterceptorsOverALoopbackServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := counterValue(t, reg, "gateway_auth_failures_total", "door", "grpc", "reason", tt.reason)
+			before := metrictest.Value(t, reg, "gateway_auth_failures_total", map[string]string{"door": "grpc", "reason": tt.reason})
 			ctx := context.Background()
 			if tt.token != "" {
 				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tt.token)
@@ -202,7 +203,7 @@ func TestGRPCInterceptorsOverALoopbackServer(t *testing.T) {
 				t.Fatalf("answer %q, status %q; want %q", got, st.Message(), tt.wantMsg)
 			}
 			if tt.reason != "" {
-				if n := counterValue(t, reg, "gateway_auth_failures_total", "door", "grpc", "reason", tt.reason); n != before+1 {
+				if n := metrictest.Value(t, reg, "gateway_auth_failures_total", map[string]string{"door": "grpc", "reason": tt.reason}); n != before+1 {
 					t.Fatalf("failures{reason=%s} = %v, want %v", tt.reason, n, before+1)
 				}
 			}
@@ -210,10 +211,10 @@ func TestGRPCInterceptorsOverALoopbackServer(t *testing.T) {
 	}
 	// SubmitHL7, SubmitFHIR, one StreamHL7 stream (checked once, not per
 	// message), PostHL7: four JWT successes; reflection: one API key.
-	if n := counterValue(t, reg, "gateway_auth_success_total", "door", "grpc", "kind", "jwt"); n != 4 {
+	if n := metrictest.Value(t, reg, "gateway_auth_success_total", map[string]string{"door": "grpc", "kind": "jwt"}); n != 4 {
 		t.Errorf("jwt successes %v, want 4", n)
 	}
-	if n := counterValue(t, reg, "gateway_auth_success_total", "door", "grpc", "kind", "api_key"); n != 1 {
+	if n := metrictest.Value(t, reg, "gateway_auth_success_total", map[string]string{"door": "grpc", "kind": "api_key"}); n != 1 {
 		t.Errorf("api_key successes %v, want 1", n)
 	}
 }

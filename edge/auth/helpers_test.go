@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/hl7gw/gateway/edge/auth/authtest"
 )
 
@@ -62,35 +60,6 @@ func wantKind(t *testing.T, err error, k Kind, secret string) {
 	if secret != "" && strings.Contains(e.Msg, secret) {
 		t.Fatalf("message %q echoes the credential", e.Msg)
 	}
-}
-
-// counterValue reads a counter from reg; 0 if the series does not exist.
-// labels are name, value pairs.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				got[lp.GetName()] = lp.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if got[labels[i]] != labels[i+1] {
-					continue series
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
 }
 
 // syncBuffer is a log sink safe for the concurrent writes of servers.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/metrictest"
 )
 
 // principalEcho is the next handler: 200 and the principal's name and kind.
@@ -76,7 +77,7 @@ func TestHTTPMiddlewareOverARealServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := counterValue(t, reg, "gateway_auth_failures_total", "door", "fhir-rest", "reason", tt.wantReason)
+			before := metrictest.Value(t, reg, "gateway_auth_failures_total", map[string]string{"door": "fhir-rest", "reason": tt.wantReason})
 			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader("{}"))
 			for _, v := range tt.authorization {
 				req.Header.Add("Authorization", v)
@@ -100,15 +101,15 @@ func TestHTTPMiddlewareOverARealServer(t *testing.T) {
 				return
 			}
 			checkOutcome(t, resp, body, tt.wantStatus, tt.wantBody)
-			if got := counterValue(t, reg, "gateway_auth_failures_total", "door", "fhir-rest", "reason", tt.wantReason); got != before+1 {
+			if got := metrictest.Value(t, reg, "gateway_auth_failures_total", map[string]string{"door": "fhir-rest", "reason": tt.wantReason}); got != before+1 {
 				t.Fatalf("gateway_auth_failures_total{reason=%q} = %v, want %v", tt.wantReason, got, before+1)
 			}
 		})
 	}
-	if got := counterValue(t, reg, "gateway_auth_success_total", "door", "fhir-rest", "kind", "jwt"); got != 1 {
+	if got := metrictest.Value(t, reg, "gateway_auth_success_total", map[string]string{"door": "fhir-rest", "kind": "jwt"}); got != 1 {
 		t.Errorf("jwt successes %v, want 1", got)
 	}
-	if got := counterValue(t, reg, "gateway_auth_success_total", "door", "fhir-rest", "kind", "api_key"); got != 2 {
+	if got := metrictest.Value(t, reg, "gateway_auth_success_total", map[string]string{"door": "fhir-rest", "kind": "api_key"}); got != 2 {
 		t.Errorf("api_key successes %v, want 2", got)
 	}
 	out := logs.String()

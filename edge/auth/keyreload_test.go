@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/metrictest"
 )
 
 // Keys of the reload tests; the file holds "<name> HashKey(key) <scopes>".
@@ -87,7 +88,7 @@ func (k *keyFileAuth) auth(name string) error {
 
 func (k *keyFileAuth) reloads(t *testing.T, result string) float64 {
 	t.Helper()
-	return counterValue(t, k.reg, "gateway_auth_api_keys_reloads_total", "result", result)
+	return metrictest.Value(t, k.reg, "gateway_auth_api_keys_reloads_total", map[string]string{"result": result})
 }
 
 // gaugeValue reads an unlabelled gauge from reg; -1 if it does not exist.

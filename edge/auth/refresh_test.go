@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/metrictest"
 )
 
 // jwksOf merges key sets into one JWKS document.
@@ -142,9 +143,9 @@ func TestBrokenJWKSResponseKeepsTheOldKeys(t *testing.T) {
 		// Refreshes that began before serve may still succeed; two failures
 		// counted after a fetch of the broken document are ours.
 		eventually(t, "a fetch of the broken JWKS", func() bool { return srv.fetches.Load() > before })
-		errsBefore := counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total")
+		errsBefore := metrictest.Value(t, reg, "gateway_auth_jwks_refresh_errors_total", nil)
 		eventually(t, "two failed refreshes", func() bool {
-			return counterValue(t, reg, "gateway_auth_jwks_refresh_errors_total") >= errsBefore+2
+			return metrictest.Value(t, reg, "gateway_auth_jwks_refresh_errors_total", nil) >= errsBefore+2
 		})
 		if _, err := a.Authenticate(context.Background(), token, ""); err != nil {
 			t.Fatalf("after serving %d %q: %v", broken.status, broken.body, err)

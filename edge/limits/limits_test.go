@@ -39,17 +39,7 @@ func TestStreamLimitRefusesTheStreamPastTheBoundAndCountsIt(t *testing.T) {
 	srv := grpc.NewServer(grpc.ChainStreamInterceptor(m.StreamLimit("api", 2)))
 	gatewayv1.RegisterGatewayServiceServer(srv, h)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Stop()
-	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := serve(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cl := gatewayv1.NewGatewayServiceClient(cc)
@@ -101,4 +91,22 @@ func TestOnRejectCountsEachRefusedConnection(t *testing.T) {
 	}
 	var nilMetrics *limits.Metrics
 	nilMetrics.Rejected("x", "http", "max_conns") // records nothing, does not panic
+}
+
+// serve runs srv on a loopback port until the test ends and returns a
+// client connection to it.
+func serve(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
 }

@@ -3,7 +3,6 @@ package limits_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/hl7gw/gateway/edge/limits"
+	"github.com/hl7gw/gateway/internal/metrictest"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -53,7 +52,7 @@ func TestHTTPResponsesAreCountedByListenerAndStatus(t *testing.T) {
 		}
 	}
 	for code, want := range map[string]float64{"200": 3, "404": 1, "413": 1} {
-		got := counterValue(t, reg, "gateway_http_responses_total", map[string]string{"listener": "fhir-rest", "code": code})
+		got := metrictest.Value(t, reg, "gateway_http_responses_total", map[string]string{"listener": "fhir-rest", "code": code})
 		if got != want {
 			t.Errorf("gateway_http_responses_total{code=%q} = %v, want %v", code, got, want)
 		}
@@ -86,17 +85,7 @@ func TestGRPCCallsAreCountedByMethodAndCodeWithUnknownMethodsAsOther(t *testing.
 	srv := grpc.NewServer(grpc.StatsHandler(m.GRPC("grpc", []string{submit})), grpc.MaxRecvMsgSize(1024),
 		grpc.UnknownServiceHandler(limits.UnknownMethod))
 	gatewayv1.RegisterGatewayServiceServer(srv, failing{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Stop()
-	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := serve(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cl := gatewayv1.NewGatewayServiceClient(cc)
@@ -121,7 +110,7 @@ func TestGRPCCallsAreCountedByMethodAndCodeWithUnknownMethodsAsOther(t *testing.
 		{submit, "ResourceExhausted", 1},
 		{"other", "Unimplemented", 1},
 	} {
-		got := counterValue(t, reg, "gateway_grpc_calls_total", map[string]string{"listener": "grpc", "method": c.method, "code": c.code})
+		got := metrictest.Value(t, reg, "gateway_grpc_calls_total", map[string]string{"listener": "grpc", "method": c.method, "code": c.code})
 		if got != c.want {
 			t.Errorf("gateway_grpc_calls_total{method=%q,code=%q} = %v, want %v", c.method, c.code, got, c.want)
 		}
@@ -129,29 +118,4 @@ func TestGRPCCallsAreCountedByMethodAndCodeWithUnknownMethodsAsOther(t *testing.
 	if n := testutil.CollectAndCount(reg, "gateway_grpc_calls_total"); n != 3 {
 		t.Errorf("%d gateway_grpc_calls_total series, want 3 (no label for the invented method)", n)
 	}
-}
-
-// counterValue is the value of the series of counter name with labels, 0
-// when there is none.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
 }
