@@ -180,19 +180,7 @@ func FuzzValidate(f *testing.F) {
 }
 
 func BenchmarkValidate(b *testing.B) {
-	files, _ := filepath.Glob("testdata/corpus/valid/*.json")
-	var bodies [][]byte
-	var total int64
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies = append(bodies, body)
-		total += int64(len(body))
-	}
-	b.SetBytes(total / int64(len(bodies)))
-	b.ResetTimer()
+	bodies := benchCorpus(b)
 	for i := 0; b.Loop(); i++ {
 		Validate(bodies[i%len(bodies)], Options{Strict: true})
 	}
@@ -221,4 +209,26 @@ func BenchmarkGoogleUnmarshal(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		_, _ = u.Unmarshal(bodies[i%len(bodies)])
 	}
+}
+
+// benchCorpus reads the valid corpus and sets b's bytes per operation to
+// the mean body size.
+func benchCorpus(b *testing.B) [][]byte {
+	b.Helper()
+	files, err := filepath.Glob("testdata/corpus/valid/*.json")
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no corpus: %v", err)
+	}
+	var bodies [][]byte
+	var total int64
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+		total += int64(len(body))
+	}
+	b.SetBytes(total / int64(len(bodies)))
+	return bodies
 }

@@ -102,19 +102,7 @@ func sortFindings(fs validation.Findings) {
 // BenchmarkScan is the scanner alone over the valid corpus: what Parse
 // spends on every FHIR request before google/fhir reads the body.
 func BenchmarkScan(b *testing.B) {
-	files, _ := filepath.Glob("testdata/corpus/valid/*.json")
-	var bodies [][]byte
-	var total int64
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies = append(bodies, body)
-		total += int64(len(body))
-	}
-	b.SetBytes(total / int64(len(bodies)))
-	b.ResetTimer()
+	bodies := benchCorpus(b)
 	for i := 0; b.Loop(); i++ {
 		Scan(bodies[i%len(bodies)])
 	}
