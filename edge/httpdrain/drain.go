@@ -77,9 +77,6 @@ func New(srv *http.Server, grace time.Duration) *Server {
 	return s
 }
 
-// HTTP returns the wrapped server, for reading its settings.
-func (s *Server) HTTP() *http.Server { return s.srv }
-
 // Serve accepts connections on ln until Shutdown or Close. It blocks and
 // always returns a non-nil error: http.ErrServerClosed after Shutdown or
 // Close, otherwise the error that stopped accepting.
