@@ -155,3 +155,92 @@ func upper(c byte) bool { return c >= 'A' && c <= 'Z' }
 func controlID(prefix string, conn, seq int) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, conn, seq)
 }
+
+// AckMode is what a message's MSH-15 (accept acknowledgement type, HL7
+// table 0155) promises about its answer.
+type AckMode uint8
+
+// The accept acknowledgement types.
+const (
+	AckAlways    AckMode = iota // AL, empty, unknown, or a batch: an answer always comes
+	AckNever                    // NE: no answer comes
+	AckOnError                  // ER: an answer comes only when the message failed
+	AckOnSuccess                // SU: an answer comes only when the message was accepted
+)
+
+// String returns the table 0155 code ("AL" for AckAlways).
+func (m AckMode) String() string {
+	return [...]string{"AL", "NE", "ER", "SU"}[m]
+}
+
+// ModeOf reads MSH-15 of msg's first MSH. A batch (a first line starting
+// with FHS or BHS) is always answered, whatever its messages ask, so it is
+// AckAlways.
+func ModeOf(msg []byte) AckMode {
+	i := 0
+	for i < len(msg) && (msg[i] == '\r' || msg[i] == '\n') {
+		i++
+	}
+	if rest := msg[i:]; bytes.HasPrefix(rest, []byte("FHS")) || bytes.HasPrefix(rest, []byte("BHS")) {
+		return AckAlways
+	}
+	for ; i+3 < len(msg); i++ {
+		if msg[i] != 'M' || msg[i+1] != 'S' || msg[i+2] != 'H' || !isSegmentStart(msg, i) {
+			continue
+		}
+		s, e, ok := field(msg, i, 14) // MSH-15
+		if !ok {
+			return AckAlways
+		}
+		switch string(bytes.ToUpper(bytes.TrimSpace(msg[s:e]))) {
+		case "NE":
+			return AckNever
+		case "ER":
+			return AckOnError
+		case "SU":
+			return AckOnSuccess
+		}
+		return AckAlways
+	}
+	return AckAlways
+}
+
+// CodeNone is the code of a batch answer holding no MSA (every message of
+// the batch asked for no acknowledgement in its case).
+const CodeNone = "none"
+
+// answerOf reads an answer: its code (MSA-1; for a batch the first MSA-1
+// that is not AA/CA, else the first, else CodeNone), MSA-2 of its first
+// MSA (the control id answered; empty for a batch) and whether it is a
+// batch. Codes are bounded as in ackCode.
+func answerOf(ans []byte) (code, ref string, batch bool) {
+	batch = bytes.HasPrefix(ans, []byte("FHS")) || bytes.HasPrefix(ans, []byte("BHS"))
+	if !batch {
+		code = ackCode(ans)
+		for i := 0; i+3 < len(ans); i++ {
+			if ans[i] == 'M' && ans[i+1] == 'S' && ans[i+2] == 'A' && isSegmentStart(ans, i) {
+				if s, e, ok := field(ans, i, 2); ok {
+					ref = string(ans[s:e])
+				}
+				break
+			}
+		}
+		return code, ref, false
+	}
+	for i := 0; i+3 < len(ans); i++ {
+		if ans[i] != 'M' || ans[i+1] != 'S' || ans[i+2] != 'A' || !isSegmentStart(ans, i) {
+			continue
+		}
+		c := ackCode(ans[i:])
+		if code == "" {
+			code = c
+		}
+		if c != "AA" && c != "CA" {
+			return c, "", true
+		}
+	}
+	if code == "" {
+		code = CodeNone
+	}
+	return code, "", true
+}

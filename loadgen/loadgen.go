@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
 )
 
 // Options configure a Run.
@@ -44,28 +42,72 @@ type Options struct {
 	ControlIDPrefix  string // default "LG" + 5 base-36 characters from the clock
 
 	Timeout time.Duration // per-message answer timeout; default 30s
+	// NoAnswerWait is how long a message with MSH-15 ER that no later
+	// message follows on its connection waits for a possible error answer
+	// before it counts as accepted; default DefaultNoAnswerWait. See
+	// Session for how MSH-15 is honoured.
+	NoAnswerWait time.Duration
 
 	// OnAck, when set, is called once per message attempted: controlID is
 	// the MSH-10 sent, ackCode the answer's MSA-1 (CodeUnreadable if it has
-	// none) or "" on a transport error (no answer). It is called from the
-	// connection goroutines concurrently and must not block for long.
+	// none, CodeNone for a batch answer without MSA), CodeSilent when no
+	// answer came and MSH-15 (NE, ER) makes silence mean accepted, or ""
+	// when no answer came otherwise (transport error, timeout, SU). A late
+	// error answer to an ER message already reported CodeSilent calls it a
+	// second time with the answer's code. It is called from the connection
+	// goroutines concurrently and must not block for long.
 	OnAck func(controlID string, ackCode string)
+
+	// Progress, when set, is called every ProgressEvery (default 1s) from
+	// its own goroutine with the figures so far, and not after Run returns.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 }
 
-// Report summarises a Run. Sent == Answered + Errors.
-type Report struct {
-	Sent, Answered, Errors int
-	Codes                  map[string]int // MSA-1 code -> answers
-	Elapsed                time.Duration
-	MsgsPerSec             float64 // answered per second of Elapsed
-	P50, P99, Max          time.Duration
+// CodeSilent is the OnAck code of a message accepted without an answer,
+// as its MSH-15 (NE, ER) allows.
+const CodeSilent = "silent"
+
+// Progress is a snapshot of a running Run.
+type Progress struct {
+	Elapsed               time.Duration
+	Sent, Done            int // messages written; messages whose outcome is known
+	Accepted, NotAccepted int // of Done
 }
+
+// String returns a one-line human progress line.
+func (p Progress) String() string {
+	rate := 0.0
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.Done) / s
+	}
+	return fmt.Sprintf("%s: sent=%d accepted=%d not_accepted=%d (%.0f msgs/s)",
+		p.Elapsed.Round(time.Second), p.Sent, p.Accepted, p.NotAccepted, rate)
+}
+
+// Report summarises a Run. Sent == Answered + Silent + Errors.
+type Report struct {
+	// Answered messages got an answer; Silent ones none, as their MSH-15
+	// allows (NE, ER, SU); Errors had a transport error or timed out.
+	Sent, Answered, Silent, Errors int
+	// Accepted: answered AA/CA (a batch: no MSA other than AA/CA), or
+	// silent where silence means accepted (NE, ER).
+	Accepted      int
+	Codes         map[string]int // MSA-1 code -> answers
+	Elapsed       time.Duration
+	MsgsPerSec    float64 // answered or silent, per second of Elapsed
+	P50, P99, Max time.Duration
+}
+
+// NotAccepted counts the messages sent but not accepted: error answers,
+// transport errors, timeouts, SU messages left unanswered.
+func (r Report) NotAccepted() int { return r.Sent - r.Accepted }
 
 // String returns a one-line human summary.
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sent=%d answered=%d errors=%d in %s: %.1f msgs/s, latency p50=%s p99=%s max=%s, codes",
-		r.Sent, r.Answered, r.Errors, r.Elapsed.Round(time.Millisecond), r.MsgsPerSec,
+	fmt.Fprintf(&b, "sent=%d accepted=%d not_accepted=%d answered=%d silent=%d errors=%d in %s: %.1f msgs/s, latency p50=%s p99=%s max=%s, codes",
+		r.Sent, r.Accepted, r.NotAccepted(), r.Answered, r.Silent, r.Errors, r.Elapsed.Round(time.Millisecond), r.MsgsPerSec,
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
 	if len(r.Codes) == 0 {
 		b.WriteString(" none")
@@ -106,7 +148,8 @@ func (o *Options) check() error {
 // Run connects Connections clients to Addr and sends messages until Count
 // messages were sent or Duration passed (whichever comes first when both
 // are set), then waits for the answers in flight. It blocks until done or
-// ctx ends; the Report is filled in either case.
+// ctx ends; the Report is filled in either case. Each message waits only
+// for the answer its MSH-15 says will come (see Session).
 //
 // All connections are dialled first: a failed first dial ends Run with an
 // error. A transport error later (timeout, reset) counts the message as an
@@ -118,6 +161,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	tmpls := make([]template, len(o.Messages))
+	modes := make([]AckMode, len(o.Messages))
 	for i, m := range o.Messages {
 		t, err := newTemplate(m)
 		if o.UniqueControlIDs {
@@ -128,28 +172,30 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				return Report{}, fmt.Errorf("loadgen: message %d: its delimiters occur in control ids %q", i, o.ControlIDPrefix+idAlphabet)
 			}
 		}
-		tmpls[i] = t
+		tmpls[i], modes[i] = t, ModeOf(m)
 	}
-	clients := make([]*mllp.Client, o.Connections)
-	for i := range clients {
-		c, err := mllp.Dial(ctx, o.Addr, o.TLS)
+	sessions := make([]*Session, o.Connections)
+	for i := range sessions {
+		s, err := DialSession(ctx, o.Addr, o.TLS, o.Timeout, o.NoAnswerWait)
 		if err != nil {
-			for _, c := range clients[:i] {
-				_ = c.Close()
+			for _, s := range sessions[:i] {
+				_ = s.Close()
 			}
 			return Report{}, fmt.Errorf("loadgen: connection %d: %w", i, err)
 		}
-		clients[i] = c
+		sessions[i] = s
 	}
 
-	r := &run{o: o, tmpls: tmpls, start: time.Now()}
+	r := &run{o: o, tmpls: tmpls, modes: modes, start: time.Now()}
+	stopProgress := r.progress()
 	workers := make([]*worker, o.Connections)
 	var wg sync.WaitGroup
 	for i := range workers {
-		workers[i] = &worker{r: r, id: i, client: clients[i], codes: map[string]int{}}
+		workers[i] = &worker{r: r, id: i, session: sessions[i], codes: map[string]int{}}
 		wg.Go(func() { workers[i].loop(ctx) })
 	}
 	wg.Wait()
+	stopProgress()
 	return r.report(workers), errors.Join(ctx.Err(), r.err())
 }
 
@@ -157,11 +203,41 @@ func Run(ctx context.Context, o Options) (Report, error) {
 type run struct {
 	o     Options
 	tmpls []template
+	modes []AckMode
 	start time.Time
 	next  atomic.Int64 // next message index to claim
+	live  struct{ sent, done, accepted atomic.Int64 }
 
 	mu      sync.Mutex
 	dialErr error
+}
+
+// progress calls Options.Progress every ProgressEvery until the returned
+// function is called (which waits for the last call to end).
+func (r *run) progress() (stop func()) {
+	if r.o.Progress == nil {
+		return func() {}
+	}
+	every := r.o.ProgressEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				d, a := int(r.live.done.Load()), int(r.live.accepted.Load())
+				r.o.Progress(Progress{Elapsed: time.Since(r.start), Sent: int(r.live.sent.Load()), Done: d, Accepted: a, NotAccepted: d - a})
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 func (r *run) setErr(err error) {
@@ -216,14 +292,16 @@ func (r *run) report(ws []*worker) Report {
 	for _, w := range ws {
 		rep.Sent += w.sent
 		rep.Answered += w.answered
+		rep.Silent += w.silent
 		rep.Errors += w.errors
+		rep.Accepted += w.accepted
 		for c, n := range w.codes {
 			rep.Codes[c] += n
 		}
 		h.merge(&w.hist)
 	}
 	if s := rep.Elapsed.Seconds(); s > 0 {
-		rep.MsgsPerSec = float64(rep.Answered) / s
+		rep.MsgsPerSec = float64(rep.Answered+rep.Silent) / s
 	}
 	rep.P50, rep.P99, rep.Max = h.quantile(0.50), h.quantile(0.99), h.max
 	return rep

@@ -36,6 +36,16 @@ func msh10(msg string) string {
 	return ""
 }
 
+// msh15 returns the first MSH-15 of msg.
+func msh15(msg string) string {
+	for _, f := range segments(msg) {
+		if f[0] == "MSH" && len(f) > 14 {
+			return f[14]
+		}
+	}
+	return ""
+}
+
 // ackServer is a real mllp.Server answering an HL7 ACK: AE for ORU
 // messages, AA otherwise; it records every message it receives.
 type ackServer struct {
@@ -45,6 +55,11 @@ type ackServer struct {
 	mu   sync.Mutex
 	got  []string
 	drop func(controlID string) bool // answer nil (close the connection) when true
+	// delay, when set, holds the answer to a control id back this long.
+	delay func(controlID string) time.Duration
+	// honour makes the server answer as the gateway does under MSH-15:
+	// NE nothing, ER only errors, SU only acceptances.
+	honour bool
 }
 
 func startAckServer(t *testing.T) *ackServer {
@@ -83,6 +98,23 @@ func (as *ackServer) handle(_ context.Context, _ mllp.ConnInfo, payload []byte) 
 	code := "AA"
 	if strings.Contains(msg, "|ORU^R01|") {
 		code = "AE"
+	}
+	if as.delay != nil {
+		time.Sleep(as.delay(id))
+	}
+	if as.honour {
+		switch msh15(msg) {
+		case "NE":
+			return []byte{}
+		case "ER":
+			if code == "AA" {
+				return []byte{}
+			}
+		case "SU":
+			if code != "AA" {
+				return []byte{}
+			}
+		}
 	}
 	return fmt.Appendf(nil, "MSH|^~\\&|GW|HOSP|SND|FAC|20240101000000||ACK|A%s|P|2.5\rMSA|%s|%s\r", id, code, id)
 }
@@ -287,9 +319,9 @@ func TestRunRejectsBadOptions(t *testing.T) {
 }
 
 func TestReportString(t *testing.T) {
-	r := Report{Sent: 3, Answered: 2, Errors: 1, Codes: map[string]int{"AE": 1, "AA": 1}, Elapsed: 2 * time.Second, MsgsPerSec: 1,
+	r := Report{Sent: 4, Answered: 2, Silent: 1, Errors: 1, Accepted: 2, Codes: map[string]int{"AE": 1, "AA": 1}, Elapsed: 2 * time.Second, MsgsPerSec: 1,
 		P50: 1500 * time.Microsecond, P99: 3 * time.Millisecond, Max: 4 * time.Millisecond}
-	want := "sent=3 answered=2 errors=1 in 2s: 1.0 msgs/s, latency p50=1.5ms p99=3ms max=4ms, codes AA=1 AE=1"
+	want := "sent=4 accepted=2 not_accepted=2 answered=2 silent=1 errors=1 in 2s: 1.0 msgs/s, latency p50=1.5ms p99=3ms max=4ms, codes AA=1 AE=1"
 	if got := r.String(); got != want {
 		t.Fatalf("String() =\n%s, want\n%s", got, want)
 	}

@@ -4,31 +4,31 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
 )
 
 // worker drives one connection. Its counters are only touched by its own
-// goroutine and read after the run.
+// goroutine and read after the run; the run's live counters are atomic.
 type worker struct {
-	r      *run
-	id     int
-	client *mllp.Client // nil after a transport error until reconnected
-	seq    int
-	buf    []byte
+	r       *run
+	id      int
+	session *Session // nil after a transport error until reconnected
+	seq     int
+	buf     []byte
 
-	sent, answered, errors int
-	codes                  map[string]int
-	hist                   histogram
-	dialFailures           int
+	sent, answered, silent, errors, accepted int
+	codes                                    map[string]int
+	hist                                     histogram
+	dialFailures                             int
 }
 
-// loop sends claimed messages until the run is over, then closes its
-// connection.
+// loop sends claimed messages until the run is over, waits for the
+// answers still due, then closes its connection.
 func (w *worker) loop(ctx context.Context) {
 	defer func() {
-		if w.client != nil {
-			_ = w.client.Close()
+		if w.session != nil {
+			rs, _ := w.session.Flush(ctx)
+			w.record(rs)
+			_ = w.session.Close()
 		}
 	}()
 	for {
@@ -42,7 +42,8 @@ func (w *worker) loop(ctx context.Context) {
 	}
 }
 
-// sendOne sends message i and records the outcome; false ends the worker.
+// sendOne sends message i and records the outcomes that became known;
+// false ends the worker.
 func (w *worker) sendOne(ctx context.Context, i int) bool {
 	o := &w.r.o
 	t := w.r.tmpls[i%len(w.r.tmpls)]
@@ -55,11 +56,12 @@ func (w *worker) sendOne(ctx context.Context, i int) bool {
 	}
 	w.seq++
 	w.sent++
+	w.r.live.sent.Add(1)
 
-	if w.client == nil {
-		c, err := mllp.Dial(ctx, o.Addr, o.TLS)
+	if w.session == nil {
+		s, err := DialSession(ctx, o.Addr, o.TLS, o.Timeout, o.NoAnswerWait)
 		if err != nil {
-			w.fail(id)
+			w.record([]Result{{ControlID: id, Err: err}})
 			w.dialFailures++
 			if w.dialFailures >= maxDialFailures {
 				w.r.setErr(fmt.Errorf("loadgen: connection %d: %w", w.id, err))
@@ -67,34 +69,53 @@ func (w *worker) sendOne(ctx context.Context, i int) bool {
 			}
 			return sleep(ctx, time.Duration(w.dialFailures)*100*time.Millisecond)
 		}
-		w.client, w.dialFailures = c, 0
+		w.session, w.dialFailures = s, 0
 	}
-
-	sctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	start := time.Now()
-	ans, err := w.client.Send(sctx, payload)
-	d := time.Since(start)
-	cancel()
+	rs, err := w.session.Send(ctx, payload, id, w.r.modes[i%len(w.r.modes)], i)
+	w.record(rs)
 	if err != nil {
-		_ = w.client.Close()
-		w.client = nil
-		w.fail(id)
-		return true
-	}
-	w.answered++
-	w.hist.record(d)
-	code := ackCode(ans)
-	w.codes[code]++
-	if o.OnAck != nil {
-		o.OnAck(id, code)
+		_ = w.session.Close()
+		w.session = nil
 	}
 	return true
 }
 
-func (w *worker) fail(id string) {
-	w.errors++
-	if w.r.o.OnAck != nil {
-		w.r.o.OnAck(id, "")
+// record counts outcomes and reports them to OnAck.
+func (w *worker) record(rs []Result) {
+	for _, r := range rs {
+		code := r.Code
+		switch {
+		case r.Late:
+			// A late error answer voids an acceptance on silence.
+			w.silent--
+			w.answered++
+			w.codes[r.Code]++
+			if !r.Accepted {
+				w.accepted--
+				w.r.live.accepted.Add(-1)
+			}
+		case r.Err != nil:
+			w.errors++
+		case r.Answer == nil:
+			w.silent++
+			if r.Accepted {
+				code = CodeSilent
+			}
+		default:
+			w.answered++
+			w.hist.record(r.Latency)
+			w.codes[r.Code]++
+		}
+		if r.Accepted && !r.Late {
+			w.accepted++
+			w.r.live.accepted.Add(1)
+		}
+		if !r.Late {
+			w.r.live.done.Add(1)
+		}
+		if w.r.o.OnAck != nil {
+			w.r.o.OnAck(r.ControlID, code)
+		}
 	}
 }
 
