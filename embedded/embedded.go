@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // DefaultPartitions is the partition count of auto-created topics.
@@ -23,8 +25,19 @@ const DefaultPartitions = 3
 // Broker is a running embedded broker.
 type Broker struct {
 	c     *kfake.Cluster
+	ln    *keepAccepting
 	addrs []string
 }
+
+// Option tunes Start.
+type Option func(*options)
+
+type options struct{ maxConns int }
+
+// MaxConns bounds the connections the broker holds at once (n <= 0:
+// unlimited, the default). Past it a new connection is closed at once and
+// counted, with a warning at most every 10 seconds.
+func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // Start listens on addr (host:port; port 0 picks a free port) and serves
 // the Kafka protocol until Close. It does not block beyond binding the
@@ -38,7 +51,10 @@ type Broker struct {
 // 127.0.0.1, so remote clients then need a concrete host in addr.
 // ctx is not retained: the broker stops only on Close, so that an ordered
 // shutdown can flush producers into it first.
-func Start(ctx context.Context, addr string, logger *slog.Logger) (*Broker, error) {
+//
+// The broker keeps accepting after transient accept errors such as "too
+// many open files" (kfake alone would stop accepting for good).
+func Start(ctx context.Context, addr string, logger *slog.Logger, opts ...Option) (*Broker, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("embedded: start: %w", err)
 	}
@@ -49,12 +65,18 @@ func Start(ctx context.Context, addr string, logger *slog.Logger) (*Broker, erro
 	if err != nil {
 		return nil, fmt.Errorf("embedded: bad listen address %q: %w", addr, err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: listen on %s (is another broker or gateway using the port? set embedded_kafka_addr): %w", addr, err)
 	}
+	ka := newKeepAccepting(raw, o.maxConns, logger)
+	var ln net.Listener = ka
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		ln = advertised{Listener: ln, host: "127.0.0.1"}
+		ln = advertised{Listener: ka, host: "127.0.0.1"}
 	}
 	used := false
 	c, err := kfake.NewCluster(
@@ -77,10 +99,33 @@ func Start(ctx context.Context, addr string, logger *slog.Logger) (*Broker, erro
 		ln.Close()
 		return nil, fmt.Errorf("embedded: start broker on %s: %w", addr, err)
 	}
-	b := &Broker{c: c, addrs: c.ListenAddrs()}
-	logger.Info("embedded kafka broker started", "addr", b.addrs[0], "default_partitions", DefaultPartitions)
+	b := &Broker{c: c, ln: ka, addrs: c.ListenAddrs()}
+	logger.Info("embedded kafka broker started", "addr", b.addrs[0], "default_partitions", DefaultPartitions, "max_conns", o.maxConns)
 	return b, nil
 }
+
+// Check opens a new connection to the broker and asks it for metadata, so
+// it fails when the broker no longer accepts connections even though the
+// connections it holds still work. It blocks until the broker answered or
+// ctx ends (and at most 5 seconds).
+func (b *Broker) Check(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...), kgo.DialTimeout(5*time.Second),
+		kgo.RetryTimeout(5*time.Second), kgo.RequestRetries(0), kgo.MetadataMinAge(time.Second))
+	if err != nil {
+		return fmt.Errorf("embedded: check: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("embedded: broker does not answer a new connection: %w", err)
+	}
+	return nil
+}
+
+// AcceptRetries is how many transient accept errors the broker's listener
+// has survived.
+func (b *Broker) AcceptRetries() int64 { return b.ln.retries.Load() }
 
 // Addrs are the broker addresses to give clients as seed brokers.
 func (b *Broker) Addrs() []string { return append([]string(nil), b.addrs...) }
