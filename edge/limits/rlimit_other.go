@@ -1,0 +1,5 @@
+//go:build !unix
+
+package limits
+
+func raiseFileLimit() (FileLimit, error) { return FileLimit{}, ErrNoFileLimit }
