@@ -69,7 +69,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 	want := map[string]ConnectorSettings{
 		TypeHL7MLLP: {
 			Name: TypeHL7MLLP, Type: TypeHL7MLLP, ListenAddr: ":2575",
-			HL7ValidationEnabled: true, HL7Charset: "windows-1252",
+			HL7ValidationEnabled: true, HL7Charset: "windows-1252", HL7ACK: HL7ACKSettings{MaxErrors: 5},
 			ErrorsTolerance: "all", DLQTopic: "hl7.dlq", HL7DLQTopic: "hl7.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 1 << 20,
 			ReadTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, WriteTimeout: 30 * time.Second,
@@ -77,7 +77,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 		},
 		TypeFHIRREST: {
 			Name: TypeFHIRREST, Type: TypeFHIRREST, ListenAddr: ":8080",
-			HL7ValidationEnabled: true, HL7Charset: "windows-1252", // for POST /v1/hl7
+			HL7ValidationEnabled: true, HL7Charset: "windows-1252", HL7ACK: HL7ACKSettings{MaxErrors: 5}, // for POST /v1/hl7
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", DLQTopic: "fhir.dlq", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
@@ -86,7 +86,7 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 		},
 		TypeGRPC: {
 			Name: TypeGRPC, Type: TypeGRPC, ListenAddr: ":9090",
-			HL7ValidationEnabled: true, HL7Charset: "windows-1252",
+			HL7ValidationEnabled: true, HL7Charset: "windows-1252", HL7ACK: HL7ACKSettings{MaxErrors: 5},
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,

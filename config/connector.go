@@ -31,6 +31,9 @@ type ConnectorSettings struct {
 	HL7ProfileFile       string // hl7.parser.config.file ("")
 	HL7Charset           string // hl7.charset.fallback ("windows-1252"), an IANA charset name
 
+	// HL7ACK: hl7.ack.*, the ERR segments of acknowledgements.
+	HL7ACK HL7ACKSettings
+
 	FHIRVersion           string // fhir.version ("R4"; "4.0.1" is read as R4; nothing else)
 	FHIRValidationEnabled bool   // fhir.validation.enabled (true)
 	FHIRStrict            bool   // fhir.parser.strict (true)
@@ -192,6 +195,7 @@ func (s *ConnectorSettings) readHL7(r *keyReader) {
 	if enc, err := ianaindex.IANA.Encoding(s.HL7Charset); err != nil || enc == nil {
 		r.fail("hl7.charset.fallback", "unknown or unsupported charset %q", s.HL7Charset)
 	}
+	s.HL7ACK = readHL7ACK(r)
 }
 
 func (s *ConnectorSettings) readFHIR(r *keyReader) {

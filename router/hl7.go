@@ -1,11 +1,16 @@
 package router
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/text/encoding/ianaindex"
 
 	"github.com/hl7gw/gateway/validation"
 )
@@ -14,7 +19,8 @@ import (
 const ContentTypeHL7 = "application/hl7-v2"
 
 // HL7Meta is what routing needs from an HL7 v2 message: MSH and PID fields,
-// already unescaped. The HL7 step extracts it; the router never parses.
+// already unescaped but still in the message's charset (Charset). The HL7
+// step extracts it; the router never parses.
 type HL7Meta struct {
 	MessageType     string // MSH-9.1, e.g. "ADT"
 	TriggerEvent    string // MSH-9.2, e.g. "A01"
@@ -49,38 +55,102 @@ func HL7Key(m HL7Meta) string {
 	}
 }
 
-// HL7Record builds the record for one HL7 v2 message. raw is the value,
-// byte for byte; source names the connector (ce_source); now is the receipt
-// time (ce_time). It fails only when the message type cannot make a topic
-// name.
-func HL7Record(raw []byte, prefix, source string, m HL7Meta, warnings validation.Findings, now time.Time) (*kgo.Record, error) {
+// HL7Record builds the record for one HL7 v2 message under the CloudEvents
+// Kafka binding (binary mode). raw is the value, byte for byte; connector
+// names the connector; now is the receipt time (ce_time). Header values
+// and the key are UTF-8, decoded from m.Charset (see UTF8). ce_source is
+// HL7Source and ce_id the control id (HL7EventID), so that
+// (ce_source, ce_id) is unique per message: HL7 control ids are unique per
+// sending application and facility. It fails only when the message type
+// cannot make a topic name.
+func HL7Record(raw []byte, prefix, connector string, m HL7Meta, warnings validation.Findings, now time.Time) (*kgo.Record, error) {
 	topic, err := HL7Topic(prefix, m)
 	if err != nil {
 		return nil, err
 	}
 	ceType, _ := Topic("", "MSH-9", "hl7", m.MessageType, m.TriggerEvent)
-	ceID := m.ControlID
-	if m.SendingFacility != "" {
-		ceID = m.SendingFacility + "/" + m.ControlID
-	}
+	u := m.decoded()
 	h := make([]kgo.RecordHeader, 0, 16)
 	h = appendHeader(h, "ce_specversion", "1.0")
-	h = appendHeader(h, "ce_id", ceID)
-	h = appendHeader(h, "ce_source", "/gateway/"+source)
+	h = appendHeader(h, "ce_id", HL7EventID(u.ControlID, raw))
+	h = appendHeader(h, "ce_source", HL7Source(connector, u.SendingFacility, u.SendingApp))
 	h = appendHeader(h, "ce_type", ceType)
 	h = appendHeader(h, "ce_time", now.UTC().Format(time.RFC3339Nano))
 	h = appendHeader(h, "content-type", ContentTypeHL7)
-	h = appendHeader(h, "hl7.message_type", m.MessageType)
-	h = appendHeader(h, "hl7.trigger_event", m.TriggerEvent)
-	h = appendHeader(h, "hl7.version", m.Version)
-	h = appendHeader(h, "hl7.control_id", m.ControlID)
-	h = appendHeader(h, "hl7.sending_application", m.SendingApp)
-	h = appendHeader(h, "hl7.sending_facility", m.SendingFacility)
+	h = appendHeader(h, "hl7.message_type", u.MessageType)
+	h = appendHeader(h, "hl7.trigger_event", u.TriggerEvent)
+	h = appendHeader(h, "hl7.version", u.Version)
+	h = appendHeader(h, "hl7.control_id", u.ControlID)
+	h = appendHeader(h, "hl7.sending_application", u.SendingApp)
+	h = appendHeader(h, "hl7.sending_facility", u.SendingFacility)
 	h = appendHeader(h, "hl7.charset", m.Charset)
 	if len(warnings) > 0 {
 		h = appendHeader(h, "hl7.warnings", WarningsHeader(warnings))
 	}
-	return &kgo.Record{Topic: topic, Key: []byte(HL7Key(m)), Value: raw, Headers: h}, nil
+	return &kgo.Record{Topic: topic, Key: []byte(UTF8(HL7Key(m), m.Charset)), Value: raw, Headers: h}, nil
+}
+
+// HL7Source is ce_source: /gateway/<connector>/<facility>/<application>,
+// the sending facility (MSH-4.1) and application (MSH-3.1) each
+// percent-encoded as one URI path segment (a '/' in them included), so
+// that two senders never share a source. Either may be empty.
+func HL7Source(connector, facility, app string) string {
+	return "/gateway/" + url.PathEscape(connector) + "/" + url.PathEscape(facility) + "/" + url.PathEscape(app)
+}
+
+// HL7EventID is ce_id: the control id (MSH-10), or, for a message without
+// one, "sha256:" and the first 16 bytes of the SHA-256 of its bytes in hex
+// (a resend of the same bytes keeps its id, as CloudEvents allows).
+func HL7EventID(controlID string, raw []byte) string {
+	if controlID != "" {
+		return controlID
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// decoded returns m with every text field decoded from m.Charset to UTF-8.
+func (m HL7Meta) decoded() HL7Meta {
+	for _, f := range []*string{&m.MessageType, &m.TriggerEvent, &m.Version, &m.ControlID,
+		&m.SendingApp, &m.SendingFacility, &m.PatientID, &m.PatientAuthority} {
+		*f = UTF8(*f, m.Charset)
+	}
+	return m
+}
+
+// UTF8 decodes s, text of an HL7 message, from charset (an IANA name as
+// the HL7 validator reports it: "ISO-8859-1", "windows-1252", "UTF-8",
+// "Shift_JIS", ...) to valid UTF-8. ASCII is returned as it is. Bytes that
+// the charset cannot decode, or any non-UTF-8 byte when the charset is
+// empty, unknown or UTF-8, become U+FFFD: a header value is always UTF-8,
+// as the CloudEvents Kafka binding requires, while the record's value
+// keeps the original bytes.
+func UTF8(s, charset string) string {
+	if isASCII(s) {
+		return s
+	}
+	switch strings.ToUpper(charset) {
+	case "", "UTF-8", "US-ASCII":
+		return strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
+	enc, err := ianaindex.IANA.Encoding(charset)
+	if err != nil || enc == nil {
+		return strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
+	out, err := enc.NewDecoder().String(s)
+	if err != nil {
+		return strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
+	return strings.ToValidUTF8(out, string(utf8.RuneError))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // maxWarningPositions bounds the hl7.warnings header.

@@ -89,7 +89,7 @@ func TestHL7RecordCarriesTheContractHeadersAndTheBytesUnchanged(t *testing.T) {
 		t.Fatal("value was copied; it must be the received bytes")
 	}
 	want := map[string]string{
-		"ce_specversion": "1.0", "ce_id": "FAC/MSG1", "ce_source": "/gateway/hl7-mllp", "ce_type": "hl7.adt.a01",
+		"ce_specversion": "1.0", "ce_id": "MSG1", "ce_source": "/gateway/hl7-mllp/FAC/APP", "ce_type": "hl7.adt.a01",
 		"ce_time": "2026-11-23T10:00:00Z", "content-type": "application/hl7-v2", "hl7.message_type": "ADT",
 		"hl7.trigger_event": "A01", "hl7.version": "2.5.1", "hl7.control_id": "MSG1", "hl7.sending_application": "APP",
 		"hl7.sending_facility": "FAC", "hl7.charset": "UTF-8", "hl7.warnings": "1:102@PID-7",

@@ -164,11 +164,19 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 			return nil, fmt.Errorf("connector %s: %w", name, err)
 		}
 		v = val
+	} else {
+		// Not validated, but the record headers still need the charset
+		// to be UTF-8.
+		val, err := hl7v2.New(hl7v2.Options{CharsetFallback: s.HL7Charset})
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: %w", name, err)
+		}
+		v = val
 	}
 	steps := hl7.NewSteps(hl7.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
 	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, g.prod, g.pipelineMetrics())
 	g.addPipeline(name, p)
-	var opts []hl7.DoorOption
+	opts := []hl7.DoorOption{hl7.WithACKPolicy(hl7.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
 	if s.Edge.Dedup {
 		dd := hl7.NewDedup(hl7.DedupConfig{Window: s.Edge.DedupWindow, MaxEntries: s.Edge.DedupMax}, name, g.reg)
 		opts = append(opts, hl7.WithDedup(dd))

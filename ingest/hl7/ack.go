@@ -20,6 +20,13 @@ type ACKOptions struct {
 // maxACKErrors bounds the ERR segments (or ERR-1 repetitions) of one ACK.
 const maxACKErrors = 50
 
+// MaxACKBytes bounds an acknowledgement with ERR segments: one that
+// would be longer loses its last ERR segments (ERR-1 repetitions), so
+// that with MLLP's 3 framing bytes it fits the 4 KB that simple clients
+// (python-hl7) read in one call. Only the MSH and MSA, copied from a
+// message with very long MSH fields, can make it longer.
+const MaxACKBytes = 4096 - 3
+
 // ackVersion is the version that shapes an ACK without a usable MSH-12.
 const ackVersion = "2.5"
 
@@ -37,7 +44,8 @@ const ackVersion = "2.5"
 // &HL70357) lists the error findings; from v2.5 on one ERR per finding with
 // ERR-2 (ERL: segment^occurrence^field^repetition^component^subcomponent),
 // ERR-3 (code^text^HL70357), ERR-4 (E or W) and ERR-8 (the finding's
-// message). At most 50 findings are written. An unparseable MSH-12 gets the
+// message). Findings are written in the order given, at most 50, and only
+// while the ACK stays within MaxACKBytes. An unparseable MSH-12 gets the
 // v2.5 shape.
 //
 // When orig is nil (no parseable MSH) the ACK uses DefaultDelimiters,
@@ -168,6 +176,7 @@ func appendELD(b []byte, fs validation.Findings, d Delimiters) []byte {
 		if n == maxACKErrors {
 			break
 		}
+		mark := len(b)
 		if n == 0 {
 			b = append(b, "ERR"...)
 			b = append(b, d.Field)
@@ -192,6 +201,11 @@ func appendELD(b []byte, fs validation.Findings, d Delimiters) []byte {
 		b = append(b, Escape(f.Code.Text(), d)...)
 		b = append(b, d.Subcomponent)
 		b = append(b, "HL70357"...)
+		if len(b)+1 > MaxACKBytes { // +1: the segment's '\r'
+			b = b[:mark]
+			n--
+			break
+		}
 	}
 	if n > 0 {
 		b = append(b, '\r')
@@ -205,6 +219,7 @@ func appendERR(b []byte, fs validation.Findings, d Delimiters) []byte {
 		if i == maxACKErrors {
 			break
 		}
+		mark := len(b)
 		b = append(b, "ERR"...)
 		b = append(b, d.Field, d.Field)
 		if p, ok := parseLocation(f.Location); ok {
@@ -227,6 +242,9 @@ func appendERR(b []byte, fs validation.Findings, d Delimiters) []byte {
 			b = append(b, Escape(f.Message, d)...)
 		}
 		b = append(b, '\r')
+		if len(b) > MaxACKBytes {
+			return b[:mark]
+		}
 	}
 	return b
 }

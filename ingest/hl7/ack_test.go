@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -238,6 +240,81 @@ func TestACKBoundsItsErrors(t *testing.T) {
 	}
 	if len(info.ErrorCodes) != maxACKErrors {
 		t.Errorf("%d ERR entries, want %d", len(info.ErrorCodes), maxACKErrors)
+	}
+}
+
+func TestACKStaysWithinOneReadOfASimpleClient(t *testing.T) {
+	for _, v := range []string{"2.3", "2.5.1"} {
+		t.Run("v"+v, func(t *testing.T) {
+			m, err := Parse([]byte("MSH|^~\\&|APP|FAC|R|RF|||ADT^A01|1|P|" + v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := make(validation.Findings, maxACKErrors)
+			for i := range fs {
+				fs[i] = errAt(validation.CodeDataType, "OBX-5", strings.Repeat("long reason ", 20))
+			}
+			ack := BuildACK(m, ACKOptions{Code: "AE", Findings: fs})
+			if len(ack) > MaxACKBytes {
+				t.Fatalf("ACK of %d bytes, want at most %d", len(ack), MaxACKBytes)
+			}
+			info, err := ParseACK(ack)
+			if err != nil || info.ControlID != "1" || len(info.ErrorCodes) == 0 {
+				t.Fatalf("ack %q: %+v %v: want a parseable ACK that keeps its first ERR", ack, info, err)
+			}
+			if !bytes.HasSuffix(ack, []byte("\r")) {
+				t.Fatalf("ack %q does not end its last segment", ack)
+			}
+		})
+	}
+}
+
+func TestACKPolicyChoosesTheERRSegments(t *testing.T) {
+	warn := func(loc string) validation.Finding {
+		return validation.Finding{Severity: validation.SeverityWarning, Code: validation.CodeTableValue, Location: loc}
+	}
+	var warnings validation.Findings
+	for i := 1; i <= 46; i++ {
+		warnings = append(warnings, warn("OBX("+strconv.Itoa(i)+")-2"))
+	}
+	cause := errAt(validation.CodeDataType, "PID-7", "bad date")
+	tests := []struct {
+		name   string
+		policy ACKPolicy
+		out    pipeline.Outcome
+		want   []string // locations, in order
+	}{
+		{"an accepted message carries no ERR by default", ACKPolicy{}, pipeline.Outcome{Status: pipeline.Accepted, Findings: warnings}, nil},
+		{"warnings in positive answers are capped when enabled", ACKPolicy{Warnings: true, MaxErrors: 3},
+			pipeline.Outcome{Status: pipeline.Accepted, Findings: warnings}, []string{"OBX(1)-2", "OBX(2)-2", "OBX(3)-2"}},
+		{"an error answer puts its cause first and keeps 5 by default", ACKPolicy{},
+			pipeline.Outcome{Status: pipeline.Invalid, Findings: append(warnings[:6:6], cause)},
+			[]string{"PID-7", "OBX(1)-2", "OBX(2)-2", "OBX(3)-2", "OBX(4)-2"}},
+		{"a message not stored names its reason first", ACKPolicy{MaxErrors: 2},
+			pipeline.Outcome{Status: pipeline.Unavailable, Reason: "paused", Findings: warnings[:3]}, []string{"", "OBX(1)-2"}},
+		{"a cap above 50 is 50", ACKPolicy{Warnings: true, MaxErrors: 500},
+			pipeline.Outcome{Status: pipeline.Accepted, Findings: append(append(warnings, warnings...), warnings...)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := tt.policy.findings(tt.out)
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.Location)
+			}
+			if tt.policy.MaxErrors == 500 {
+				if len(fs) != maxACKErrors {
+					t.Fatalf("%d findings, want %d", len(fs), maxACKErrors)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("locations %q, want %q", got, tt.want)
+			}
+			if tt.out.Status == pipeline.Unavailable && (fs[0].Code != validation.CodeInternal || !strings.Contains(fs[0].Message, "paused")) {
+				t.Fatalf("first finding %+v, want code 207 naming the reason", fs[0])
+			}
+		})
 	}
 }
 

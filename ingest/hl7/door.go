@@ -21,8 +21,9 @@ type Door struct {
 	now func() time.Time
 	seq atomic.Uint64
 	// idPrefix makes ACK control ids unique across restarts.
-	idPrefix string
-	dedup    *Dedup
+	idPrefix  string
+	dedup     *Dedup
+	ackPolicy ACKPolicy
 }
 
 // DoorOption configures a Door.
@@ -60,7 +61,7 @@ func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipel
 		return d.submitBatch(ctx, raw)
 	}
 	m, out := d.submitOne(ctx, raw)
-	return d.ack(m, out), out
+	return d.ack(m, raw, out), out
 }
 
 // submitOne runs one message through the pipeline and logs a failure. m is
@@ -93,8 +94,15 @@ func (d *Door) submitPipeline(ctx context.Context, raw []byte) (*Message, pipeli
 }
 
 // ack builds the acknowledgement for one message, or an empty slice when
-// the sender asked (MSH-15) for none in this case.
-func (d *Door) ack(m *Message, out pipeline.Outcome) []byte {
+// the sender asked (MSH-15) for none in this case. m is the message the
+// pipeline parsed; when it has none (the connector is paused or
+// overloaded, or Parse refused the message) the MSH of raw is read here,
+// so that every answer whose MSH can be read echoes MSH-10 in MSA-2,
+// swaps sender and receiver and keeps version and charset.
+func (d *Door) ack(m *Message, raw []byte, out pipeline.Outcome) []byte {
+	if m == nil {
+		m, _ = parseMSH(raw)
+	}
 	enhanced := false
 	if m != nil {
 		h := m.Header()
@@ -106,7 +114,7 @@ func (d *Door) ack(m *Message, out pipeline.Outcome) []byte {
 	return BuildACK(m, ACKOptions{
 		Code:      AckCode(out, enhanced),
 		Text:      ackText(out),
-		Findings:  out.Findings,
+		Findings:  d.ackPolicy.findings(out),
 		ControlID: d.nextControlID(),
 		Time:      d.now(),
 	})

@@ -19,7 +19,7 @@ func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Ou
 	b, err := SplitBatch(raw)
 	if err != nil || len(b.Messages) == 0 {
 		m, out := d.submitOne(ctx, raw)
-		return d.ack(m, out), out
+		return d.ack(m, raw, out), out
 	}
 	var (
 		acks  [][]byte
@@ -27,7 +27,7 @@ func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Ou
 	)
 	for _, msg := range b.Messages {
 		m, out := d.submitOne(ctx, msg)
-		if ack := d.ack(m, out); len(ack) > 0 {
+		if ack := d.ack(m, msg, out); len(ack) > 0 {
 			acks = append(acks, ack)
 		}
 		if worse(out, worst) {

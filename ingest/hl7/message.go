@@ -37,6 +37,20 @@ type Message struct {
 // odd field contents, non-UTF-8 bytes) is left to validation. The Message
 // keeps raw; values are sub-slices of it until decoded. Parse never panics.
 func Parse(raw []byte) (*Message, error) {
+	m, err := parseMSH(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.MSH().Field(9).Rep(1).Component(1).Raw()) == 0 {
+		return nil, validation.Errorf(validation.CodeRequiredMissing, "MSH-9", "message type (MSH-9.1) is empty")
+	}
+	return m, nil
+}
+
+// parseMSH is Parse without the MSH-9 check: it fails only when there is
+// no MSH with valid delimiters. An acknowledgement of a message Parse
+// refuses is built from it, so that it still echoes MSH-10.
+func parseMSH(raw []byte) (*Message, error) {
 	m := &Message{raw: raw}
 	m.segs = m.inline[:0]
 	m.segs = splitSegments(raw, m.segs)
@@ -66,9 +80,6 @@ func Parse(raw []byte) (*Message, error) {
 		return nil, validation.Errorf(validation.CodeDataType, loc, "%s", reason)
 	}
 	m.delims = d
-	if len(m.MSH().Field(9).Rep(1).Component(1).Raw()) == 0 {
-		return nil, validation.Errorf(validation.CodeRequiredMissing, "MSH-9", "message type (MSH-9.1) is empty")
-	}
 	return m, nil
 }
 

@@ -1,0 +1,266 @@
+package hl7_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/pipeline"
+	"github.com/hl7gw/gateway/publish"
+	"github.com/hl7gw/gateway/router"
+	"github.com/hl7gw/gateway/validation/hl7v2"
+)
+
+// answerDoors are MLLP servers in front of HL7 doors that share one
+// producer and one kfake broker. Each message type goes to its own topic,
+// and the broker fails some of them on purpose: hl7.adt.a02 is not
+// authorized, hl7.adt.a03 lacks replicas, hl7.adt.a04 does not exist and
+// hl7.adt.a05 times out.
+type answerDoors struct {
+	main, refuse, paused, limited, dedup string // MLLP addresses
+}
+
+func newAnswerDoors(t *testing.T) answerDoors {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.adt.a02", "hl7.adt.a03", "hl7.adt.a05", "hl7.ack", "hl7.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	produce := []kmsg.Key{kmsg.Produce}
+	cluster.Fault(
+		kfake.Fault{Keys: produce, Topic: "hl7.adt.a02", Err: kerr.TopicAuthorizationFailed, Count: -1},
+		kfake.Fault{Keys: produce, Topic: "hl7.adt.a03", Err: kerr.NotEnoughReplicas, Count: -1},
+		kfake.Fault{Keys: produce, Topic: "hl7.adt.a05", Err: kerr.RequestTimedOut, Count: -1},
+	)
+	k := config.Default().Kafka
+	k.Producer.DeliveryTimeout = 2 * time.Second
+	k.Producer.RequestTimeout = time.Second
+	k.Producer.MaxBatchBytes = 4096
+	prod, err := publish.New(context.Background(), k, cluster.ListenAddrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	v, err := hl7v2.New(hl7v2.Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := hl7.NewSteps(hl7.StepsConfig{Connector: "t", Validator: v})
+	cfg := pipeline.Config{Connector: "t", ValidationEnabled: true, DLQTopic: "hl7.dlq", ContentType: router.ContentTypeHL7}
+	mainP := pipeline.New(cfg, steps, prod, nil)
+	refuseCfg, limitedCfg := cfg, cfg
+	refuseCfg.Tolerance = pipeline.ToleranceNone
+	limitedCfg.MaxInFlight = 1
+	pausedP := pipeline.New(cfg, steps, prod, nil)
+	pausedP.SetPaused(true)
+	dd := hl7.NewDedup(hl7.DedupConfig{}, "t", prometheus.NewRegistry())
+	return answerDoors{
+		main:    serveMLLP(t, hl7.NewDoor(mainP, nil)),
+		refuse:  serveMLLP(t, hl7.NewDoor(pipeline.New(refuseCfg, steps, prod, nil), nil)),
+		paused:  serveMLLP(t, hl7.NewDoor(pausedP, nil)),
+		limited: serveMLLP(t, hl7.NewDoor(pipeline.New(limitedCfg, steps, prod, nil), nil)),
+		dedup:   serveMLLP(t, hl7.NewDoor(mainP, nil, hl7.WithDedup(dd))),
+	}
+}
+
+// serveMLLP serves d on a loopback MLLP listener and returns its address.
+func serveMLLP(t *testing.T, d *hl7.Door) string {
+	t.Helper()
+	srv := mllp.NewServer("t", mllp.ServerConfig{}, mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, p []byte) []byte {
+		ack, _ := d.SubmitHL7(ctx, append([]byte(nil), p...))
+		return ack
+	}), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return ln.Addr().String()
+}
+
+// exchange sends one frame on a new connection and returns the answer.
+func exchange(t *testing.T, addr string, raw []byte) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := mllp.Dial(ctx, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ack, err := c.Send(ctx, raw)
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	return ack
+}
+
+// answerMessage is an ADT message from LAB at HOSP (Latin-1, MSH-18
+// 8859/1) to GW at CENTRAL; mode is MSH-15 ("" for original mode).
+func answerMessage(typ, id, proc, version, mode, tail string) []byte {
+	return []byte(fmt.Sprintf("MSH|^~\\&|LAB|HOSP|GW|CENTRAL|20240101120000||%s|%s|%s|%s|||%s|||8859/1\r"+
+		"EVN|A01|20240101120000\rPID|1||123^^^H||M\xdcLLER^J\xd6RG\rPV1|1|I\r%s", typ, id, proc, version, mode, tail))
+}
+
+// TestEveryAnswerCanBeMatched walks every outcome the HL7 door answers,
+// over real MLLP, in original and enhanced mode, and checks that each ACK
+// echoes MSH-10 in MSA-2, swaps sender and receiver, keeps the version and
+// the charset, and names its cause in the first of at most 5 ERR segments.
+func TestEveryAnswerCanBeMatched(t *testing.T) {
+	doors := newAnswerDoors(t)
+	big := "NTE|1||" + strings.Repeat("x", 5000) + "\r"
+	cases := []struct {
+		name      string
+		door      func(answerDoors) string
+		typ, proc string
+		tail      string
+		want      string // original mode; enhanced is C + want[1:]
+		wantErr   string // first ERR code; "" = no ERR segment
+	}{
+		{"a stored message is accepted", mainDoor, "ADT^A01", "P", "", "AA", ""},
+		{"an invalid message is kept in the DLQ and answered AE", mainDoor, "ADT^A01", "P", "QQQ|1\r", "AE", "100"},
+		{"an invalid message refused with errors.tolerance=none is answered AE", refuseDoor, "ADT^A01", "P", "QQQ|1\r", "AE", "100"},
+		{"a message without a type is answered AE and still matched", mainDoor, "", "P", "", "AE", "101"},
+		{"an unsupported processing id is answered AR", mainDoor, "ADT^A01", "Q", "", "AR", "202"},
+		{"a message larger than Kafka takes is answered AE", mainDoor, "ADT^A01", "P", big, "AE", "104"},
+		{"a paused connector answers AR", pausedDoor, "ADT^A01", "P", "", "AR", "207"},
+		{"a topic the gateway may not write is answered AR", mainDoor, "ADT^A02", "P", "", "AR", "207"},
+		{"not enough replicas is answered AR", mainDoor, "ADT^A03", "P", "", "AR", "207"},
+		{"an unknown topic is answered AR", mainDoor, "ADT^A04", "P", "", "AR", "207"},
+		{"a broker timeout is answered AR", mainDoor, "ADT^A05", "P", "", "AR", "207"},
+		{"a resend of a stored message is answered AA from memory", dedupDoor, "ADT^A01", "P", "", "AA", ""},
+	}
+	for _, enhanced := range []bool{false, true} {
+		version, mode := "2.3.1", ""
+		if enhanced {
+			version, mode = "2.6", "AL"
+		}
+		for i, c := range cases {
+			t.Run(fmt.Sprintf("%s (%s)", c.name, modeName(enhanced)), func(t *testing.T) {
+				t.Parallel()
+				id := fmt.Sprintf("ID-%s-%d", modeName(enhanced), i)
+				raw := answerMessage(c.typ, id, c.proc, version, mode, c.tail)
+				addr := c.door(doors)
+				if addr == doors.dedup {
+					exchange(t, addr, raw) // the first copy
+				}
+				want := c.want
+				if enhanced {
+					want = "C" + want[1:]
+				}
+				checkAnswer(t, exchange(t, addr, raw), id, version, want, c.wantErr)
+			})
+		}
+	}
+	t.Run("an overloaded connector answers AR", func(t *testing.T) {
+		t.Parallel()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // holds the one in-flight slot until the broker times out
+			defer wg.Done()
+			exchange(t, doors.limited, answerMessage("ADT^A05", "HOLD", "P", "2.5", "", ""))
+		}()
+		defer wg.Wait()
+		deadline := time.Now().Add(10 * time.Second)
+		for n := 0; time.Now().Before(deadline); n++ {
+			id := fmt.Sprintf("OVER-%d", n)
+			ack := exchange(t, doors.limited, answerMessage("ADT^A01", id, "P", "2.5", "", ""))
+			if info, _ := hl7.ParseACK(ack); info.Code == "AA" {
+				time.Sleep(20 * time.Millisecond) // the held message is not in flight yet
+				continue
+			}
+			checkAnswer(t, ack, id, "2.5", "AR", "207")
+			if !strings.Contains(string(ack), "overloaded") {
+				t.Errorf("ack %q does not name the reason", ack)
+			}
+			return
+		}
+		t.Fatal("the connector never answered overloaded")
+	})
+}
+
+func mainDoor(d answerDoors) string   { return d.main }
+func refuseDoor(d answerDoors) string { return d.refuse }
+func pausedDoor(d answerDoors) string { return d.paused }
+func dedupDoor(d answerDoors) string  { return d.dedup }
+
+func modeName(enhanced bool) string {
+	if enhanced {
+		return "enhanced"
+	}
+	return "original"
+}
+
+// checkAnswer asserts MSA-1, MSA-2, MSH-3..6, MSH-12, MSH-18 and the ERR
+// segments of an ACK to a message from answerMessage.
+func checkAnswer(t *testing.T, ack []byte, id, version, wantCode, wantErr string) {
+	t.Helper()
+	info, err := hl7.ParseACK(ack)
+	if err != nil {
+		t.Fatalf("ack %q: %v", ack, err)
+	}
+	if info.Code != wantCode || info.ControlID != id {
+		t.Fatalf("MSA-1 %q MSA-2 %q, want %s %s; ack %q", info.Code, info.ControlID, wantCode, id, ack)
+	}
+	m, err := hl7.Parse(ack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msh := m.MSH()
+	got := []string{msh.Field(3).String(), msh.Field(4).String(), msh.Field(5).String(), msh.Field(6).String(),
+		msh.Field(12).String(), msh.Field(18).String()}
+	want := []string{"GW", "CENTRAL", "LAB", "HOSP", version, "8859/1"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("MSH-3,4,5,6,12,18 = %q, want %q", got, want)
+	}
+	if len(info.ErrorCodes) > hl7.DefaultACKMaxErrors {
+		t.Errorf("%d ERR entries, want at most %d", len(info.ErrorCodes), hl7.DefaultACKMaxErrors)
+	}
+	switch {
+	case wantErr == "" && len(info.ErrorCodes) > 0:
+		t.Errorf("ERR codes %v in a positive answer, want none", info.ErrorCodes)
+	case wantErr != "" && (len(info.ErrorCodes) == 0 || info.ErrorCodes[0] != wantErr):
+		t.Errorf("ERR codes %v, want %s first; ack %q", info.ErrorCodes, wantErr, ack)
+	}
+}
+
+// TestABatchToAPausedConnectorAnswersEachMessage: every message of a batch
+// gets its own AR, matched by MSA-2, inside the answering batch.
+func TestABatchToAPausedConnectorAnswersEachMessage(t *testing.T) {
+	doors := newAnswerDoors(t)
+	raw := "FHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||F1\rBHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||B1\r" +
+		string(answerMessage("ADT^A01", "B-1", "P", "2.5", "", "")) + string(answerMessage("ADT^A01", "B-2", "P", "2.5", "", "")) +
+		"BTS|2\rFTS|1\r"
+	ack := string(exchange(t, doors.paused, []byte(raw)))
+	if !strings.HasPrefix(ack, "FHS|^~\\&|GW|CENTRAL|LAB|HOSP|") || !strings.Contains(ack, "\rBHS|^~\\&|GW|CENTRAL|LAB|HOSP|") {
+		t.Fatalf("batch answer %q: FHS/BHS must swap sender and receiver", ack)
+	}
+	var msas []string
+	for _, seg := range strings.Split(ack, "\r") {
+		if strings.HasPrefix(seg, "MSA|") {
+			msas = append(msas, strings.Join(strings.Split(seg, "|")[:3], "|"))
+		}
+	}
+	if strings.Join(msas, " ") != "MSA|AR|B-1 MSA|AR|B-2" {
+		t.Fatalf("MSA segments %q, want one AR per message with its control id", msas)
+	}
+}
