@@ -1,0 +1,270 @@
+package fhirpath
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Expression is a compiled FHIRPath expression. It is immutable and safe
+// for concurrent use by many goroutines.
+type Expression struct {
+	src  string
+	root expr
+}
+
+// Compile parses and compiles an expression. Syntax errors are returned as
+// *SyntaxError and unknown functions or wrong argument counts as
+// *SemanticError, both with the byte offset of the problem.
+func Compile(src string) (*Expression, error) {
+	a, err := parse(src)
+	if err != nil {
+		return nil, err
+	}
+	root, err := compileAST(a, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Expression{src: src, root: root}, nil
+}
+
+// MustCompile is Compile for expressions known at build time; it panics on
+// an error.
+func MustCompile(src string) *Expression {
+	e, err := Compile(src)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// String returns the source text.
+func (e *Expression) String() string { return e.src }
+
+// Default budgets for one evaluation.
+const (
+	DefaultMaxSteps = 1_000_000
+	DefaultMaxDepth = 400
+)
+
+// EvalOption adjusts one evaluation.
+type EvalOption func(*evalCtx)
+
+// WithVariable binds %name to a collection.
+func WithVariable(name string, c Collection) EvalOption {
+	return func(ec *evalCtx) { ec.vars[name] = c }
+}
+
+// WithModel replaces the built-in partial R4 model.
+func WithModel(m Model) EvalOption { return func(ec *evalCtx) { ec.model = m } }
+
+// WithNow fixes the instant now(), today() and timeOfDay() report.
+func WithNow(t time.Time) EvalOption { return func(ec *evalCtx) { ec.now = t } }
+
+// WithMaxSteps bounds the work of one evaluation; beyond it Evaluate fails
+// with an error wrapping ErrBudget.
+func WithMaxSteps(n int) EvalOption { return func(ec *evalCtx) { ec.maxSteps = n } }
+
+// WithTrace receives the collections passed to trace(name).
+func WithTrace(f func(name string, c Collection)) EvalOption {
+	return func(ec *evalCtx) { ec.trace = f }
+}
+
+// Evaluate runs the expression against a resource: decoded FHIR JSON (a
+// map[string]any from encoding/json, ideally with UseNumber), a *Node, a
+// Value, or nil for no context. The resource is also %resource, %context
+// and %rootResource.
+func (e *Expression) Evaluate(resource any, opts ...EvalOption) (Collection, error) {
+	ec := &evalCtx{vars: map[string]Collection{}, model: builtinModel, maxSteps: DefaultMaxSteps, now: time.Now()}
+	for _, o := range opts {
+		o(ec)
+	}
+	var focus Collection
+	switch r := resource.(type) {
+	case nil:
+	case map[string]any:
+		n := &Node{JSON: r}
+		n.Type, _ = r["resourceType"].(string)
+		focus = Collection{n}
+	case *Node:
+		focus = Collection{r}
+	case Value:
+		focus = Collection{r}
+	default:
+		return nil, fmt.Errorf("fhirpath: cannot evaluate against %T", resource)
+	}
+	ec.root = focus
+	for _, k := range []string{"resource", "context", "rootResource"} {
+		if _, ok := ec.vars[k]; !ok {
+			ec.vars[k] = focus
+		}
+	}
+	fr := &frame{}
+	if len(focus) == 1 {
+		fr.this, fr.hasThis = focus[0], true
+	}
+	return e.root.eval(ec, focus, fr)
+}
+
+// EvaluateBool evaluates and reads the result as a boolean: true or false
+// for a single boolean, ok false for an empty result.
+func (e *Expression) EvaluateBool(resource any, opts ...EvalOption) (v, ok bool, err error) {
+	c, err := e.Evaluate(resource, opts...)
+	if err != nil || len(c) == 0 {
+		return false, false, err
+	}
+	b, err := singletonBool(c, 0)
+	if err != nil {
+		return false, false, err
+	}
+	return b == triTrue, b != triEmpty, nil
+}
+
+// evalCtx carries the state of one evaluation.
+type evalCtx struct {
+	vars     map[string]Collection
+	model    Model
+	root     Collection
+	now      time.Time
+	trace    func(string, Collection)
+	steps    int
+	maxSteps int
+	depth    int
+}
+
+// frame holds the iteration variables $this, $index and $total.
+type frame struct {
+	this     Value
+	hasThis  bool
+	index    int
+	total    Collection
+	hasTotal bool
+}
+
+// thisFocus is the input of an argument evaluated outside any iteration.
+func (fr *frame) thisFocus() Collection {
+	if fr.hasThis {
+		return Collection{fr.this}
+	}
+	return nil
+}
+
+// expr is a compiled node of the evaluation tree: it maps the focus
+// collection to a result.
+type expr interface {
+	eval(ec *evalCtx, focus Collection, fr *frame) (Collection, error)
+}
+
+// step charges one unit of the budget.
+func (ec *evalCtx) step(pos int) error {
+	ec.steps++
+	if ec.steps > ec.maxSteps {
+		return &EvalError{Pos: pos, Msg: "too many steps", Err: ErrBudget}
+	}
+	return nil
+}
+
+func (ec *evalCtx) enter(pos int) error {
+	ec.depth++
+	if ec.depth > DefaultMaxDepth {
+		return &EvalError{Pos: pos, Msg: "recursion too deep", Err: ErrBudget}
+	}
+	return nil
+}
+
+func (ec *evalCtx) leave() { ec.depth-- }
+
+// compileAST turns a syntax tree into an evaluation tree. head is true for
+// the first element of a path, where a type name selects the focus.
+func compileAST(a *ast, head bool) (expr, error) {
+	switch a.kind {
+	case astLiteral:
+		return &literalExpr{pos: a.pos, v: Collection{a.lit}, err: a.litErr}, nil
+	case astEmpty:
+		return &literalExpr{pos: a.pos}, nil
+	case astIdent:
+		return &memberExpr{pos: a.pos, name: a.name, head: head}, nil
+	case astFunc:
+		return compileCall(a)
+	case astInvoke:
+		target, err := compileAST(a.children[0], head)
+		if err != nil {
+			return nil, err
+		}
+		m, err := compileAST(a.children[1], false)
+		if err != nil {
+			return nil, err
+		}
+		return &invokeExpr{pos: a.pos, target: target, member: m}, nil
+	case astIndex:
+		return compileIndex(a, head)
+	case astBinary:
+		return compileBinary(a)
+	case astUnary:
+		operand, err := compileAST(a.children[0], head)
+		if err != nil {
+			return nil, err
+		}
+		return &unaryExpr{pos: a.pos, op: a.name, operand: operand}, nil
+	case astTypeOp:
+		left, err := compileAST(a.children[0], head)
+		if err != nil {
+			return nil, err
+		}
+		t, err := resolveType(a.children[1].name, a.pos)
+		if err != nil {
+			return nil, err
+		}
+		return &typeOpExpr{pos: a.pos, op: a.name, left: left, typ: t}, nil
+	case astConst:
+		return &constExpr{pos: a.pos, name: a.name}, nil
+	case astSpecial:
+		return &specialExpr{pos: a.pos, name: a.name}, nil
+	}
+	return nil, &SemanticError{a.pos, "unsupported syntax"}
+}
+
+func compileIndex(a *ast, head bool) (expr, error) {
+	target, err := compileAST(a.children[0], head)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := compileAST(a.children[1], true)
+	if err != nil {
+		return nil, err
+	}
+	return &indexExpr{pos: a.pos, target: target, index: idx}, nil
+}
+
+// typeSpec is a resolved type name: a namespace ("" when unqualified) and a
+// name.
+type typeSpec struct {
+	ns, name string
+}
+
+func resolveType(name string, pos int) (typeSpec, error) {
+	ns, n, ok := strings.Cut(name, ".")
+	if !ok {
+		return typeSpec{name: name}, nil
+	}
+	if ns != "FHIR" && ns != "System" {
+		return typeSpec{}, &SemanticError{pos, fmt.Sprintf("unknown type namespace %q", ns)}
+	}
+	return typeSpec{ns: ns, name: n}, nil
+}
+
+// typeFromAST reads a type specifier written as a function argument, such
+// as ofType(FHIR.Patient) or is(`Patient`).
+func typeFromAST(a *ast) (typeSpec, bool) {
+	switch {
+	case a.kind == astIdent:
+		return typeSpec{name: a.name}, true
+	case a.kind == astInvoke && a.children[0].kind == astIdent && a.children[1].kind == astIdent:
+		ns := a.children[0].name
+		if ns != "FHIR" && ns != "System" {
+			return typeSpec{}, false
+		}
+		return typeSpec{ns: ns, name: a.children[1].name}, true
+	}
+	return typeSpec{}, false
+}

@@ -1,0 +1,182 @@
+package fhirpath
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Model tells the engine the FHIR types of elements. The engine works
+// without one (types then come from choice suffixes and resourceType only);
+// the R4 definition tables can implement it to give full type information.
+type Model interface {
+	// ElementType returns the type of element name on parentType. choice is
+	// true for a [x] element, whose type comes from the JSON key's suffix.
+	ElementType(parentType, name string) (typ string, choice bool, ok bool)
+	// BaseType returns the type typ derives from ("" at the root).
+	BaseType(typ string) string
+}
+
+// builtinModel is the small R4 table this package ships: the element types
+// of the resources and data types that the official test inputs and the
+// common core invariants touch. It is deliberately partial; an element it
+// does not list still navigates, it just has no FHIR type name.
+var builtinModel = parseModel(builtinTypes)
+
+// DefaultModel returns the built-in partial R4 model.
+func DefaultModel() Model { return builtinModel }
+
+// builtinTypes lists "Type < Base: element type, ..." with [x] for choices.
+const builtinTypes = `
+Element < Base: id string, extension Extension
+BackboneElement < Element: modifierExtension Extension
+Resource < Base: id id, meta Meta, implicitRules uri, language code
+DomainResource < Resource: text Narrative, contained Resource, extension Extension, modifierExtension Extension
+Extension < Element: url uri, value[x] *
+Narrative < Element: status code, div xhtml
+Meta < Element: versionId id, lastUpdated instant, source uri, profile canonical, security Coding, tag Coding
+Coding < Element: system uri, version string, code code, display string, userSelected boolean
+CodeableConcept < Element: coding Coding, text string
+Identifier < Element: use code, type CodeableConcept, system uri, value string, period Period, assigner Reference
+HumanName < Element: use code, text string, family string, given string, prefix string, suffix string, period Period
+ContactPoint < Element: system code, value string, use code, rank positiveInt, period Period
+Address < Element: use code, type code, text string, line string, city string, district string, state string, postalCode string, country string, period Period
+Period < Element: start dateTime, end dateTime
+Reference < Element: reference string, type uri, identifier Identifier, display string
+Quantity < Element: value decimal, comparator code, unit string, system uri, code code
+Age < Quantity:
+Duration < Quantity:
+Count < Quantity:
+Distance < Quantity:
+SimpleQuantity < Quantity:
+MoneyQuantity < Quantity:
+Range < Element: low Quantity, high Quantity
+Ratio < Element: numerator Quantity, denominator Quantity
+Attachment < Element: contentType code, language code, data base64Binary, url url, size unsignedInt, hash base64Binary, title string, creation dateTime
+ContactDetail < Element: name string, telecom ContactPoint
+UsageContext < Element: code Coding, value[x] *
+Annotation < Element: author[x] *, time dateTime, text markdown
+Patient < DomainResource: identifier Identifier, active boolean, name HumanName, telecom ContactPoint, gender code, birthDate date, deceased[x] *, address Address, maritalStatus CodeableConcept, multipleBirth[x] *, photo Attachment, contact Patient.contact, communication Patient.communication, generalPractitioner Reference, managingOrganization Reference, link Patient.link
+Patient.contact < BackboneElement: relationship CodeableConcept, name HumanName, telecom ContactPoint, address Address, gender code, organization Reference, period Period
+Patient.communication < BackboneElement: language CodeableConcept, preferred boolean
+Patient.link < BackboneElement: other Reference, type code
+Observation < DomainResource: identifier Identifier, basedOn Reference, partOf Reference, status code, category CodeableConcept, code CodeableConcept, subject Reference, focus Reference, encounter Reference, effective[x] *, issued instant, performer Reference, value[x] *, dataAbsentReason CodeableConcept, interpretation CodeableConcept, note Annotation, bodySite CodeableConcept, method CodeableConcept, specimen Reference, device Reference, referenceRange Observation.referenceRange, hasMember Reference, derivedFrom Reference, component Observation.component
+Observation.referenceRange < BackboneElement: low Quantity, high Quantity, type CodeableConcept, appliesTo CodeableConcept, age Range, text string
+Observation.component < BackboneElement: code CodeableConcept, value[x] *, dataAbsentReason CodeableConcept, interpretation CodeableConcept, referenceRange Observation.referenceRange
+Questionnaire < DomainResource: url uri, identifier Identifier, version string, name string, title string, derivedFrom canonical, status code, experimental boolean, subjectType code, date dateTime, publisher string, contact ContactDetail, description markdown, useContext UsageContext, jurisdiction CodeableConcept, purpose markdown, copyright markdown, approvalDate date, lastReviewDate date, effectivePeriod Period, code Coding, item Questionnaire.item
+Questionnaire.item < BackboneElement: linkId string, definition uri, code Coding, prefix string, text string, type code, enableWhen Questionnaire.item.enableWhen, enableBehavior code, required boolean, repeats boolean, readOnly boolean, maxLength integer, answerValueSet canonical, answerOption Questionnaire.item.answerOption, initial Questionnaire.item.initial, item Questionnaire.item
+Questionnaire.item.enableWhen < BackboneElement: question string, operator code, answer[x] *
+Questionnaire.item.answerOption < BackboneElement: value[x] *, initialSelected boolean
+Questionnaire.item.initial < BackboneElement: value[x] *
+ValueSet < DomainResource: url uri, identifier Identifier, version string, name string, title string, status code, experimental boolean, date dateTime, publisher string, contact ContactDetail, description markdown, useContext UsageContext, jurisdiction CodeableConcept, immutable boolean, purpose markdown, copyright markdown, compose ValueSet.compose, expansion ValueSet.expansion
+ValueSet.compose < BackboneElement: lockedDate date, inactive boolean, include ValueSet.compose.include, exclude ValueSet.compose.include
+ValueSet.compose.include < BackboneElement: system uri, version string, concept ValueSet.compose.include.concept, filter ValueSet.compose.include.filter, valueSet canonical
+ValueSet.compose.include.concept < BackboneElement: code code, display string
+ValueSet.compose.include.filter < BackboneElement: property code, op code, value string
+ValueSet.expansion < BackboneElement: identifier uri, timestamp dateTime, total integer, offset integer, parameter ValueSet.expansion.parameter, contains ValueSet.expansion.contains
+ValueSet.expansion.parameter < BackboneElement: name string, value[x] *
+ValueSet.expansion.contains < BackboneElement: system uri, abstract boolean, inactive boolean, version string, code code, display string, contains ValueSet.expansion.contains
+CodeSystem < DomainResource: url uri, identifier Identifier, version string, name string, title string, status code, experimental boolean, date dateTime, publisher string, contact ContactDetail, description markdown, caseSensitive boolean, valueSet canonical, hierarchyMeaning code, compositional boolean, versionNeeded boolean, content code, supplements canonical, count unsignedInt, filter CodeSystem.filter, property CodeSystem.property, concept CodeSystem.concept
+CodeSystem.filter < BackboneElement: code code, description string, operator code, value string
+CodeSystem.property < BackboneElement: code code, uri uri, description string, type code
+CodeSystem.concept < BackboneElement: code code, display string, definition string, designation CodeSystem.concept.designation, property CodeSystem.concept.property, concept CodeSystem.concept
+CodeSystem.concept.designation < BackboneElement: language code, use Coding, value string
+CodeSystem.concept.property < BackboneElement: code code, value[x] *
+Parameters < Resource: parameter Parameters.parameter
+Parameters.parameter < BackboneElement: name string, value[x] *, resource Resource, part Parameters.parameter
+Bundle < Resource: identifier Identifier, type code, timestamp instant, total unsignedInt, link Bundle.link, entry Bundle.entry, signature Signature
+Bundle.link < BackboneElement: relation string, url uri
+Bundle.entry < BackboneElement: link Bundle.link, fullUrl uri, resource Resource, search Bundle.entry.search, request Bundle.entry.request, response Bundle.entry.response
+Bundle.entry.search < BackboneElement: mode code, score decimal
+Bundle.entry.request < BackboneElement: method code, url uri, ifNoneMatch string, ifModifiedSince instant, ifMatch string, ifNoneExist string
+Bundle.entry.response < BackboneElement: status string, location uri, etag string, lastModified instant, outcome Resource
+Appointment < DomainResource: identifier Identifier, status code, serviceType CodeableConcept, start instant, end instant, created dateTime, comment string, participant Appointment.participant
+Appointment.participant < BackboneElement: type CodeableConcept, actor Reference, required code, status code, period Period
+`
+
+// primitiveBase gives the specialisations among FHIR primitive types.
+var primitiveBase = map[string]string{
+	"code": "string", "id": "string", "markdown": "string",
+	"url": "uri", "canonical": "uri", "oid": "uri", "uuid": "uri",
+	"unsignedInt": "integer", "positiveInt": "integer",
+}
+
+type tableModel struct {
+	elems map[string]modelElem // "Type.element"
+	base  map[string]string
+}
+
+type modelElem struct {
+	typ    string
+	choice bool
+}
+
+func parseModel(src string) *tableModel {
+	m := &tableModel{elems: map[string]modelElem{}, base: map[string]string{}}
+	for _, line := range strings.Split(strings.TrimSpace(src), "\n") {
+		head, elems, _ := strings.Cut(line, ":")
+		typ, base, _ := strings.Cut(head, "<")
+		typ = strings.TrimSpace(typ)
+		m.base[typ] = strings.TrimSpace(base)
+		for _, e := range strings.Split(elems, ",") {
+			f := strings.Fields(e)
+			if len(f) != 2 {
+				continue
+			}
+			name, choice := strings.CutSuffix(f[0], "[x]")
+			m.elems[typ+"."+name] = modelElem{typ: f[1], choice: choice}
+		}
+	}
+	for k, v := range primitiveBase {
+		m.base[k] = v
+	}
+	return m
+}
+
+// ElementType implements Model, searching the type and its bases.
+func (m *tableModel) ElementType(parent, name string) (string, bool, bool) {
+	for t := parent; t != ""; t = m.BaseType(t) {
+		if e, ok := m.elems[t+"."+name]; ok {
+			return e.typ, e.choice, true
+		}
+	}
+	return "", false, false
+}
+
+// BaseType implements Model. Backbone elements (Patient.contact) derive
+// from BackboneElement; resources from DomainResource unless listed.
+func (m *tableModel) BaseType(t string) string {
+	if b, ok := m.base[t]; ok {
+		return b
+	}
+	switch {
+	case t == "Base" || t == "":
+		return ""
+	case strings.Contains(t, "."):
+		return "BackboneElement"
+	case isPrimitiveType(t):
+		return "Element"
+	case unicode.IsUpper(rune(t[0])):
+		return "DomainResource"
+	}
+	return ""
+}
+
+// isPrimitiveType reports whether a FHIR type name is a primitive (they are
+// the lower-case ones).
+func isPrimitiveType(t string) bool { return t != "" && t[0] >= 'a' && t[0] <= 'z' }
+
+// choiceSuffixType turns the suffix of a choice key (valueQuantity ->
+// Quantity, valueDateTime -> dateTime) into the FHIR type name.
+func choiceSuffixType(suffix string) string {
+	if primitiveSuffix[suffix] {
+		return strings.ToLower(suffix[:1]) + suffix[1:]
+	}
+	return suffix
+}
+
+var primitiveSuffix = map[string]bool{
+	"Base64Binary": true, "Boolean": true, "Canonical": true, "Code": true, "Date": true,
+	"DateTime": true, "Decimal": true, "Id": true, "Instant": true, "Integer": true,
+	"Markdown": true, "Oid": true, "PositiveInt": true, "String": true, "Time": true,
+	"UnsignedInt": true, "Uri": true, "Url": true, "Uuid": true,
+}
