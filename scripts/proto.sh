@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # proto.sh lints the API protos and regenerates the committed Go, gRPC,
 # grpc-gateway and OpenAPI code with buf and the LOCAL plugins in ./bin
-# (scripts/tools.sh installs them).
+# (scripts/tools.sh installs them). protoc-gen-openapiv2 writes Swagger 2.0
+# (gateway.swagger.json); openapigen converts it to the served OpenAPI 3
+# document, ingest/api/openapi/openapi.json, with the corrections in
+# ingest/api/openapi/overlay.yaml.
 #
 #   scripts/proto.sh           # buf lint, then buf generate in place
 #   scripts/proto.sh --check   # buf lint, then generate into a temporary copy
@@ -28,9 +31,20 @@ generated() {
 	(cd "$1" && find proto -type f ! -name '*.proto' | LC_ALL=C sort)
 }
 
+# openapi DIR: build DIR's served OpenAPI document from its generated
+# Swagger and the overlay.
+openapi_doc=ingest/api/openapi/openapi.json
+openapi() {
+	go run ./ingest/api/openapi/openapigen \
+		-swagger "$1/proto/gateway/v1/gateway.swagger.json" \
+		-overlay "$root/ingest/api/openapi/overlay.yaml" \
+		-out "$1/$openapi_doc"
+}
+
 case "${1:-}" in
 "")
 	buf generate
+	openapi "$root"
 	;;
 --check)
 	tmp=$(mktemp -d)
@@ -40,6 +54,8 @@ case "${1:-}" in
 	mkdir -p "$tmp/proto"
 	(cd proto && find . -name '*.proto' -exec cp --parents {} "$tmp/proto/" \;)
 	(cd "$tmp" && buf generate)
+	mkdir -p "$tmp/$(dirname "$openapi_doc")"
+	openapi "$tmp"
 	status=0
 	if ! diff -u <(generated "$root") <(generated "$tmp"); then
 		echo "proto.sh: the set of generated files differs" >&2
@@ -50,6 +66,9 @@ case "${1:-}" in
 			status=1
 		fi
 	done < <(generated "$tmp")
+	if ! diff -u "$root/$openapi_doc" "$tmp/$openapi_doc"; then
+		status=1
+	fi
 	if [[ $status -ne 0 ]]; then
 		echo "proto.sh: generated code is stale; run 'make proto' (scripts/proto.sh) and commit" >&2
 		exit 1
