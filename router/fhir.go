@@ -29,6 +29,10 @@ type FHIRMeta struct {
 	// EventID is the CloudEvents id (unique per event); "" falls back to
 	// "<type>/<id>".
 	EventID string
+	// VersionID is the resource version the record makes (fhir.version_id;
+	// omitted when ""). FullURL is the Bundle entry's fullUrl as received
+	// (fhir.full_url; omitted when "").
+	VersionID, FullURL string
 }
 
 // fhirTopicSuffix maps an action to the topic's last part.
@@ -132,7 +136,10 @@ func fhirIDShape(s string) bool {
 // FHIRRecord builds the record for one FHIR resource or transaction entry.
 // body is the value, byte for byte (empty for a delete); source names the
 // connector (ce_source); now is the receipt time (ce_time); warnings go to
-// the fhir.warnings header. It fails only when no topic name can be made.
+// the fhir.warnings header. Headers: the CloudEvents binding, content-type,
+// fhir.resource_type, fhir.id, fhir.action, fhir.version (the FHIR release,
+// "R4"), fhir.version_id and fhir.full_url when known, fhir.warnings. It
+// fails only when no topic name can be made.
 func FHIRRecord(body []byte, prefix, source string, m FHIRMeta, warnings validation.Findings, now time.Time) (*kgo.Record, error) {
 	topic, err := FHIRTopic(prefix, m)
 	if err != nil {
@@ -143,7 +150,7 @@ func FHIRRecord(body []byte, prefix, source string, m FHIRMeta, warnings validat
 	if ceID == "" {
 		ceID = m.ResourceType + "/" + m.ID
 	}
-	h := make([]kgo.RecordHeader, 0, 12)
+	h := make([]kgo.RecordHeader, 0, 14)
 	h = appendHeader(h, "ce_specversion", "1.0")
 	h = appendHeader(h, "ce_id", ceID)
 	h = appendHeader(h, "ce_source", "/gateway/"+source)
@@ -154,6 +161,12 @@ func FHIRRecord(body []byte, prefix, source string, m FHIRMeta, warnings validat
 	h = appendHeader(h, "fhir.id", m.ID)
 	h = appendHeader(h, "fhir.action", m.Action)
 	h = appendHeader(h, "fhir.version", FHIRVersion)
+	if m.VersionID != "" {
+		h = appendHeader(h, "fhir.version_id", m.VersionID)
+	}
+	if m.FullURL != "" {
+		h = appendHeader(h, "fhir.full_url", m.FullURL)
+	}
 	if len(warnings) > 0 {
 		h = appendHeader(h, "fhir.warnings", WarningsHeader(warnings))
 	}

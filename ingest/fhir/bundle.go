@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -28,6 +29,14 @@ type Entry struct {
 	// assigned by Parse for transactions ("" in SplitBatch's entries: each
 	// is parsed again on its own).
 	EventID string
+	// Stored and LastUpdated are set by Route for a transaction's creates
+	// and updates (see Message.Stored).
+	Stored      []byte
+	LastUpdated time.Time
+	// Condition names the conditional or versioned element of the entry's
+	// request, which the gateway cannot honour (see Conditions); "" when
+	// there is none. Such an entry is not parsed further.
+	Condition Condition
 
 	patientRef string
 }
@@ -50,6 +59,14 @@ func (s *Steps) parseTransaction(raw []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, e := range entries {
+		if e.Condition != "" {
+			// Doors refuse these before submitting (Conditions); a
+			// submitter that does not is told here.
+			return nil, validation.Errorf(validation.CodeUnsupportedEvent, "Bundle.entry["+strconv.Itoa(e.Index)+"].request."+e.Condition.Element(),
+				"conditional requests are not supported")
+		}
+	}
 	resolvePatientRefs(entries)
 	for i := range entries {
 		entries[i].EventID = s.cfg.NewID()
@@ -64,8 +81,12 @@ type bundleEntry struct {
 	FullURL  *string         `json:"fullUrl"`
 	Resource json.RawMessage `json:"resource"`
 	Request  *struct {
-		Method json.RawMessage `json:"method"`
-		URL    *string         `json:"url"`
+		Method          json.RawMessage `json:"method"`
+		URL             *string         `json:"url"`
+		IfNoneExist     *string         `json:"ifNoneExist"`
+		IfMatch         *string         `json:"ifMatch"`
+		IfNoneMatch     *string         `json:"ifNoneMatch"`
+		IfModifiedSince *string         `json:"ifModifiedSince"`
 	} `json:"request"`
 }
 
@@ -134,10 +155,14 @@ func parseEntry(i int, raw json.RawMessage, newID func() string) (Entry, error) 
 	if be.Request.URL == nil || *be.Request.URL == "" {
 		return Entry{}, validation.Errorf(validation.CodeRequiredMissing, loc+".request.url", "entry request url missing")
 	}
+	if e.Condition = entryCondition(be); e.Condition != "" {
+		e.ResourceType, _, _ = strings.Cut(*be.Request.URL, "?")
+		return e, nil
+	}
 	urlType, urlID, ok := splitEntryURL(*be.Request.URL)
 	if !ok || (e.Action == ActionCreate) != (urlID == "") {
 		return Entry{}, validation.Errorf(validation.CodeDataType, loc+".request.url",
-			"entry url must be [type] for POST and [type]/[id] for PUT and DELETE (no conditional urls)")
+			"entry url must be [type] for POST and [type]/[id] for PUT and DELETE")
 	}
 	if !fhirval.KnownResourceType(urlType) {
 		return Entry{}, validation.Errorf(validation.CodeUnsupportedType, loc+".request.url", "unknown R4 resource type")
@@ -222,6 +247,24 @@ func resolvePatientRefs(entries []Entry) {
 			entries[i].patientRef = k
 		}
 	}
+}
+
+// transactionRefs maps the fullUrl of every transaction entry that has an
+// id to "Type/id": FHIR's transaction rules rewrite references to an
+// entry's fullUrl (urn:uuid:..., or an absolute URL) into references to the
+// resource the transaction made.
+func transactionRefs(entries []Entry) map[string]string {
+	var refs map[string]string
+	for _, e := range entries {
+		if e.FullURL == "" || e.ID == "" || e.Action == ActionDelete {
+			continue
+		}
+		if refs == nil {
+			refs = make(map[string]string, len(entries))
+		}
+		refs[e.FullURL] = e.ResourceType + "/" + e.ID
+	}
+	return refs
 }
 
 // entryWarnings keeps the findings located in entry i (a transaction's

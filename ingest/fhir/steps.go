@@ -39,6 +39,9 @@ type Request struct {
 	// ID is from the URL (update, delete). For create the door leaves it
 	// empty; Parse takes the body's id or assigns a UUID v4.
 	ID string
+	// FullURL is the Bundle entry's fullUrl for an entry of a batch,
+	// submitted on its own; it travels in the fhir.full_url header.
+	FullURL string
 }
 
 // Message is a parsed FHIR request.
@@ -53,9 +56,17 @@ type Message struct {
 	// Body is the request body as received.
 	Body []byte
 	// EventID is the CloudEvents id (ce_id) of the single resource's
-	// record, assigned by Parse; the REST door answers an update with it
-	// as the new version id. Transactions carry one per entry instead.
+	// record, assigned by Parse. It is also the version id the request
+	// made (VersionID). Transactions carry one per entry instead.
 	EventID string
+	// FullURL is Request.FullURL.
+	FullURL string
+	// Stored is the resource as a FHIR server would have stored it (see
+	// record.go), made by Route for creates and updates; the REST door
+	// returns it when the client asks for the representation.
+	Stored []byte
+	// LastUpdated is the receipt time set by Route (meta.lastUpdated).
+	LastUpdated time.Time
 
 	patientRef string       // subject/patient reference of a single resource
 	assignedID bool         // ID was assigned by the gateway
@@ -63,8 +74,15 @@ type Message struct {
 }
 
 // AssignedID reports whether the gateway assigned the id (a create whose
-// body had none); the resource body itself is never rewritten.
+// body had none).
 func (m *Message) AssignedID() bool { return m != nil && m.assignedID }
+
+// VersionID is the version id a request makes: its record's event id, for
+// creates, updates and deletes alike. The gateway keeps no store, so it
+// cannot count versions; an event id is a valid FHIR id
+// ([A-Za-z0-9-.]{1,64}), new with every request, and names the record that
+// carries the version.
+func VersionID(eventID string) string { return eventID }
 
 // StepsConfig configures the FHIR steps of one connector.
 type StepsConfig struct {
@@ -73,8 +91,11 @@ type StepsConfig struct {
 	// ValidationEnabled mirrors fhir.validation.enabled (the pipeline skips
 	// Validate when false); Strict mirrors fhir.parser.strict.
 	ValidationEnabled, Strict bool
-	Now                       func() time.Time // nil = time.Now
-	NewID                     func() string    // nil = random UUID v4
+	// AsReceived mirrors fhir.record.form: as-received: records carry the
+	// resource bytes exactly as received instead of the stored form.
+	AsReceived bool
+	Now        func() time.Time // nil = time.Now
+	NewID      func() string    // nil = random UUID v4
 }
 
 // Steps implements pipeline.Steps[Request, *Message]. It holds no mutable
@@ -137,7 +158,7 @@ func (s *Steps) Parse(_ context.Context, req Request, raw []byte) (*Message, err
 	if err := checkResourceType(doc, req.ResourceType, "Resource"); err != nil {
 		return nil, err
 	}
-	m := &Message{ResourceType: req.ResourceType, Action: req.Action, Body: raw, patientRef: patientRef(doc), doc: doc}
+	m := &Message{ResourceType: req.ResourceType, Action: req.Action, Body: raw, FullURL: req.FullURL, patientRef: patientRef(doc), doc: doc}
 	idLoc := req.ResourceType + ".id"
 	if doc.HasID && !ValidID(doc.ID) {
 		return nil, validation.Errorf(validation.CodeDataType, idLoc, "id does not match [A-Za-z0-9-.]{1,64}")
@@ -171,7 +192,7 @@ func (s *Steps) parseDelete(req Request, raw []byte) (*Message, error) {
 	if !ValidID(req.ID) {
 		return nil, validation.Errorf(validation.CodeDataType, req.ResourceType+".id", "URL id does not match [A-Za-z0-9-.]{1,64}")
 	}
-	return &Message{ResourceType: req.ResourceType, ID: req.ID, Action: ActionDelete, Body: raw, EventID: s.cfg.NewID()}, nil
+	return &Message{ResourceType: req.ResourceType, ID: req.ID, Action: ActionDelete, Body: raw, FullURL: req.FullURL, EventID: s.cfg.NewID()}, nil
 }
 
 // topLevel scans raw and refuses what is not a JSON object. Only syntax
@@ -231,24 +252,40 @@ func (s *Steps) Validate(_ context.Context, _ Request, m *Message) validation.Fi
 }
 
 // Route builds the records: one for a single resource, one per entry for a
-// transaction (Atomic). It does not block.
+// transaction (Atomic). Creates and updates get their stored form
+// (Message.Stored, Entry.Stored), which is also the record value unless
+// the connector keeps records as received. It does not block.
 func (s *Steps) Route(_ context.Context, _ Request, m *Message, warnings validation.Findings) (pipeline.Routed, error) {
 	now := s.cfg.Now()
 	if m.BundleType == "" {
-		rec, err := router.FHIRRecord(m.Body, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
+		m.LastUpdated = now
+		value, err := s.value(m.Body, &m.Stored, m.Action, m.ID, m.EventID, now, nil)
+		if err != nil {
+			return pipeline.Routed{}, err
+		}
+		rec, err := router.FHIRRecord(value, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
 			ResourceType: m.ResourceType, ID: m.ID, Action: string(m.Action),
 			PatientRef: m.patientRef, EventID: m.EventID,
+			VersionID: VersionID(m.EventID), FullURL: m.FullURL,
 		}, warnings, now)
 		if err != nil {
 			return pipeline.Routed{}, err
 		}
 		return pipeline.Routed{Records: []*kgo.Record{rec}}, nil
 	}
+	refs := transactionRefs(m.Entries)
 	recs := make([]*kgo.Record, 0, len(m.Entries))
-	for _, e := range m.Entries {
-		rec, err := router.FHIRRecord(e.Body, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		e.LastUpdated = now
+		value, err := s.value(e.Body, &e.Stored, e.Action, e.ID, e.EventID, now, refs)
+		if err != nil {
+			return pipeline.Routed{}, err
+		}
+		rec, err := router.FHIRRecord(value, s.cfg.TopicPrefix, s.cfg.Connector, router.FHIRMeta{
 			ResourceType: e.ResourceType, ID: e.ID, Action: string(e.Action),
 			PatientRef: e.patientRef, EventID: e.EventID,
+			VersionID: VersionID(e.EventID), FullURL: e.FullURL,
 		}, entryWarnings(warnings, e.Index), now)
 		if err != nil {
 			return pipeline.Routed{}, err
@@ -256,6 +293,24 @@ func (s *Steps) Route(_ context.Context, _ Request, m *Message, warnings validat
 		recs = append(recs, rec)
 	}
 	return pipeline.Routed{Records: recs, Atomic: true}, nil
+}
+
+// value makes the stored form of a create or update into *stored and
+// returns the record value: the stored form, or body as received when the
+// connector says so. A delete's value is its (empty) body.
+func (s *Steps) value(body []byte, stored *[]byte, action Action, id, eventID string, now time.Time, refs map[string]string) ([]byte, error) {
+	if action == ActionDelete {
+		return body, nil
+	}
+	b, err := storedForm(body, id, VersionID(eventID), now, refs)
+	if err != nil {
+		return nil, validation.Errorf(validation.CodeSegmentSequence, "Resource", "resource cannot be re-encoded as a JSON object")
+	}
+	*stored = b
+	if s.cfg.AsReceived {
+		return body, nil
+	}
+	return b, nil
 }
 
 // Kind is the resource type for metrics, "other" for unknown types and

@@ -2,8 +2,10 @@ package fhir
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -130,8 +132,11 @@ func TestRouteOneResource(t *testing.T) {
 		t.Fatalf("routed %+v", r)
 	}
 	rec := r.Records[0]
-	if rec.Topic != "fhir.observation.updated" || string(rec.Key) != "Patient/example" || string(rec.Value) != string(body) {
+	if rec.Topic != "fhir.observation.updated" || string(rec.Key) != "Patient/example" || !sameResource(t, rec.Value, body) {
 		t.Errorf("record topic %q key %q", rec.Topic, rec.Key)
+	}
+	if got := header(rec, "fhir.version_id"); got == "" || got != m.EventID || got != header(rec, "ce_id") {
+		t.Errorf("fhir.version_id %q, want the event id %q", got, m.EventID)
 	}
 	if got := s.Kind(m); got != "Observation" {
 		t.Errorf("Kind = %q", got)
@@ -176,4 +181,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("route failed after a successful parse: %v", err)
 		}
 	})
+}
+
+// sameResource reports whether stored is received apart from meta (the
+// stored form sets meta.versionId and meta.lastUpdated).
+func sameResource(t *testing.T, stored, received []byte) bool {
+	t.Helper()
+	var a, b map[string]any
+	if json.Unmarshal(stored, &a) != nil || json.Unmarshal(received, &b) != nil {
+		return false
+	}
+	delete(a, "meta")
+	delete(b, "meta")
+	return reflect.DeepEqual(a, b)
 }

@@ -1,0 +1,217 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// This file makes the "stored" form of a resource: what a FHIR server would
+// have stored for the request, so that consumers of fhir.* records need not
+// see the HTTP request. The resource keeps its members in their order and
+// their values byte for byte, except:
+//
+//   - "id" is the id the resource is stored under (assigned on a create
+//     without one; a transaction create keeps the id it had or gets one);
+//   - "meta.versionId" and "meta.lastUpdated" are the version the request
+//     made and the receipt time (other meta members are kept);
+//   - in a transaction, a "reference" whose value is the fullUrl of another
+//     entry becomes that entry's "Type/id" (FHIR transaction rules).
+//
+// Whitespace between top-level members is not kept.
+
+// errNotObject is returned when a body is not a JSON object. Parse refuses
+// such bodies before Route, so it means a programming error.
+var errNotObject = errors.New("resource is not a JSON object")
+
+// InstantFormat is how meta.lastUpdated is written: a FHIR instant with
+// millisecond precision.
+const InstantFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// member is one top-level member of a JSON object, its value as raw bytes.
+type member struct {
+	name string
+	raw  json.RawMessage
+}
+
+// storedForm returns body with id, meta.versionId and meta.lastUpdated set
+// and, when refs is not empty, every reference found in refs rewritten.
+// body is not modified.
+func storedForm(body []byte, id, versionID string, lastUpdated time.Time, refs map[string]string) ([]byte, error) {
+	if len(refs) > 0 {
+		body = rewriteReferences(body, refs)
+	}
+	members, err := objectMembers(body)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := withMeta(memberValue(members, "meta"), versionID, lastUpdated)
+	if err != nil {
+		return nil, fmt.Errorf("meta: %w", err)
+	}
+	members = setMember(members, "id", quote(id), "resourceType")
+	members = setMember(members, "meta", meta, "id")
+	return encodeObject(members, len(body)+len(meta)+len(id)+16), nil
+}
+
+// withMeta returns the meta object raw (nil when absent) with versionId and
+// lastUpdated set.
+func withMeta(raw json.RawMessage, versionID string, lastUpdated time.Time) (json.RawMessage, error) {
+	var members []member
+	if len(raw) > 0 {
+		var err error
+		if members, err = objectMembers(raw); err != nil {
+			return nil, err
+		}
+	}
+	members = setMember(members, "versionId", quote(versionID), "")
+	members = setMember(members, "lastUpdated", quote(lastUpdated.UTC().Format(InstantFormat)), "versionId")
+	return encodeObject(members, len(raw)+96), nil
+}
+
+// objectMembers splits a JSON object into its members, in order.
+func objectMembers(raw []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, errNotObject
+	}
+	var out []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("read member name: %w", err)
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("read member %q: %w", name, err)
+		}
+		out = append(out, member{name: name, raw: v})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, errNotObject
+	}
+	return out, nil
+}
+
+func memberValue(ms []member, name string) json.RawMessage {
+	for _, m := range ms {
+		if m.name == name {
+			return m.raw
+		}
+	}
+	return nil
+}
+
+// setMember replaces the value of name, or inserts the member right after
+// the member named after (at the start when after is absent or "").
+func setMember(ms []member, name string, raw json.RawMessage, after string) []member {
+	for i := range ms {
+		if ms[i].name == name {
+			ms[i].raw = raw
+			return ms
+		}
+	}
+	at := 0
+	for i := range ms {
+		if after != "" && ms[i].name == after {
+			at = i + 1
+			break
+		}
+	}
+	ms = append(ms, member{})
+	copy(ms[at+1:], ms[at:])
+	ms[at] = member{name: name, raw: raw}
+	return ms
+}
+
+func encodeObject(ms []member, size int) []byte {
+	out := make([]byte, 0, size)
+	out = append(out, '{')
+	for i, m := range ms {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, quote(m.name)...)
+		out = append(out, ':')
+		out = append(out, m.raw...)
+	}
+	return append(out, '}')
+}
+
+// quote is s as a JSON string.
+func quote(s string) json.RawMessage {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b
+}
+
+var referenceKey = []byte(`"reference"`)
+
+// rewriteReferences returns body with the value of every "reference"
+// member that refs maps replaced by its mapping. In valid JSON the bytes
+// "reference" (with their quotes) followed by a colon can only be a member
+// name: inside a string the quotes would be escaped. Values are compared
+// after unescaping. body is returned itself when nothing changes.
+func rewriteReferences(body []byte, refs map[string]string) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(body); {
+		k := bytes.Index(body[i:], referenceKey)
+		if k < 0 {
+			break
+		}
+		p := skipSpace(body, i+k+len(referenceKey))
+		i = i + k + len(referenceKey)
+		if p >= len(body) || body[p] != ':' {
+			continue
+		}
+		start := skipSpace(body, p+1)
+		end := stringEnd(body, start)
+		if end < 0 {
+			continue
+		}
+		var v string
+		if json.Unmarshal(body[start:end], &v) != nil {
+			continue
+		}
+		to, ok := refs[v]
+		if !ok {
+			continue
+		}
+		out = append(out, body[last:start]...)
+		out = append(out, quote(to)...)
+		last, i = end, end
+	}
+	if out == nil {
+		return body
+	}
+	return append(out, body[last:]...)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd is the offset just past the JSON string starting at b[i], or
+// -1 when b[i] does not start a string.
+func stringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
