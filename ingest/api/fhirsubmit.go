@@ -20,6 +20,9 @@ type fhirResult struct {
 	// batch is set for a batch Bundle: one result per request entry.
 	batch   bool
 	entries []entryResult
+	// conds are the conditional entries of a transaction Bundle, which
+	// was therefore not submitted (nothing written).
+	conds []fhir.EntryCondition
 }
 
 // entryResult is the outcome of one batch entry.
@@ -51,9 +54,22 @@ func (r fhirResult) resourceType() string {
 // patient's entries reach Kafka in order); everything else, transaction
 // Bundles included, is one pipeline submission. It blocks until every
 // submission has its outcome.
+//
+// A transaction with conditional or versioned entries is not submitted
+// (fhirResult.conds); neither is a batch entry with one (its result keeps
+// the entry's Condition): the gateway cannot honour them and never
+// ignores them.
 func (s *Service) submitFHIR(ctx context.Context, req fhir.Request, raw []byte) fhirResult {
-	if req.ResourceType == "" && req.Action == fhir.ActionCreate && bundleType(raw) == "batch" {
-		return s.submitBatch(ctx, req, raw)
+	if req.ResourceType == "" && req.Action == fhir.ActionCreate {
+		switch bundleType(raw) {
+		case "batch":
+			return s.submitBatch(ctx, req, raw)
+		case "transaction":
+			if conds := fhir.TransactionConditions(raw); len(conds) > 0 {
+				s.log.Info("message refused", "method", "fhir.transaction", "type", "Bundle", "reason", "conditional")
+				return fhirResult{req: req, conds: conds, out: conditionOutcome(conds)}
+			}
+		}
 	}
 	m, out := s.fhir.Submit(ctx, req, raw)
 	res := fhirResult{req: req, msg: m, out: out}
@@ -78,7 +94,11 @@ func (s *Service) submitBatch(ctx context.Context, req fhir.Request, raw []byte)
 	res.entries = make([]entryResult, 0, len(entries))
 	unavailable := 0
 	for _, e := range entries {
-		er := fhir.Request{Action: e.Action, ResourceType: e.ResourceType, ID: e.ID}
+		if e.Condition != "" {
+			res.entries = append(res.entries, entryResult{entry: e})
+			continue
+		}
+		er := fhir.Request{Action: e.Action, ResourceType: e.ResourceType, ID: e.ID, FullURL: e.FullURL}
 		m, out := s.fhir.Submit(ctx, er, e.Body)
 		s.logOutcome("fhir.batch."+string(e.Action), e.ResourceType, out)
 		res.entries = append(res.entries, entryResult{entry: e, msg: m, out: out})
@@ -116,6 +136,19 @@ func bundleType(raw []byte) string {
 	return t
 }
 
+// conditionOutcome is the outcome of a Bundle refused for its conditions,
+// for gRPC (INVALID_ARGUMENT, one field violation per entry); the REST door
+// answers from fhirResult.conds instead.
+func conditionOutcome(conds []fhir.EntryCondition) pipeline.Outcome {
+	out := pipeline.Outcome{Status: pipeline.Refused, Stage: pipeline.StageParse, Reason: "conditional"}
+	for _, c := range conds {
+		out.Findings = append(out.Findings, validation.Finding{
+			Severity: validation.SeverityError, Code: validation.CodeUnsupportedEvent, Location: c.Location(), Message: c.Condition.Why(),
+		})
+	}
+	return out
+}
+
 // findingsOf returns the findings of a *validation.Error, or one internal
 // error finding.
 func findingsOf(err error) validation.Findings {
@@ -136,6 +169,13 @@ func (r fhirResult) proto() *gatewayv1.SubmitFHIRResponse {
 	if r.batch {
 		resp.ResourceType = "Bundle"
 		for _, e := range r.entries {
+			if e.entry.Condition != "" {
+				resp.Entries = append(resp.Entries, &gatewayv1.FHIREntryResult{
+					Index: int32(e.entry.Index), ResourceType: e.entry.ResourceType, Action: protoAction(e.entry.Action),
+					Outcome: &gatewayv1.Outcome{Status: gatewayv1.OutcomeStatus_OUTCOME_STATUS_REFUSED, Stage: string(pipeline.StageParse), Reason: "conditional"},
+				})
+				continue
+			}
 			id := e.entry.ID
 			if e.msg != nil && e.msg.ID != "" {
 				id = e.msg.ID

@@ -104,7 +104,8 @@ type env struct {
 }
 
 type envOptions struct {
-	maxBody int64
+	maxBody    int64
+	asReceived bool // fhir.record.form: as-received
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -122,7 +123,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Connector: "fhir-rest", ValidationEnabled: true, Tolerance: pipeline.ToleranceAll,
 		DLQTopic: "fhir.dlq", DLQContextHeaders: true, ContentType: "application/fhir+json",
 	}, fhir.NewSteps(fhir.StepsConfig{
-		Connector: "fhir-rest", ValidationEnabled: true, Strict: true,
+		Connector: "fhir-rest", ValidationEnabled: true, Strict: true, AsReceived: o.asReceived,
 		NewID: func() string { return fmt.Sprintf("gen-%d", e.ids.Add(1)) },
 	}), pub, nil)
 	hl7Door := hl7.NewDoor(pipeline.New(pipeline.Config{

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -31,6 +32,8 @@ type HTTPOptions struct {
 	TrustForwardedHeaders bool
 	// MuxOptions are added after the door's own grpc-gateway options.
 	MuxOptions []runtime.ServeMuxOption
+	// Capability is what GET /fhir/metadata states about the connector.
+	Capability CapabilityOptions
 }
 
 // NewHTTPHandler returns the REST door: svc's HTTP bindings (POST /v1/hl7,
@@ -41,7 +44,10 @@ type HTTPOptions struct {
 // and plain text on /v1/hl7 when there is no ACK. ctx bounds the
 // registration only. The handler is safe for concurrent use.
 func NewHTTPHandler(ctx context.Context, svc *Service, opts HTTPOptions) (http.Handler, error) {
-	d := &httpDoor{max: svc.opts.MaxBodyBytes, trustForwarded: opts.TrustForwardedHeaders}
+	d := &httpDoor{svc: svc, capability: opts.Capability, max: svc.opts.MaxBodyBytes, trustForwarded: opts.TrustForwardedHeaders}
+	if d.capability.Published.IsZero() {
+		d.capability.Published = time.Now()
+	}
 	muxOpts := []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, rawMarshaler{}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
@@ -59,6 +65,8 @@ func NewHTTPHandler(ctx context.Context, svc *Service, opts HTTPOptions) (http.H
 }
 
 type httpDoor struct {
+	svc            *Service
+	capability     CapabilityOptions
 	mux            *runtime.ServeMux
 	max            int64
 	trustForwarded bool
@@ -70,6 +78,9 @@ func isHL7Path(p string) bool { return p == "/v1/hl7" || strings.HasPrefix(p, "/
 // the gateway mux decodes it.
 func (d *httpDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hl7 := isHL7Path(r.URL.Path)
+	if isFHIRPath(r.URL.Path) && d.serveFHIR(w, r) { // fhirhttp.go
+		return
+	}
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		if ok, why := acceptableContentType(hl7, r.Header.Get("Content-Type")); !ok {
 			writeDoorError(w, hl7, http.StatusUnsupportedMediaType, "not-supported", why)

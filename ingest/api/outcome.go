@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -15,12 +16,11 @@ import (
 
 // This file renders the FHIR resources the REST door answers with:
 // OperationOutcome for errors and informational answers, and the
-// transaction-response and batch-response Bundles. Issues carry the
-// finding's FHIRPath in expression and its HL7 table 0357 code in
-// details.coding; never message content.
-
-// tableSystem is the code system of HL7 table 0357 codes in issue details.
-const tableSystem = "http://terminology.hl7.org/CodeSystem/v2-0357"
+// transaction-response and batch-response Bundles. Issues speak FHIR: the
+// issue type (structure, required, value, not-supported, ...) in code, the
+// finding's FHIRPath in expression and the rule that failed in details and
+// diagnostics; never message content, and no HL7 v2 vocabulary (the
+// findings' table 0357 numbers stay in metrics, logs and DLQ headers).
 
 type operationOutcome struct {
 	ResourceType string  `json:"resourceType"`
@@ -49,16 +49,16 @@ type coding struct {
 // findingIssue renders one finding as an OperationOutcome issue.
 func findingIssue(f validation.Finding) issue {
 	is := issue{
-		Severity: f.Severity.String(),
-		Code:     f.Code.FHIRIssueType(),
-		Details: &codeableConcep{
-			Coding: []coding{{System: tableSystem, Code: strconv.Itoa(int(f.Code)), Display: f.Code.Text()}},
-			Text:   f.Message,
-		},
-		Diagnostics: f.String(),
+		Severity:    f.Severity.String(),
+		Code:        f.Code.FHIRIssueType(),
+		Diagnostics: f.Message,
+	}
+	if f.Message != "" {
+		is.Details = &codeableConcep{Text: f.Message}
 	}
 	if f.Location != "" {
 		is.Expression = []string{f.Location}
+		is.Diagnostics = f.Location + ": " + f.Message
 	}
 	return is
 }
@@ -139,14 +139,40 @@ type bundle struct {
 }
 
 type bundleEntry struct {
+	FullURL  string         `json:"fullUrl,omitempty"`
 	Response bundleResponse `json:"response"`
 }
 
 type bundleResponse struct {
-	Status   string            `json:"status"`
-	Location string            `json:"location,omitempty"`
-	Etag     string            `json:"etag,omitempty"`
-	Outcome  *operationOutcome `json:"outcome,omitempty"`
+	Status       string            `json:"status"`
+	Location     string            `json:"location,omitempty"`
+	Etag         string            `json:"etag,omitempty"`
+	LastModified string            `json:"lastModified,omitempty"`
+	Outcome      *operationOutcome `json:"outcome,omitempty"`
+}
+
+// conditionResponse is the response of a batch entry refused for its
+// condition: 412 (a precondition) or 400 (a search URL), not submitted.
+func conditionResponse(c fhir.EntryCondition) bundleResponse {
+	code := http.StatusBadRequest
+	if c.Condition.Precondition() {
+		code = http.StatusPreconditionFailed
+	}
+	return bundleResponse{
+		Status: strconv.Itoa(code) + " " + http.StatusText(code),
+		Outcome: &operationOutcome{ResourceType: "OperationOutcome", Issue: []issue{{
+			Severity: "error", Code: "not-supported", Diagnostics: c.Condition.Why(), Expression: []string{c.Location()},
+		}}},
+	}
+}
+
+// lastModified is Bundle.entry.response.lastModified of a stored entry:
+// its meta.lastUpdated; "" when it was not stored.
+func lastModified(out pipeline.Outcome, t time.Time) string {
+	if out.Status != pipeline.Accepted || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(fhir.InstantFormat)
 }
 
 // entryResponse is one Bundle.entry.response: status line (201 for a

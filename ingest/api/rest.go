@@ -114,6 +114,21 @@ func (s *Service) restFHIR(ctx context.Context, req fhir.Request, raw []byte) (*
 	return s.send(ctx, s.fhirAnswer(ctx, res, raw))
 }
 
+// conditionAnswer refuses a Bundle with conditional entries: 412 when one
+// is a precondition, else 400, with an issue per entry; nothing was
+// written.
+func conditionAnswer(conds []fhir.EntryCondition) answer {
+	code, grpc := http.StatusBadRequest, codes.InvalidArgument
+	issues := make([]issue, 0, len(conds))
+	for _, c := range conds {
+		if c.Condition.Precondition() {
+			code, grpc = http.StatusPreconditionFailed, codes.FailedPrecondition
+		}
+		issues = append(issues, issue{Severity: "error", Code: "not-supported", Diagnostics: c.Condition.Why(), Expression: []string{c.Location()}})
+	}
+	return answer{httpCode: code, grpcCode: grpc, header: metadata.MD{}, contentType: contentTypeFHIR, body: renderOutcome(issues)}
+}
+
 // fhirAnswer applies FHIR's manners to a result: status, Location,
 // Content-Location and ETag of the version a create or update made (none
 // for a delete), and the body the Prefer header asks for (errors are always
@@ -121,6 +136,9 @@ func (s *Service) restFHIR(ctx context.Context, req fhir.Request, raw []byte) (*
 // a body is 204).
 func (s *Service) fhirAnswer(ctx context.Context, res fhirResult, raw []byte) answer {
 	created := res.req.Action == fhir.ActionCreate && res.req.ResourceType != ""
+	if len(res.conds) > 0 {
+		return conditionAnswer(res.conds)
+	}
 	a := answer{
 		httpCode: httpStatus(res.out, created), grpcCode: grpcCode(res.out), out: res.out,
 		header: metadata.MD{}, contentType: contentTypeFHIR,
@@ -149,29 +167,33 @@ func (s *Service) fhirAnswer(ctx context.Context, res fhirResult, raw []byte) an
 		if res.req.Action == fhir.ActionDelete {
 			a.body = renderOutcome(outcomeIssues(res.out, what))
 		} else {
-			a.body = raw
-			if res.msg.AssignedID() {
-				a.body = withID(raw, res.id())
-			}
+			a.body = representation(res.msg, raw, res.id())
 		}
 	}
 	return a
 }
 
 // versionID is the version an accepted request made, for Location and
-// ETag: "1" for a create (a create makes a resource's first version), the
-// record's event id (ce_id) for an update, whose version number only the
-// systems downstream know, and "" for a delete. FHIR version ids are
-// opaque ids; an event id is one ([A-Za-z0-9-.]{1,64}) that is new with
-// every update and names the record that carries it.
+// ETag: fhir.VersionID (the record's event id) for a create or an update,
+// one scheme for both, and "" for a delete, whose answer names no version.
 func versionID(action fhir.Action, eventID string) string {
-	switch action {
-	case fhir.ActionCreate:
-		return "1"
-	case fhir.ActionUpdate:
-		return eventID
+	if action == fhir.ActionDelete || eventID == "" {
+		return ""
 	}
-	return ""
+	return fhir.VersionID(eventID)
+}
+
+// representation is the resource a create or update answers with: the
+// stored form the records are made of (id, meta.versionId,
+// meta.lastUpdated set), or raw with the assigned id when there is none.
+func representation(m *fhir.Message, raw []byte, id string) []byte {
+	switch {
+	case m != nil && m.Stored != nil:
+		return m.Stored
+	case m.AssignedID():
+		return withID(raw, id)
+	}
+	return raw
 }
 
 func eventID(m *fhir.Message) string {
@@ -197,17 +219,27 @@ func (s *Service) responseBundle(res fhirResult) []byte {
 	if res.batch {
 		b := bundle{ResourceType: "Bundle", Type: "batch-response"}
 		for _, e := range res.entries {
+			if e.entry.Condition != "" {
+				b.Entry = append(b.Entry, bundleEntry{Response: conditionResponse(fhir.EntryCondition{Index: e.entry.Index, Condition: e.entry.Condition})})
+				continue
+			}
 			id := e.entry.ID
 			if e.msg != nil && e.msg.ID != "" {
 				id = e.msg.ID
 			}
-			b.Entry = append(b.Entry, bundleEntry{Response: entryResponse(e.out, e.entry.Action, e.entry.ResourceType, id, versionID(e.entry.Action, eventID(e.msg)))})
+			r := entryResponse(e.out, e.entry.Action, e.entry.ResourceType, id, versionID(e.entry.Action, eventID(e.msg)))
+			if e.msg != nil {
+				r.LastModified = lastModified(e.out, e.msg.LastUpdated)
+			}
+			b.Entry = append(b.Entry, bundleEntry{FullURL: e.entry.FullURL, Response: r})
 		}
 		return renderBundle(b)
 	}
 	b := bundle{ResourceType: "Bundle", Type: "transaction-response"}
 	for _, e := range res.transactionEntries() {
-		b.Entry = append(b.Entry, bundleEntry{Response: entryResponse(res.out, e.Action, e.ResourceType, e.ID, versionID(e.Action, e.EventID))})
+		r := entryResponse(res.out, e.Action, e.ResourceType, e.ID, versionID(e.Action, e.EventID))
+		r.LastModified = lastModified(res.out, e.LastUpdated)
+		b.Entry = append(b.Entry, bundleEntry{FullURL: e.FullURL, Response: r})
 	}
 	return renderBundle(b)
 }
@@ -255,9 +287,7 @@ func preferReturn(headers []string) string {
 }
 
 // withID returns a copy of raw, a JSON object without an id, with "id"
-// set to id. The Kafka record keeps raw as received; only the HTTP answer
-// shows the assigned id. raw without an opening brace is returned
-// unchanged.
+// set to id. raw without an opening brace is returned unchanged.
 func withID(raw []byte, id string) []byte {
 	i := bytes.IndexByte(raw, '{')
 	if i < 0 {

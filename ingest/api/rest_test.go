@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -44,9 +45,10 @@ func doHTTP(t *testing.T, base, method, path, contentType string, body []byte, h
 type oo struct {
 	ResourceType string `json:"resourceType"`
 	Issue        []struct {
-		Severity   string   `json:"severity"`
-		Code       string   `json:"code"`
-		Expression []string `json:"expression"`
+		Severity    string   `json:"severity"`
+		Code        string   `json:"code"`
+		Diagnostics string   `json:"diagnostics"`
+		Expression  []string `json:"expression"`
 	} `json:"issue"`
 }
 
@@ -92,8 +94,8 @@ func TestRESTCreateUpdateDeleteAnswerLikeAFHIRServer(t *testing.T) {
 
 	// wantVersion is the version the answer must name in Location,
 	// Content-Location ([base]/Patient/{id}/_history/{vid}) and ETag
-	// (W/"{vid}"): "1", "event" for the record's ce_id, or "" for none of
-	// those headers.
+	// (W/"{vid}"): "event" for the record's ce_id (creates and updates
+	// alike), or "" for none of those headers.
 	tests := []struct {
 		name        string
 		method      string
@@ -103,21 +105,21 @@ func TestRESTCreateUpdateDeleteAnswerLikeAFHIRServer(t *testing.T) {
 		wantStatus  int
 		wantTopic   string
 		wantVersion string
-		wantBody    string // "raw", "withid", "empty", "outcome"
+		wantBody    string // "stored", "withid", "empty", "outcome"
 		contentType string
 	}{
-		{name: "create with an id answers 201 with the resource as received", method: "POST", path: "/fhir/Patient", body: patient,
-			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "1", wantBody: "raw"},
-		{name: "create without an id gets one assigned and shown only in the answer", method: "POST", path: "/fhir/Patient", body: noID, prefer: "return=representation",
-			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "1", wantBody: "withid"},
+		{name: "create with an id answers 201 with the resource as stored", method: "POST", path: "/fhir/Patient", body: patient,
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "event", wantBody: "stored"},
+		{name: "create without an id gets one assigned, in the answer and the record", method: "POST", path: "/fhir/Patient", body: noID, prefer: "return=representation",
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "event", wantBody: "withid"},
 		{name: "create with return=minimal answers with an empty body", method: "POST", path: "/fhir/Patient", body: patient, prefer: "return=minimal",
-			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "1", wantBody: "empty"},
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "event", wantBody: "empty"},
 		{name: "create with return=OperationOutcome answers with an informational outcome", method: "POST", path: "/fhir/Patient", body: patient, prefer: "respond-async, return=OperationOutcome",
-			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "1", wantBody: "outcome"},
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "event", wantBody: "outcome"},
 		{name: "plain application/json with a charset is accepted", method: "POST", path: "/fhir/Patient", body: patient, contentType: "application/json; charset=UTF-8",
-			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "1", wantBody: "raw"},
+			wantStatus: 201, wantTopic: "fhir.patient.created", wantVersion: "event", wantBody: "stored"},
 		{name: "update answers 200 with the event id as version and publishes an updated event", method: "PUT", path: "/fhir/Patient/example", body: patient,
-			wantStatus: 200, wantTopic: "fhir.patient.updated", wantVersion: "event", wantBody: "raw"},
+			wantStatus: 200, wantTopic: "fhir.patient.updated", wantVersion: "event", wantBody: "stored"},
 		{name: "update with return=minimal still names the version", method: "PUT", path: "/fhir/Patient/example", body: patient, prefer: "return=minimal",
 			wantStatus: 200, wantTopic: "fhir.patient.updated", wantVersion: "event", wantBody: "empty"},
 		{name: "delete answers 200 with an outcome and publishes an empty value", method: "DELETE", path: "/fhir/Patient/example",
@@ -141,17 +143,16 @@ func TestRESTCreateUpdateDeleteAnswerLikeAFHIRServer(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.wantStatus, body)
 			}
 			id := "example"
+			var answered []byte
 			switch tc.wantBody {
-			case "raw":
-				if !bytes.Equal(body, tc.body) {
-					t.Errorf("body is not the resource as received: %.200s", body)
-				}
+			case "stored":
+				answered = body
 			case "withid":
 				var m struct{ ID string }
 				if err := json.Unmarshal(body, &m); err != nil || !strings.HasPrefix(m.ID, "gen-") {
 					t.Errorf("answer has no assigned id (%v): %.200s", err, body)
 				}
-				id = m.ID
+				id, answered = m.ID, body
 			case "empty":
 				if len(body) != 0 {
 					t.Errorf("body %q, want empty", body)
@@ -168,17 +169,55 @@ func TestRESTCreateUpdateDeleteAnswerLikeAFHIRServer(t *testing.T) {
 				t.Fatalf("%d records on %s, want %d", len(recs), tc.wantTopic, counts[tc.wantTopic])
 			}
 			last := recs[len(recs)-1]
-			want := tc.body
-			if !bytes.Equal(last.Value, want) {
-				t.Errorf("record value differs from the body as received: %.100s", last.Value)
+			ceID := headerValue(last.Headers, "ce_id")
+			if tc.method == "DELETE" {
+				if len(last.Value) != 0 {
+					t.Errorf("delete record value %q, want empty", last.Value)
+				}
+			} else {
+				checkStored(t, last.Value, tc.body, id, ceID)
+				if answered != nil && !bytes.Equal(answered, last.Value) {
+					t.Errorf("answer is not the record value:\n%.200s\n%.200s", answered, last.Value)
+				}
 			}
-			checkVersionHeaders(t, resp.Header, e.httpURL+"/fhir/Patient/"+id, tc.wantVersion, headerValue(last.Headers, "ce_id"))
+			if got := headerValue(last.Headers, "fhir.version_id"); got != ceID {
+				t.Errorf("fhir.version_id %q, want the event id %q", got, ceID)
+			}
+			checkVersionHeaders(t, resp.Header, e.httpURL+"/fhir/Patient/"+id, tc.wantVersion, ceID)
 		})
 	}
 }
 
+// checkStored checks that stored is received as a FHIR server stores it:
+// every member as received, id set to id, meta.versionId to vid and
+// meta.lastUpdated to an instant.
+func checkStored(t *testing.T, stored, received []byte, id, vid string) {
+	t.Helper()
+	var got, want map[string]any
+	if err := json.Unmarshal(stored, &got); err != nil {
+		t.Fatalf("stored form is not JSON: %v", err)
+	}
+	if err := json.Unmarshal(received, &want); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := got["meta"].(map[string]any)
+	lu, _ := meta["lastUpdated"].(string)
+	if _, err := time.Parse(time.RFC3339Nano, lu); err != nil {
+		t.Errorf("meta.lastUpdated %q is not an instant", lu)
+	}
+	wantMeta, _ := want["meta"].(map[string]any)
+	if wantMeta == nil {
+		wantMeta = map[string]any{}
+	}
+	wantMeta["versionId"], wantMeta["lastUpdated"] = vid, lu
+	want["meta"], want["id"] = wantMeta, id
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stored form differs from the resource received with id %q and version %q:\n%.300s", id, vid, stored)
+	}
+}
+
 // checkVersionHeaders checks Location, Content-Location and ETag against
-// version want ("1", "event" for eventID, or "" for none of them).
+// version want ("event" for eventID, or "" for none of them).
 func checkVersionHeaders(t *testing.T, h http.Header, resourceURL, want, eventID string) {
 	t.Helper()
 	vid := want
@@ -229,7 +268,7 @@ func TestRESTRefusesWhatAFHIRServerRefuses(t *testing.T) {
 		{name: "a body id other than the URL id is 400", method: "PUT", path: "/fhir/Patient/other", contentType: "application/fhir+json", body: patient, wantStatus: 400, wantExpr: "Patient.id", wantDLQ: true},
 		{name: "malformed JSON is 400", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json", body: []byte(`{"resourceType":"Patient",`), wantStatus: 400, wantDLQ: true},
 		{name: "a resource that fails validation is 422", method: "POST", path: "/fhir/Patient", contentType: "application/fhir+json", body: badDate, wantStatus: 422, wantExpr: "Patient.birthDate", wantDLQ: true},
-		{name: "an unknown route is 404", method: "GET", path: "/fhir/Patient/example/_history", wantStatus: 404},
+		{name: "an unknown route is 404", method: "GET", path: "/v2/unknown", wantStatus: 404},
 		{name: "an unsupported method is 405", method: "PATCH", path: "/fhir/Patient/example", contentType: "application/fhir+json", body: patient, wantStatus: 405},
 	}
 	dlq := 0
