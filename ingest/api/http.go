@@ -287,6 +287,12 @@ func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marsh
 	hl7 := isHL7Path(r.URL.Path)
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
+		// RFC 9110 requires Allow on a 405. The mux answers 405 only on a
+		// path another method's binding matches: below /fhir the FHIR
+		// manners answer first (fhirAllow), so that path is /v1/hl7.
+		if hl7 {
+			w.Header().Set("Allow", http.MethodPost)
+		}
 		writeDoorError(w, hl7, httpStatus, "not-supported", "method "+r.Method+" is not supported here")
 	case http.StatusNotFound:
 		writeDoorError(w, hl7, httpStatus, "not-supported", "no such endpoint")
