@@ -34,14 +34,29 @@ import (
 // rssLimitKiB bounds the gateway's resident memory after the whole suite.
 const rssLimitKiB = 400 << 10
 
-// gw is the running gateway under test.
-var gw struct {
-	mllpAddr, httpAddr, grpcAddr string
-	cmd                          *exec.Cmd
-	exited                       chan struct{}
-	stderr                       *bytes.Buffer
-	grpc                         gatewayv1.GatewayServiceClient
-	rssBeforeKiB                 int64
+// gatewayProc is one running `gateway serve`.
+type gatewayProc struct {
+	mllpAddr, httpAddr, grpcAddr, kafkaAddr string
+	cmd                                     *exec.Cmd
+	exited                                  chan struct{}
+	stderr                                  *bytes.Buffer
+	grpc                                    gatewayv1.GatewayServiceClient
+	rssBeforeKiB                            int64
+}
+
+// gw is the gateway under test, started by TestMain with the defaults.
+var gw = &gatewayProc{}
+
+// gatewayBin is the gateway binary TestMain built.
+var gatewayBin string
+
+// launchOptions change how launchGateway runs a gateway.
+type launchOptions struct {
+	// config, when not empty, is written to a file passed as --config.
+	config string
+	// openFiles, when not zero, is the open-file limit (soft and hard)
+	// the gateway starts with.
+	openFiles uint64
 }
 
 func TestMain(m *testing.M) {
@@ -85,63 +100,93 @@ func run(m *testing.M) int {
 }
 
 // startGateway builds ./cmd/gateway into dir and runs `gateway serve` on
-// free loopback ports, waiting until /readyz answers 200.
+// free loopback ports as gw, waiting until /readyz answers 200.
 func startGateway(dir string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(dir, "gateway")
+	gatewayBin = filepath.Join(dir, "gateway")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
+	build := exec.CommandContext(ctx, "go", "build", "-o", gatewayBin, "./cmd/gateway")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/gateway: %w\n%s", err, out)
 	}
-	ports, err := freePorts(4)
+	p, err := launchGateway(dir, launchOptions{})
+	if p != nil {
+		gw = p
+	}
 	if err != nil {
 		return err
 	}
-	gw.mllpAddr, gw.httpAddr, gw.grpcAddr = ports[0], ports[1], ports[2]
-	gw.stderr = &bytes.Buffer{}
-	gw.cmd = exec.Command(bin, "serve",
-		"--mllp-addr", gw.mllpAddr, "--http-addr", gw.httpAddr, "--grpc-addr", gw.grpcAddr,
-		"--embedded-kafka-addr", ports[3], "--log-level", "warn", "--log-format", "json")
-	gw.cmd.Stdout = gw.stderr
-	gw.cmd.Stderr = gw.stderr
-	if err := gw.cmd.Start(); err != nil {
-		return fmt.Errorf("start gateway: %w", err)
-	}
-	gw.exited = make(chan struct{})
-	go func() { _ = gw.cmd.Wait(); close(gw.exited) }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if ready() {
-			break
-		}
-		select {
-		case <-gw.exited:
-			return errors.New("gateway exited before it was ready")
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return errors.New("gateway not ready within 60s")
-		}
-	}
-	cc, err := grpc.NewClient(gw.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20), grpc.MaxCallRecvMsgSize(64<<20)))
-	if err != nil {
-		return fmt.Errorf("grpc client: %w", err)
-	}
-	gw.grpc = gatewayv1.NewGatewayServiceClient(cc)
 	gw.rssBeforeKiB, err = vmRSSKiB(gw.cmd.Process.Pid)
 	return err
 }
 
-func ready() bool {
-	resp, err := http.Get("http://" + gw.httpAddr + "/readyz")
+// launchGateway runs gatewayBin's `gateway serve` on free loopback ports,
+// with the embedded broker, waiting until /readyz answers 200. Files it
+// needs go into dir. On error the process, if started, is returned too,
+// so that the caller can show its output and stop it.
+func launchGateway(dir string, o launchOptions) (*gatewayProc, error) {
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	p := &gatewayProc{mllpAddr: ports[0], httpAddr: ports[1], grpcAddr: ports[2], kafkaAddr: ports[3], stderr: &bytes.Buffer{}}
+	args := []string{"serve",
+		"--mllp-addr", p.mllpAddr, "--http-addr", p.httpAddr, "--grpc-addr", p.grpcAddr,
+		"--embedded-kafka-addr", p.kafkaAddr, "--log-level", "warn", "--log-format", "json"}
+	if o.config != "" {
+		f, err := os.CreateTemp(dir, "gateway-*.yaml")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.WriteString(o.config); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--config", f.Name())
+	}
+	p.cmd = exec.Command(gatewayBin, args...)
+	if o.openFiles > 0 {
+		// The shell sets the limit and becomes the gateway.
+		p.cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.openFiles), gatewayBin}, args...)...)
+	}
+	p.cmd.Stdout = p.stderr
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start gateway: %w", err)
+	}
+	p.exited = make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for !p.ready() {
+		select {
+		case <-p.exited:
+			return p, errors.New("gateway exited before it was ready")
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return p, errors.New("gateway not ready within 60s")
+		}
+	}
+	cc, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20), grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		return p, fmt.Errorf("grpc client: %w", err)
+	}
+	p.grpc = gatewayv1.NewGatewayServiceClient(cc)
+	return p, nil
+}
+
+func (p *gatewayProc) ready() bool {
+	resp, err := http.Get("http://" + p.httpAddr + "/readyz")
 	if err != nil {
 		return false
 	}
@@ -149,24 +194,27 @@ func ready() bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// stopGateway sends SIGTERM and waits; it kills the process after 30s.
+// stopGateway stops gw; see stop.
+func stopGateway() bool { return gw.stop() }
+
+// stop sends SIGTERM and waits; it kills the process after 30s.
 // It reports whether the process stopped on SIGTERM.
-func stopGateway() bool {
-	if gw.cmd == nil || gw.cmd.Process == nil {
+func (p *gatewayProc) stop() bool {
+	if p == nil || p.cmd == nil || p.cmd.Process == nil {
 		return true
 	}
 	select {
-	case <-gw.exited:
+	case <-p.exited:
 		return false
 	default:
 	}
-	_ = gw.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-gw.exited:
+	case <-p.exited:
 		return true
 	case <-time.After(30 * time.Second):
-		_ = gw.cmd.Process.Kill()
-		<-gw.exited
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 		return false
 	}
 }
