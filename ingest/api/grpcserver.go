@@ -19,7 +19,9 @@ import (
 // server "" and for "gateway.v1.GatewayService"). ready is called on every
 // Check (bounded by a 2s timeout) and once a second per Watch; nil means
 // always ready. The receive limit is svc's MaxBodyBytes plus room for
-// the envelope; opts come after the defaults and may override them. The
+// the envelope, and the methods refuse a message past MaxBodyBytes
+// themselves, so that anything over it is RESOURCE_EXHAUSTED whichever
+// check sees it first; opts come after the defaults and may override them. The
 // caller serves it (Serve) and stops it (GracefulStop).
 func NewGRPCServer(svc *Service, ready func(context.Context) error, opts ...grpc.ServerOption) *grpc.Server {
 	limit := int(min(svc.opts.MaxBodyBytes+64<<10, 1<<31-1))

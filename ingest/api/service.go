@@ -12,12 +12,9 @@ package api
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -60,6 +57,9 @@ type ServiceOptions struct {
 	// Logger receives one line per failed request (control ids, types,
 	// stages, reasons; never content). Nil discards.
 	Logger *slog.Logger
+	// StreamIdleTimeout ends a StreamHL7 whose client sends nothing for
+	// this long. Zero means DefaultStreamIdleTimeout.
+	StreamIdleTimeout time.Duration
 }
 
 // Service implements gatewayv1.GatewayServiceServer over an HL7 and a FHIR
@@ -85,6 +85,9 @@ func NewService(hl7 HL7Submitter, fhir FHIRSubmitter, opts ServiceOptions) *Serv
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 5 * time.Second
 	}
+	if opts.StreamIdleTimeout <= 0 {
+		opts.StreamIdleTimeout = DefaultStreamIdleTimeout
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -109,7 +112,7 @@ func (s *Service) SubmitHL7(ctx context.Context, req *gatewayv1.SubmitHL7Request
 		return nil, errNoHL7
 	}
 	if int64(len(req.GetMessage())) > s.opts.MaxBodyBytes {
-		return nil, status.Errorf(codes.InvalidArgument, "message of %d bytes exceeds the limit of %d", len(req.GetMessage()), s.opts.MaxBodyBytes)
+		return nil, status.Errorf(codes.ResourceExhausted, "message of %d bytes exceeds the limit of %d", len(req.GetMessage()), s.opts.MaxBodyBytes)
 	}
 	ack, out := s.hl7.SubmitHL7(ctx, req.GetMessage())
 	resp := &gatewayv1.SubmitHL7Response{Ack: ack, AckCode: ackCode(ack), Outcome: protoOutcome(out)}
@@ -118,39 +121,6 @@ func (s *Service) SubmitHL7(ctx context.Context, req *gatewayv1.SubmitHL7Request
 		return nil, err
 	}
 	return resp, nil
-}
-
-// StreamHL7 answers each request of the stream in order, one at a time:
-// a message is submitted only after the previous one has its outcome, so
-// one stream's messages reach Kafka in the order sent. Content errors and
-// unavailability are reported in the response's outcome and do not end the
-// stream; it ends when the client closes its side (nil), the context ends,
-// or a send fails.
-func (s *Service) StreamHL7(stream grpc.BidiStreamingServer[gatewayv1.StreamHL7Request, gatewayv1.StreamHL7Response]) error {
-	if s.hl7 == nil {
-		return errNoHL7
-	}
-	ctx := stream.Context()
-	for seq := uint64(0); ; seq++ {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		resp := &gatewayv1.StreamHL7Response{Sequence: seq}
-		if int64(len(req.GetMessage())) > s.opts.MaxBodyBytes {
-			resp.Outcome = &gatewayv1.Outcome{Status: gatewayv1.OutcomeStatus_OUTCOME_STATUS_REFUSED, Stage: string(pipeline.StageParse), Reason: "too_large"}
-		} else {
-			ack, out := s.hl7.SubmitHL7(ctx, req.GetMessage())
-			s.logOutcome("StreamHL7", "", out)
-			resp.Ack, resp.AckCode, resp.Outcome = ack, ackCode(ack), protoOutcome(out)
-		}
-		if err := stream.Send(resp); err != nil {
-			return err
-		}
-	}
 }
 
 // SubmitFHIR runs one FHIR resource, or a transaction or batch Bundle (empty
@@ -173,7 +143,7 @@ func (s *Service) SubmitFHIR(ctx context.Context, req *gatewayv1.SubmitFHIRReque
 		return nil, status.Error(codes.InvalidArgument, "a Bundle request takes no id")
 	}
 	if int64(len(req.GetResource())) > s.opts.MaxBodyBytes {
-		return nil, status.Errorf(codes.InvalidArgument, "resource of %d bytes exceeds the limit of %d", len(req.GetResource()), s.opts.MaxBodyBytes)
+		return nil, status.Errorf(codes.ResourceExhausted, "resource of %d bytes exceeds the limit of %d", len(req.GetResource()), s.opts.MaxBodyBytes)
 	}
 	fr := fhir.Request{Action: action, ResourceType: req.GetResourceType(), ID: req.GetId()}
 	res := s.submitFHIR(ctx, fr, req.GetResource())
