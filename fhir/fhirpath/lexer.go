@@ -19,7 +19,7 @@ const (
 	tokLong // 1L
 	tokDateTime
 	tokTime
-	tokConst  // %name
+	tokConst   // %name
 	tokSpecial // $this, $index, $total
 	tokOp
 )
@@ -36,15 +36,17 @@ type SyntaxError struct {
 	Msg string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("fhirpath: syntax error at %d: %s", e.Pos, e.Msg) }
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("fhirpath: syntax error at %d: %s", e.Pos, e.Msg)
+}
 
 var (
-	timeBody     = `\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?`
-	zoneBody     = `(Z|[+-]\d{2}:\d{2})?`
-	dateTimeLit  = regexp.MustCompile(`^@\d{4}(-\d{2}(-\d{2})?)?(T(` + timeBody + zoneBody + `)?)?`)
-	timeLit      = regexp.MustCompile(`^@T` + timeBody + zoneBody)
-	numberLit    = regexp.MustCompile(`^\d+(\.\d+)?`)
-	twoCharOps   = []string{"!=", "!~", "<=", ">="}
+	timeBody    = `\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?`
+	zoneBody    = `(Z|[+-]\d{2}:\d{2})?`
+	dateTimeLit = regexp.MustCompile(`^@\d{4}(-\d{2}(-\d{2})?)?(T(` + timeBody + zoneBody + `)?)?`)
+	timeLit     = regexp.MustCompile(`^@T` + timeBody + zoneBody)
+	numberLit   = regexp.MustCompile(`^\d+(\.\d+)?`)
+	twoCharOps  = []string{"!=", "!~", "<=", ">="}
 )
 
 // lex splits an expression into tokens, dropping whitespace and comments.

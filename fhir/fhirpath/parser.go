@@ -9,17 +9,17 @@ import (
 type astKind int
 
 const (
-	astLiteral    astKind = iota + 1
-	astIdent              // a member name, resolved against the focus
-	astFunc               // name(args...), applied to the focus or a target
-	astInvoke             // target.member or target.func(...)
-	astIndex              // target[index]
-	astBinary             // left op right
-	astUnary              // op operand
-	astTypeOp             // left is/as TypeName
-	astConst              // %name
-	astSpecial            // $this, $index, $total
-	astEmpty              // {}
+	astLiteral astKind = iota + 1
+	astIdent           // a member name, resolved against the focus
+	astFunc            // name(args...), applied to the focus or a target
+	astInvoke          // target.member or target.func(...)
+	astIndex           // target[index]
+	astBinary          // left op right
+	astUnary           // op operand
+	astTypeOp          // left is/as TypeName
+	astConst           // %name
+	astSpecial         // $this, $index, $total
+	astEmpty           // {}
 )
 
 // ast is the parsed form of an expression, before compilation.
@@ -59,7 +59,7 @@ func parse(src string) (*ast, error) {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func (p *parser) isOp(s string) bool {
 	t := p.peek()

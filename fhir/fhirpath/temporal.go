@@ -34,12 +34,12 @@ const (
 // Temporal is a System.Date, System.DateTime or System.Time with partial
 // precision and, for date-times, an optional time-zone offset.
 type Temporal struct {
-	Kind                                    TemporalKind
+	Kind                                   TemporalKind
 	Year, Month, Day, Hour, Minute, Second int
-	Milli                                   int
-	Prec                                    Precision
-	HasTZ                                   bool
-	TZMinutes                               int // offset east of UTC
+	Milli                                  int
+	Prec                                   Precision
+	HasTZ                                  bool
+	TZMinutes                              int // offset east of UTC
 }
 
 // ParseDate reads YYYY, YYYY-MM or YYYY-MM-DD.
