@@ -244,3 +244,9 @@ func answerOf(ans []byte) (code, ref string, batch bool) {
 	}
 	return code, "", true
 }
+
+// ControlIDOf returns MSH-10 of msg's first MSH, or "" when it has none.
+func ControlIDOf(msg []byte) string {
+	t, _ := newTemplate(msg)
+	return t.original
+}

@@ -15,15 +15,24 @@ import (
 // by step (DNS, TCP, TLS, SASL, metadata, each topic, produce permission),
 // printed as a table or --json, exit 1 when a step fails. Topics checked are
 // the dead-letter topics of the configured connectors and any --topic.
+//
+// With no brokers configured (the same precedence as serve: flag >
+// GATEWAY_* > --config file) it checks the embedded broker a running
+// gateway serves at the embedded address (default 127.0.0.1:9092), which
+// is what `make run` starts.
 func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON bool
 	var extra string
-	cfg, err := loadConfig("doctor", args, stderr, func(fs *flag.FlagSet) {
+	cfg, err := loadConfig("doctor", args, stdout, stderr, doctorFlag, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 		fs.StringVar(&extra, "topic", "", "comma-separated topics to check besides the dead-letter topics")
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.Embedded() {
+		cfg.Kafka.Brokers = []string{cfg.EmbeddedKafkaAddr}
+		fmt.Fprintf(stderr, "gateway doctor: no brokers configured: checking the embedded broker of a running gateway at %s\n", cfg.EmbeddedKafkaAddr)
 	}
 	names, err := dlqTopics(cfg)
 	if err != nil {
@@ -68,4 +77,14 @@ func dlqTopics(cfg config.Config) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// doctorFlag reports whether a configuration flag applies to doctor: the
+// listen addresses, profiler and logging are serve's alone.
+func doctorFlag(name string) bool {
+	switch name {
+	case "mllp-addr", "http-addr", "grpc-addr", "debug-addr", "log-level", "log-format":
+		return false
+	}
+	return true
 }

@@ -13,7 +13,12 @@ import (
 // ending) and prints its hash, or a whole auth.api.keys.file line when a
 // name and scopes are given. Reading the key from standard input keeps it
 // out of the shell history and the process list.
-func hashKeyCmd(args []string, in io.Reader, stdout io.Writer) error {
+func hashKeyCmd(args []string, in io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("hash-key", args, stdout, stderr, nil)
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	args = fs.Args()
 	if len(args) != 0 && len(args) != 2 {
 		return fmt.Errorf("%w: hash-key takes no arguments, or NAME and SCOPE[,SCOPE...]", errUsage)
 	}

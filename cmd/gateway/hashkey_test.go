@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ import (
 func TestHashKeyPrintsALineTheGatewayAccepts(t *testing.T) {
 	const key = "0123456789abcdef0123456789abcdef"
 	var out bytes.Buffer
-	if err := hashKeyCmd([]string{"ehr", "fhir:write,hl7:write"}, strings.NewReader(key+"\n"), &out); err != nil {
+	if err := hashKeyCmd([]string{"ehr", "fhir:write,hl7:write"}, strings.NewReader(key+"\n"), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), key) {
@@ -37,10 +38,10 @@ func TestHashKeyPrintsALineTheGatewayAccepts(t *testing.T) {
 }
 
 func TestHashKeyRefusesAShortKey(t *testing.T) {
-	if err := hashKeyCmd(nil, strings.NewReader("short\n"), &bytes.Buffer{}); err == nil {
+	if err := hashKeyCmd(nil, strings.NewReader("short\n"), &bytes.Buffer{}, io.Discard); err == nil {
 		t.Fatal("a 5-character key was hashed")
 	}
-	if err := hashKeyCmd([]string{"only-a-name"}, strings.NewReader("0123456789abcdef0123\n"), &bytes.Buffer{}); err == nil {
+	if err := hashKeyCmd([]string{"only-a-name"}, strings.NewReader("0123456789abcdef0123\n"), &bytes.Buffer{}, io.Discard); err == nil {
 		t.Fatal("a name without scopes was accepted")
 	}
 }

@@ -9,27 +9,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
 	"github.com/hl7gw/gateway/loadgen"
 )
 
 // sendCmd implements `gateway send ADDR FILE...`. Without load options it
-// sends each file once, in order, on one connection and prints each ACK's
-// MSA (and ERR) segments; it fails (exit 1) when any answer is not AA/CA.
-// With --connections, --count, --duration or --rate it runs the load
-// generator and prints one summary line.
+// sends each file once, in order, on one connection and prints each
+// outcome: the answer's MSA (and ERR) segments, or why none came. With
+// --connections, --count, --duration or --rate it runs the load generator,
+// prints progress each second on stderr and one summary line on stdout.
+// Either way a message waits only for the answer its MSH-15 promises (see
+// loadgen.Session) and the command fails (exit 1) when any message was not
+// accepted (no AA/CA, or no answer where one was due).
 func sendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("send", args, stdout, stderr, nil)
 	conns := fs.Int("connections", 0, "load: concurrent MLLP connections")
 	count := fs.Int("count", 0, "load: total messages to send")
 	duration := fs.Duration("duration", 0, "load: how long to send")
 	rate := fs.Float64("rate", 0, "load: total messages per second (0 = as fast as ACKs come back)")
 	unique := fs.Bool("unique-ids", true, "load: rewrite MSH-10 so that every message sent is distinct")
-	timeout := fs.Duration("timeout", 30*time.Second, "time to wait for each ACK")
+	timeout := fs.Duration("timeout", 30*time.Second, "time to wait for each answer that is due")
+	noAnswer := fs.Duration("no-answer-wait", loadgen.DefaultNoAnswerWait, "time a message with MSH-15 ER, when no later message follows on its connection, waits for a possible error answer; silence counts as accepted")
 	if err := fs.Parse(interleaved(fs, args)); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usageErr(err)
 	}
 	if fs.NArg() < 2 {
 		return fmt.Errorf("%w: need ADDR and at least one FILE", errUsage)
@@ -44,45 +45,89 @@ func sendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		msgs = append(msgs, b)
 	}
 	load := *conns > 0 || *count > 0 || *duration > 0 || *rate > 0
-	if load {
-		rep, err := loadgen.Run(ctx, loadgen.Options{
-			Addr: addr, Messages: msgs, Connections: max(*conns, 1), Count: *count,
-			Duration: *duration, Rate: *rate, UniqueControlIDs: *unique,
-			ControlIDPrefix: fmt.Sprintf("LG%d", time.Now().Unix()%100000), Timeout: *timeout,
-		})
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		fmt.Fprintln(stdout, rep.String())
-		return nil
+	if !load {
+		return sendEach(ctx, addr, files, msgs, *timeout, *noAnswer, stdout)
 	}
-	return sendEach(ctx, addr, files, msgs, *timeout, stdout)
+	if *count == 0 && *duration == 0 {
+		*count = len(msgs) // --connections alone: every file once
+	}
+	rep, err := loadgen.Run(ctx, loadgen.Options{
+		Addr: addr, Messages: msgs, Connections: max(*conns, 1), Count: *count,
+		Duration: *duration, Rate: *rate, UniqueControlIDs: *unique,
+		ControlIDPrefix: fmt.Sprintf("LG%d", time.Now().Unix()%100000), Timeout: *timeout,
+		NoAnswerWait: *noAnswer,
+		Progress:     func(p loadgen.Progress) { fmt.Fprintln(stderr, "gateway send:", p) },
+	})
+	if rep.Sent > 0 {
+		fmt.Fprintln(stdout, rep.String())
+	}
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if n := rep.NotAccepted(); n > 0 {
+		fmt.Fprintf(stderr, "gateway send: %d of %d messages not accepted\n", n, rep.Sent)
+		return errFailed
+	}
+	return nil
 }
 
-func sendEach(ctx context.Context, addr string, files []string, msgs [][]byte, timeout time.Duration, stdout io.Writer) error {
-	c, err := mllp.Dial(ctx, addr, nil)
+// sendEach sends every message once on one connection and prints one line
+// per outcome, in the order outcomes become known (an ER message's comes
+// with the next answer). It fails when any message was not accepted.
+func sendEach(ctx context.Context, addr string, files []string, msgs [][]byte, timeout, noAnswer time.Duration, stdout io.Writer) error {
+	s, err := loadgen.DialSession(ctx, addr, nil, timeout, noAnswer)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer c.Close()
+	defer s.Close()
+	byID := map[string]int{}
 	failed := false
+	print := func(rs []loadgen.Result) {
+		for _, r := range rs {
+			i := r.Tag
+			if r.Late {
+				i = byID[r.ControlID]
+			}
+			fmt.Fprintf(stdout, "%s\t%s\n", files[i], describe(r, noAnswer))
+			failed = failed || !r.Accepted
+		}
+	}
 	for i, m := range msgs {
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		ack, err := c.Send(sctx, m)
-		cancel()
+		id := loadgen.ControlIDOf(m)
+		byID[id] = i
+		rs, err := s.Send(ctx, m, id, loadgen.ModeOf(m), i)
+		print(rs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", files[i], err)
 		}
-		info, perr := hl7.ParseACK(ack)
-		fmt.Fprintf(stdout, "%s\t%s\n", files[i], ackSummary(ack))
-		if perr != nil || (info.Code != "AA" && info.Code != "CA") {
-			failed = true
-		}
+	}
+	rs, err := s.Flush(ctx)
+	print(rs)
+	if err != nil {
+		return err
 	}
 	if failed {
 		return errFailed
 	}
 	return nil
+}
+
+// describe describes one Result for a terminal.
+func describe(r loadgen.Result, noAnswer time.Duration) string {
+	switch {
+	case r.Late:
+		return "late error answer (voids the acceptance above): " + ackSummary(r.Answer)
+	case r.Err != nil:
+		return "no answer: " + r.Err.Error()
+	case r.Answer != nil:
+		return ackSummary(r.Answer)
+	case r.Mode == loadgen.AckNever:
+		return "no answer (MSH-15 NE: none is sent)"
+	case r.Mode == loadgen.AckOnError:
+		return fmt.Sprintf("no answer (MSH-15 ER: no error answer within %s or before the next answer, accepted)", noAnswer)
+	default:
+		return "no answer (MSH-15 SU: not accepted)"
+	}
 }
 
 // ackSummary prints the ACK's MSA and ERR segments on one line, segments

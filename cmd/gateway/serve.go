@@ -16,12 +16,13 @@ import (
 
 // serveCmd runs the gateway until ctx ends (SIGINT/SIGTERM), then shuts it
 // down in order: stop accepting, answer what is in flight, flush, close.
-func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, err := loadConfig("serve", args, stderr)
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, stdout, stderr, nil)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	log.Info("gateway starting", readBuildInfo().attrs()...)
 	g, err := start(ctx, cfg, log)
 	if err != nil {
 		log.Error("gateway did not start", slog.String("error", err.Error()))
@@ -45,19 +46,29 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 
 // loadConfig parses the configuration flags of a command and loads and
 // validates the configuration (flag > GATEWAY_* environment > file >
-// defaults). Extra flags may be defined on fs by the caller first.
-func loadConfig(cmd string, args []string, stderr io.Writer, extra ...func(*flag.FlagSet)) (config.Config, error) {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// defaults). Extra flags may be defined on fs by the caller first. When
+// show is set, only the flags it accepts are listed by --help and may be
+// given; the others are a usage error.
+func loadConfig(cmd string, args []string, stdout, stderr io.Writer, show func(string) bool, extra ...func(*flag.FlagSet)) (config.Config, error) {
+	fs := newFlagSet(cmd, args, stdout, stderr, show)
 	fl := config.RegisterFlags(fs)
 	for _, e := range extra {
 		e(fs)
 	}
 	if err := fs.Parse(args); err != nil {
-		return config.Config{}, fmt.Errorf("%w: %v", errUsage, err)
+		return config.Config{}, usageErr(err)
 	}
 	if fs.NArg() > 0 {
 		return config.Config{}, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		if show != nil && !show(f.Name) && bad == nil {
+			bad = fmt.Errorf("%w: --%s does not apply to %s", errUsage, f.Name, cmd)
+		}
+	})
+	if bad != nil {
+		return config.Config{}, bad
 	}
 	cfg, err := fl.Load(os.Getenv)
 	if err != nil {

@@ -14,26 +14,33 @@ import (
 	"github.com/hl7gw/gateway/validation/hl7v2"
 )
 
-// validateCmd implements `gateway validate --format hl7|fhir [--strict]
-// [--profile FILE] FILE...`: one line per file, PATH<TAB>OK|ERROR<TAB>reason,
-// exit 1 when any file is an ERROR. It reads files only; nothing is sent.
+// validateCmd implements `gateway validate --format hl7|fhir [--strict |
+// --lenient] [--profile FILE] FILE...`: one line per file,
+// PATH<TAB>OK|ERROR<TAB>reason, exit 1 when any file is an ERROR. It reads
+// files only; nothing is sent. Strictness defaults to the server's
+// defaults: FHIR strict (fhir.parser.strict), HL7 lenient
+// (hl7.parser.strict).
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("validate", args, stdout, stderr, nil)
 	format := fs.String("format", "hl7", "hl7 or fhir")
-	strict := fs.Bool("strict", false, "strict validation (HL7: structure, required fields, data types, tables; FHIR: errors instead of warnings)")
+	strictFlag := fs.Bool("strict", false, "strict validation (HL7: structure, required fields, data types, tables; FHIR: errors instead of warnings); default: true for fhir, false for hl7, as the server")
+	lenient := fs.Bool("lenient", false, "lenient validation, the same as --strict=false")
 	profile := fs.String("profile", "", "HL7 conformance profile (YAML), as hl7.parser.config.file")
 	version := fs.String("hl7-version", "", "accept only this HL7 version (hl7.version)")
 	if err := fs.Parse(interleaved(fs, args)); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usageErr(err)
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: no files", errUsage)
 	}
+	strict, err := strictness(fs, *format, *strictFlag, *lenient)
+	if err != nil {
+		return err
+	}
 	var check func([]byte) validation.Findings
 	switch *format {
 	case "hl7":
-		opts := hl7v2.Options{Strict: *strict, Version: *version}
+		opts := hl7v2.Options{Strict: strict, Version: *version}
 		if *profile != "" {
 			p, err := hl7v2.LoadProfile(*profile)
 			if err != nil {
@@ -48,7 +55,7 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 		check = func(b []byte) validation.Findings { return checkHL7(v, b) }
 	case "fhir":
 		check = func(b []byte) validation.Findings {
-			_, f := fhirval.Validate(b, fhirval.Options{Strict: *strict})
+			_, f := fhirval.Validate(b, fhirval.Options{Strict: strict})
 			return f
 		}
 	default:
@@ -70,6 +77,22 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return errFailed
 	}
 	return nil
+}
+
+// strictness resolves --strict and --lenient against the format's
+// default (the server's): FHIR strict, HL7 lenient.
+func strictness(fs *flag.FlagSet, format string, strict, lenient bool) (bool, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["strict"] && set["lenient"] && strict == lenient:
+		return false, fmt.Errorf("%w: --strict and --lenient contradict each other", errUsage)
+	case set["strict"]:
+		return strict, nil
+	case set["lenient"]:
+		return !lenient, nil
+	}
+	return format == "fhir", nil
 }
 
 // checkHL7 parses and validates one file: a message, or a batch whose
