@@ -191,7 +191,7 @@ func valuesEquivalent(a, b Value) bool {
 		return isNumber(sb) && decimalsEquivalent(toDecimal(x), toDecimal(sb))
 	case Temporal:
 		y, ok := sb.(Temporal)
-		if !ok || x.Prec != y.Prec || !temporalKindsMeet(x, y) {
+		if !ok || mergeSeconds(x.Prec) != mergeSeconds(y.Prec) || !temporalKindsMeet(x, y) {
 			return false
 		}
 		c, known := compareTemporal(x, y)

@@ -41,7 +41,7 @@ func (e *memberExpr) eval(ec *evalCtx, focus Collection, _ *frame) (Collection, 
 		if !ok {
 			continue
 		}
-		if e.head && isTypeName(e.name) && ec.isOfType(n, typeSpec{name: e.name}) {
+		if e.head && isTypeName(e.name) && ec.isOfType(n, typeSpec{name: e.name}, false) {
 			out = append(out, n)
 			continue
 		}
@@ -152,10 +152,13 @@ func (e *typeOpExpr) eval(ec *evalCtx, focus Collection, fr *frame) (Collection,
 	if err != nil || len(c) == 0 {
 		return nil, err
 	}
+	if !knownAnywhere(e.typ) {
+		return nil, evalErr(e.pos, "unknown type %s", e.typ)
+	}
 	if len(c) > 1 {
 		return nil, evalErr(e.pos, "%s on a collection of %d items", e.op, len(c))
 	}
-	ok := ec.valueIs(c[0], e.typ)
+	ok := ec.valueIs(c[0], e.typ, e.op == "as")
 	if e.op == "is" {
 		return Collection{Boolean(ok)}, nil
 	}
@@ -230,4 +233,11 @@ func (t TypeInfo) member(name string) Collection {
 		return Collection{String(t.Name)}
 	}
 	return nil
+}
+
+func (t typeSpec) String() string {
+	if t.ns == "" {
+		return t.name
+	}
+	return t.ns + "." + t.name
 }

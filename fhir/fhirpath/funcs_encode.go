@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// htmlEscaper escapes the five XML special characters with their entity
+// names, as the FHIRPath reference implementation does.
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
+
 func init() {
 	register("encode", 1, 1, stringFn(func(c *callExpr, s string, a []string) (Collection, error) {
 		switch a[0] {
@@ -43,10 +47,14 @@ func init() {
 	register("escape", 1, 1, stringFn(func(c *callExpr, s string, a []string) (Collection, error) {
 		switch a[0] {
 		case "html":
-			return one(String(html.EscapeString(s))), nil
+			return one(String(htmlEscaper.Replace(s))), nil
 		case "json":
-			b, _ := json.Marshal(s)
-			return one(String(b[1 : len(b)-1])), nil
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s)
+			out := strings.TrimSuffix(b.String(), "\n")
+			return one(String(out[1 : len(out)-1])), nil
 		}
 		return nil, c.errorf("unknown escape target %q", a[0])
 	}, 1))

@@ -131,5 +131,5 @@ func fnConformsTo(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection
 	if !ok || err != nil {
 		return nil, err
 	}
-	return boolean(ec.valueIs(v, typeSpec{ns: "FHIR", name: typ})), nil
+	return boolean(ec.valueIs(v, typeSpec{ns: "FHIR", name: typ}, false)), nil
 }

@@ -114,8 +114,9 @@ func fnSort(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, erro
 		for k := range items[a].keys {
 			x, y := items[a].keys[k], items[b].keys[k]
 			if x == nil || y == nil {
-				if x == nil && y != nil {
-					return true
+				// Items without a key come first, in either direction.
+				if (x == nil) != (y == nil) {
+					return x == nil
 				}
 				continue
 			}
@@ -140,9 +141,12 @@ func fnSort(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, erro
 }
 
 func fnOfType(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) {
+	if !knownAnywhere(c.typ) {
+		return nil, c.errorf("unknown type %s", c.typ)
+	}
 	var out Collection
 	for _, v := range f {
-		if ec.valueIs(v, c.typ) {
+		if ec.valueIs(v, c.typ, true) {
 			out = append(out, v)
 		}
 	}
@@ -150,13 +154,16 @@ func fnOfType(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, err
 }
 
 func fnIs(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) {
+	if !knownAnywhere(c.typ) {
+		return nil, c.errorf("unknown type %s", c.typ)
+	}
 	if len(f) == 0 {
 		return nil, nil
 	}
 	if len(f) > 1 {
 		return nil, c.errorf("input has %d items, expected one", len(f))
 	}
-	return boolean(ec.valueIs(f[0], c.typ)), nil
+	return boolean(ec.valueIs(f[0], c.typ, false)), nil
 }
 
 func fnAs(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) {

@@ -47,6 +47,9 @@ func init() {
 		return boolean(re.MatchString(s)), nil
 	}, 1))
 	register("replaceMatches", 2, 2, stringFn(func(c *callExpr, s string, a []string) (Collection, error) {
+		if a[0] == "" {
+			return one(String(s)), nil
+		}
 		re, err := compileRegex(c, "(?s)"+a[0])
 		if err != nil {
 			return nil, err

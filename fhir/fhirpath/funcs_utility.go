@@ -47,7 +47,7 @@ func fnIif(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, error
 	}
 	inner := fr
 	if len(f) == 1 {
-		inner = &frame{this: f[0], hasThis: true, total: fr.total, hasTotal: fr.hasTotal}
+		inner = &frame{this: f[0], hasThis: true, index: fr.index, total: fr.total, hasTotal: fr.hasTotal}
 	}
 	cond, err := c.arg(ec, 0, inner)
 	if err != nil {

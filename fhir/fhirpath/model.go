@@ -180,3 +180,73 @@ var primitiveSuffix = map[string]bool{
 	"Markdown": true, "Oid": true, "PositiveInt": true, "String": true, "Time": true,
 	"UnsignedInt": true, "Uri": true, "Url": true, "Uuid": true,
 }
+
+// r4TypeNames lists every R4 resource and data type name, so that is, as
+// and ofType can tell an unknown type (an error) from a known type the
+// value is not.
+var r4TypeNames = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(r4Types) {
+		r4TypeNames[t] = true
+	}
+}
+
+const r4Types = `
+Base Element BackboneElement Resource DomainResource Extension Narrative xhtml
+boolean integer string decimal uri url canonical base64Binary instant date dateTime time code oid id
+markdown unsignedInt positiveInt uuid
+Address Age Annotation Attachment CodeableConcept Coding ContactDetail ContactPoint Contributor Count
+DataRequirement Distance Dosage Duration ElementDefinition Expression HumanName Identifier MarketingStatus
+Meta Money MoneyQuantity ParameterDefinition Period Population ProdCharacteristic ProductShelfLife
+Quantity Range Ratio Reference RelatedArtifact SampledData Signature SimpleQuantity SubstanceAmount
+Timing TriggerDefinition UsageContext
+Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment AppointmentResponse AuditEvent
+Basic Binary BiologicallyDerivedProduct BodyStructure Bundle CapabilityStatement CarePlan CareTeam
+CatalogEntry ChargeItem ChargeItemDefinition Claim ClaimResponse ClinicalImpression CodeSystem
+Communication CommunicationRequest CompartmentDefinition Composition ConceptMap Condition Consent
+Contract Coverage CoverageEligibilityRequest CoverageEligibilityResponse DetectedIssue Device
+DeviceDefinition DeviceMetric DeviceRequest DeviceUseStatement DiagnosticReport DocumentManifest
+DocumentReference EffectEvidenceSynthesis Encounter Endpoint EnrollmentRequest EnrollmentResponse
+EpisodeOfCare EventDefinition Evidence EvidenceVariable ExampleScenario ExplanationOfBenefit
+FamilyMemberHistory Flag Goal GraphDefinition Group GuidanceResponse HealthcareService ImagingStudy
+Immunization ImmunizationEvaluation ImmunizationRecommendation ImplementationGuide InsurancePlan
+Invoice Library Linkage List Location Measure MeasureReport Media Medication MedicationAdministration
+MedicationDispense MedicationKnowledge MedicationRequest MedicationStatement MedicinalProduct
+MedicinalProductAuthorization MedicinalProductContraindication MedicinalProductIndication
+MedicinalProductIngredient MedicinalProductInteraction MedicinalProductManufactured
+MedicinalProductPackaged MedicinalProductPharmaceutical MedicinalProductUndesirableEffect
+MessageDefinition MessageHeader MolecularSequence NamingSystem NutritionOrder Observation
+ObservationDefinition OperationDefinition OperationOutcome Organization OrganizationAffiliation
+Parameters Patient PaymentNotice PaymentReconciliation Person PlanDefinition Practitioner
+PractitionerRole Procedure Provenance Questionnaire QuestionnaireResponse RelatedPerson RequestGroup
+ResearchDefinition ResearchElementDefinition ResearchStudy ResearchSubject RiskAssessment
+RiskEvidenceSynthesis Schedule SearchParameter ServiceRequest Slot Specimen SpecimenDefinition
+StructureDefinition StructureMap Subscription Substance SubstanceNucleicAcid SubstancePolymer
+SubstanceProtein SubstanceReferenceInformation SubstanceSourceMaterial SubstanceSpecification
+SupplyDelivery SupplyRequest Task TerminologyCapabilities TestReport TestScript ValueSet
+VerificationResult VisionPrescription
+`
+
+// systemTypeNames are the types of the System namespace.
+var systemTypeNames = map[string]bool{
+	"Any": true, "Boolean": true, "String": true, "Integer": true, "Long": true, "Decimal": true,
+	"Date": true, "DateTime": true, "Time": true, "Quantity": true,
+}
+
+// knownType reports whether a type specifier names a type this engine
+// knows in its namespace.
+func knownType(t typeSpec) bool {
+	switch t.ns {
+	case "System":
+		return systemTypeNames[t.name]
+	case "FHIR":
+		return r4TypeNames[t.name]
+	}
+	return systemTypeNames[t.name] || r4TypeNames[t.name]
+}
+
+// knownAnywhere reports whether the name is a type in either namespace;
+// System.Patient is then simply not the type of any value, while an
+// unknown name such as string1 is an error.
+func knownAnywhere(t typeSpec) bool { return systemTypeNames[t.name] || r4TypeNames[t.name] }

@@ -156,10 +156,15 @@ func (ec *evalCtx) splitChoice(parentType, key string) (string, string, bool) {
 	return "", "", false
 }
 
-// isOfType reports whether node n is of the named type or derives from it.
-func (ec *evalCtx) isOfType(n *Node, t typeSpec) bool {
+// isOfType reports whether node n is of the named type or derives from
+// it. With exact set, a primitive must be of the type itself: a code is a
+// string for is(), but not for as() and ofType().
+func (ec *evalCtx) isOfType(n *Node, t typeSpec, exact bool) bool {
 	if t.ns == "System" || n.Type == "" {
 		return false
+	}
+	if exact && isPrimitiveType(n.Type) {
+		return n.Type == t.name
 	}
 	for typ := n.Type; typ != ""; typ = ec.model.BaseType(typ) {
 		if typ == t.name {
@@ -169,10 +174,10 @@ func (ec *evalCtx) isOfType(n *Node, t typeSpec) bool {
 	return false
 }
 
-// valueIs implements is/as/ofType for any value.
-func (ec *evalCtx) valueIs(v Value, t typeSpec) bool {
+// valueIs implements is for any value; exact gives as and ofType.
+func (ec *evalCtx) valueIs(v Value, t typeSpec, exact bool) bool {
 	if n, ok := v.(*Node); ok {
-		return ec.isOfType(n, t)
+		return ec.isOfType(n, t, exact)
 	}
 	if t.ns == "FHIR" {
 		return false

@@ -151,7 +151,7 @@ func runSuiteTest(tc suiteTest, input map[string]any) string {
 	case err != nil:
 		return fmt.Sprintf("evaluate: %v", err)
 	}
-	if tc.Predicate == "true" || tc.Predicate == "false" {
+	if tc.Predicate == "true" {
 		got = Collection{Boolean(len(got) > 0)}
 	}
 	return compareOutputs(tc, got)

@@ -257,23 +257,19 @@ func (t Temporal) fromGoTime(g time.Time) Temporal {
 // clearBelow zeroes the fields finer than the precision.
 func (t Temporal) clearBelow() Temporal {
 	fields := []*int{&t.Year, &t.Month, &t.Day, &t.Hour, &t.Minute, &t.Second, &t.Milli}
-	start := int(t.Prec)
-	if t.Kind == KindTime {
-		start = int(t.Prec)
-	}
-	for i := start; i < len(fields); i++ {
+	for i := int(t.Prec); i < len(fields); i++ {
 		*fields[i] = 0
 	}
 	return t
 }
 
-// TimePrecision maps a time's precision onto the shared scale.
-func timeFieldsPrec(t Temporal) Precision { return t.Prec }
-
 // compareTemporal orders two values of compatible kinds. ok is false when
 // the answer is unknown because the values differ in precision and agree on
 // every field they share.
 func compareTemporal(a, b Temporal) (c int, ok bool) {
+	if a.HasTZ != b.HasTZ && a.Prec >= PrecHour && b.Prec >= PrecHour {
+		return 0, false
+	}
 	if a.HasTZ && b.HasTZ && a.Prec >= PrecHour && b.Prec >= PrecHour {
 		a, b = a.inUTC(), b.inUTC()
 	}

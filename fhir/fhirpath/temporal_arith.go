@@ -29,8 +29,10 @@ var precMillis = map[Precision]int64{
 // time or time. The quantity's fraction is dropped; a unit finer than the
 // value's precision is first converted to that precision and truncated.
 func addDuration(t Temporal, q Quantity, subtract bool) (Value, error) {
+	// A calendar keyword written as a quoted unit ('month') still means
+	// the calendar duration.
 	unit := calendarUnits[q.Unit]
-	if !q.Calendar {
+	if !q.Calendar && unit == "" {
 		unit = durationUnit[q.Unit]
 	}
 	if unit == "" {

@@ -162,6 +162,9 @@ func stringValue(s, typ string) Value {
 // FHIR primitive; ok is false for complex elements.
 func systemOf(v Value) (Value, bool) {
 	if n, ok := v.(*Node); ok {
+		if q, ok := n.quantity(); ok {
+			return q, true
+		}
 		return n.system()
 	}
 	if _, ok := v.(TypeInfo); ok {
@@ -178,4 +181,36 @@ func toDecimal(v Value) Decimal {
 		return x
 	}
 	return Decimal{}
+}
+
+// quantityTypes are FHIR's Quantity and its profiles, which convert
+// implicitly to System.Quantity.
+var quantityTypes = map[string]bool{
+	"Quantity": true, "Age": true, "Duration": true, "Count": true,
+	"Distance": true, "SimpleQuantity": true, "MoneyQuantity": true,
+}
+
+// quantity converts a FHIR Quantity element to System.Quantity, using the
+// UCUM code when the system is UCUM and the human unit otherwise.
+func (n *Node) quantity() (Quantity, bool) {
+	m := n.Object()
+	if m == nil || !quantityTypes[n.Type] {
+		return Quantity{}, false
+	}
+	num, ok := m["value"].(json.Number)
+	if !ok {
+		return Quantity{}, false
+	}
+	d, err := ParseDecimal(string(num))
+	if err != nil {
+		return Quantity{}, false
+	}
+	unit, _ := m["unit"].(string)
+	if code, ok := m["code"].(string); ok && (m["system"] == "http://unitsofmeasure.org" || unit == "") {
+		unit = code
+	}
+	if unit == "" {
+		unit = "1"
+	}
+	return Quantity{Value: d, Unit: unit}, true
 }
