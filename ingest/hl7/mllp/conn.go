@@ -80,7 +80,10 @@ func (c *conn) serve() {
 			return
 		}
 		payload, err := r.ReadFrame()
-		s.m.discard(r.Discarded() - discarded)
+		if n := r.Discarded() - discarded; n > 0 {
+			s.m.discard(n)
+			c.unframed(log, n)
+		}
 		discarded = r.Discarded()
 		if err != nil {
 			c.readFailed(log, err, r.InFrame())

@@ -119,6 +119,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	perSource *netallow.PerSource // nil: no per-source limit
 	wg        sync.WaitGroup      // one per tracked connection
+	unframed  logLimiter          // log lines about bytes outside frames
 }
 
 // NewServer returns a Server named name (the `listener` metric label and
