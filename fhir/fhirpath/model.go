@@ -14,6 +14,9 @@ type Model interface {
 	ElementType(parentType, name string) (typ string, choice bool, ok bool)
 	// BaseType returns the type typ derives from ("" at the root).
 	BaseType(typ string) string
+	// Complete reports whether the model lists every element of typ, so
+	// that a name it does not list is an error in CompileFor.
+	Complete(typ string) bool
 }
 
 // builtinModel is the small R4 table this package ships: the element types
@@ -25,7 +28,8 @@ var builtinModel = parseModel(builtinTypes)
 // DefaultModel returns the built-in partial R4 model.
 func DefaultModel() Model { return builtinModel }
 
-// builtinTypes lists "Type < Base: element type, ..." with [x] for choices.
+// builtinTypes lists "Type < Base: element type, ..." with [x] for choices;
+// a type whose list ends in "..." is known to be incomplete.
 const builtinTypes = `
 Element < Base: id string, extension Extension
 BackboneElement < Element: modifierExtension Extension
@@ -70,12 +74,12 @@ Questionnaire.item.initial < BackboneElement: value[x] *
 ValueSet < DomainResource: url uri, identifier Identifier, version string, name string, title string, status code, experimental boolean, date dateTime, publisher string, contact ContactDetail, description markdown, useContext UsageContext, jurisdiction CodeableConcept, immutable boolean, purpose markdown, copyright markdown, compose ValueSet.compose, expansion ValueSet.expansion
 ValueSet.compose < BackboneElement: lockedDate date, inactive boolean, include ValueSet.compose.include, exclude ValueSet.compose.include
 ValueSet.compose.include < BackboneElement: system uri, version string, concept ValueSet.compose.include.concept, filter ValueSet.compose.include.filter, valueSet canonical
-ValueSet.compose.include.concept < BackboneElement: code code, display string
+ValueSet.compose.include.concept < BackboneElement: code code, display string, ...
 ValueSet.compose.include.filter < BackboneElement: property code, op code, value string
 ValueSet.expansion < BackboneElement: identifier uri, timestamp dateTime, total integer, offset integer, parameter ValueSet.expansion.parameter, contains ValueSet.expansion.contains
 ValueSet.expansion.parameter < BackboneElement: name string, value[x] *
-ValueSet.expansion.contains < BackboneElement: system uri, abstract boolean, inactive boolean, version string, code code, display string, contains ValueSet.expansion.contains
-CodeSystem < DomainResource: url uri, identifier Identifier, version string, name string, title string, status code, experimental boolean, date dateTime, publisher string, contact ContactDetail, description markdown, caseSensitive boolean, valueSet canonical, hierarchyMeaning code, compositional boolean, versionNeeded boolean, content code, supplements canonical, count unsignedInt, filter CodeSystem.filter, property CodeSystem.property, concept CodeSystem.concept
+ValueSet.expansion.contains < BackboneElement: system uri, abstract boolean, inactive boolean, version string, code code, display string, contains ValueSet.expansion.contains, ...
+CodeSystem < DomainResource: url uri, identifier Identifier, version string, name string, title string, status code, experimental boolean, date dateTime, publisher string, contact ContactDetail, description markdown, useContext UsageContext, jurisdiction CodeableConcept, purpose markdown, copyright markdown, caseSensitive boolean, valueSet canonical, hierarchyMeaning code, compositional boolean, versionNeeded boolean, content code, supplements canonical, count unsignedInt, filter CodeSystem.filter, property CodeSystem.property, concept CodeSystem.concept
 CodeSystem.filter < BackboneElement: code code, description string, operator code, value string
 CodeSystem.property < BackboneElement: code code, uri uri, description string, type code
 CodeSystem.concept < BackboneElement: code code, display string, definition string, designation CodeSystem.concept.designation, property CodeSystem.concept.property, concept CodeSystem.concept
@@ -89,8 +93,8 @@ Bundle.entry < BackboneElement: link Bundle.link, fullUrl uri, resource Resource
 Bundle.entry.search < BackboneElement: mode code, score decimal
 Bundle.entry.request < BackboneElement: method code, url uri, ifNoneMatch string, ifModifiedSince instant, ifMatch string, ifNoneExist string
 Bundle.entry.response < BackboneElement: status string, location uri, etag string, lastModified instant, outcome Resource
-Appointment < DomainResource: identifier Identifier, status code, serviceType CodeableConcept, start instant, end instant, created dateTime, comment string, participant Appointment.participant
-Appointment.participant < BackboneElement: type CodeableConcept, actor Reference, required code, status code, period Period
+Appointment < DomainResource: identifier Identifier, status code, serviceType CodeableConcept, start instant, end instant, created dateTime, comment string, participant Appointment.participant, ...
+Appointment.participant < BackboneElement: type CodeableConcept, actor Reference, required code, status code, period Period, ...
 `
 
 // primitiveBase gives the specialisations among FHIR primitive types.
@@ -101,8 +105,9 @@ var primitiveBase = map[string]string{
 }
 
 type tableModel struct {
-	elems map[string]modelElem // "Type.element"
-	base  map[string]string
+	elems   map[string]modelElem // "Type.element"
+	base    map[string]string
+	partial map[string]bool
 }
 
 type modelElem struct {
@@ -111,13 +116,16 @@ type modelElem struct {
 }
 
 func parseModel(src string) *tableModel {
-	m := &tableModel{elems: map[string]modelElem{}, base: map[string]string{}}
+	m := &tableModel{elems: map[string]modelElem{}, base: map[string]string{}, partial: map[string]bool{}}
 	for _, line := range strings.Split(strings.TrimSpace(src), "\n") {
 		head, elems, _ := strings.Cut(line, ":")
 		typ, base, _ := strings.Cut(head, "<")
 		typ = strings.TrimSpace(typ)
 		m.base[typ] = strings.TrimSpace(base)
 		for _, e := range strings.Split(elems, ",") {
+			if strings.TrimSpace(e) == "..." {
+				m.partial[typ] = true
+			}
 			f := strings.Fields(e)
 			if len(f) != 2 {
 				continue
@@ -140,6 +148,17 @@ func (m *tableModel) ElementType(parent, name string) (string, bool, bool) {
 		}
 	}
 	return "", false, false
+}
+
+// Complete implements Model: the listed types (and the primitives) are
+// complete, unless marked with "...", as are all their bases.
+func (m *tableModel) Complete(t string) bool {
+	for ; t != ""; t = m.BaseType(t) {
+		if _, listed := m.base[t]; (!listed && !isPrimitiveType(t) && t != "Base") || m.partial[t] {
+			return false
+		}
+	}
+	return true
 }
 
 // BaseType implements Model. Backbone elements (Patient.contact) derive

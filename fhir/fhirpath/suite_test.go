@@ -118,7 +118,11 @@ func TestOfficialSuite(t *testing.T) {
 
 // runSuiteTest runs one test and returns "" when it passes, or why not.
 func runSuiteTest(tc suiteTest, input map[string]any) string {
-	e, err := Compile(tc.Expr.Text)
+	// Every test is compiled with the model check for its input's type, so
+	// the check is exercised on the whole suite, not only where the suite
+	// expects it to fire.
+	rt, _ := input["resourceType"].(string)
+	e, err := CompileFor(tc.Expr.Text, rt, nil)
 	inv := tc.Expr.Invalid
 	if err != nil {
 		var syn *SyntaxError

@@ -1,0 +1,183 @@
+package fhirpath
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CompileFor compiles an expression and checks its paths against a model
+// for the given context type (a resource or data type name): an element
+// the type does not have, a typed choice name such as valueQuantity, or a
+// path that starts with a different resource type is a *SemanticError.
+// Types the model does not list completely are not checked.
+func CompileFor(src, contextType string, m Model) (*Expression, error) {
+	a, err := parse(src)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = builtinModel
+	}
+	ck := &checker{model: m}
+	if _, err := ck.check(a, []string{contextType}, []string{contextType}, true); err != nil {
+		return nil, err
+	}
+	root, err := compileAST(a, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Expression{src: src, root: root}, nil
+}
+
+// checker infers the possible FHIR types of each subexpression; a nil
+// slice means "unknown", which disables checks below it.
+type checker struct {
+	model Model
+}
+
+// typePreserving functions return (a subset of) their input.
+var typePreserving = map[string]bool{
+	"where": true, "first": true, "last": true, "tail": true, "skip": true, "take": true,
+	"single": true, "distinct": true, "trace": true, "intersect": true, "exclude": true,
+}
+
+// lambdaFunctions evaluate their arguments once per input item.
+var lambdaFunctions = map[string]bool{
+	"where": true, "select": true, "exists": true, "all": true, "repeat": true, "sort": true,
+	"trace": true, "aggregate": true, "iif": true,
+}
+
+func (ck *checker) check(a *ast, focus, this []string, head bool) ([]string, error) {
+	switch a.kind {
+	case astIdent:
+		return ck.member(a, focus, head)
+	case astInvoke:
+		t, err := ck.check(a.children[0], focus, this, head)
+		if err != nil {
+			return nil, err
+		}
+		return ck.check(a.children[1], t, this, false)
+	case astIndex:
+		t, err := ck.check(a.children[0], focus, this, head)
+		if err != nil {
+			return nil, err
+		}
+		_, err = ck.check(a.children[1], this, this, true)
+		return t, err
+	case astFunc:
+		return ck.call(a, focus, this)
+	case astTypeOp:
+		if _, err := ck.check(a.children[0], focus, this, head); err != nil {
+			return nil, err
+		}
+		if a.name == "as" {
+			return []string{strings.TrimPrefix(a.children[1].name, "FHIR.")}, nil
+		}
+		return nil, nil
+	case astSpecial:
+		if a.name == "$this" {
+			return this, nil
+		}
+		return nil, nil
+	}
+	for _, c := range a.children {
+		if _, err := ck.check(c, this, this, true); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// member resolves a name against the possible focus types.
+func (ck *checker) member(a *ast, focus []string, head bool) ([]string, error) {
+	if len(focus) == 0 || focus[0] == "" {
+		return nil, nil
+	}
+	if head && isTypeName(a.name) && r4TypeNames[a.name] && !strings.Contains(a.name, ".") {
+		for _, t := range focus {
+			if ck.derives(t, a.name) {
+				return []string{a.name}, nil
+			}
+		}
+		if ck.allComplete(focus) && !ck.hasElement(focus, a.name) {
+			return nil, &SemanticError{a.pos, fmt.Sprintf("the context is %s, not %s", strings.Join(focus, " or "), a.name)}
+		}
+	}
+	var out []string
+	for _, t := range focus {
+		typ, choice, ok := ck.model.ElementType(t, a.name)
+		if !ok {
+			continue
+		}
+		if choice || typ == "*" || typ == "Resource" {
+			return nil, nil
+		}
+		out = append(out, typ)
+	}
+	if len(out) == 0 {
+		if ck.allComplete(focus) {
+			return nil, &SemanticError{a.pos, fmt.Sprintf("%s has no element %q", strings.Join(focus, " or "), a.name)}
+		}
+		return nil, nil
+	}
+	return out, nil
+}
+
+func (ck *checker) derives(t, base string) bool {
+	for ; t != ""; t = ck.model.BaseType(t) {
+		if t == base {
+			return true
+		}
+	}
+	return false
+}
+
+func (ck *checker) allComplete(types []string) bool {
+	for _, t := range types {
+		if !ck.model.Complete(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func (ck *checker) hasElement(types []string, name string) bool {
+	for _, t := range types {
+		if _, _, ok := ck.model.ElementType(t, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// call checks a function's arguments and infers its result type.
+func (ck *checker) call(a *ast, focus, this []string) ([]string, error) {
+	def := functions[a.name]
+	if def != nil && def.typeArg {
+		if t, ok := typeFromAST(a.children[0]); ok && (a.name == "as" || a.name == "ofType") {
+			return []string{t.name}, nil
+		}
+		return nil, nil
+	}
+	argThis := this
+	if lambdaFunctions[a.name] {
+		argThis = focus
+	}
+	var first []string
+	for i, c := range a.children {
+		t, err := ck.check(c, argThis, argThis, true)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			first = t
+		}
+	}
+	switch {
+	case typePreserving[a.name]:
+		return focus, nil
+	case a.name == "select":
+		return first, nil
+	}
+	return nil, nil
+}
