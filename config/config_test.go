@@ -72,8 +72,8 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			HL7ValidationEnabled: true, HL7Charset: "windows-1252", HL7ACK: HL7ACKSettings{MaxErrors: 5},
 			ErrorsTolerance: "all", DLQTopic: "hl7.dlq", HL7DLQTopic: "hl7.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 1 << 20,
-			ReadTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, WriteTimeout: 30 * time.Second,
-			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000},
+			ReadTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, WriteTimeout: 30 * time.Second, MaxConnections: Derived,
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, MaxConnsPerSource: Derived},
 		},
 		TypeFHIRREST: {
 			Name: TypeFHIRREST, Type: TypeFHIRREST, ListenAddr: ":8080",
@@ -82,7 +82,8 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			ErrorsTolerance: "all", DLQTopic: "fhir.dlq", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
 			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{APIKeysReloadInterval: 30 * time.Second, Leeway: time.Minute},
-				HTTPReadTimeout: time.Minute, HTTPIdleTimeout: 2 * time.Minute},
+				HTTPReadTimeout: time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnsPerSource: Derived},
+			MaxConnections: Derived,
 		},
 		TypeGRPC: {
 			Name: TypeGRPC, Type: TypeGRPC, ListenAddr: ":9090",
@@ -90,7 +91,9 @@ func TestDefaultConnectorSettingsFollowDesign(t *testing.T) {
 			FHIRVersion: "R4", FHIRValidationEnabled: true, FHIRStrict: true,
 			ErrorsTolerance: "all", HL7DLQTopic: "hl7.dlq", FHIRDLQTopic: "fhir.dlq", DLQContextHeaders: true,
 			MaxInFlight: 1000, MaxFrameBytes: 10 << 20,
-			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{APIKeysReloadInterval: 30 * time.Second, Leeway: time.Minute}, MaxStreams: 100},
+			Edge: EdgeSettings{TLS: TLSListen{ClientAuth: "none", MinVersion: "1.2", ReloadInterval: 10 * time.Second}, DedupWindow: 10 * time.Minute, DedupMax: 100000, Auth: Auth{APIKeysReloadInterval: 30 * time.Second, Leeway: time.Minute}, MaxStreams: 100,
+				MaxConnsPerSource: Derived, StreamIdleTimeout: 5 * time.Minute, MaxConnIdle: 5 * time.Minute, MaxConnAge: 30 * time.Minute, MaxConnAgeGrace: 5 * time.Minute},
+			MaxConnections: Derived,
 		},
 	}
 	for _, conn := range c.Connectors {

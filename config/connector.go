@@ -66,7 +66,8 @@ type ConnectorSettings struct {
 	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
 	// MaxConnections bounds a listener's open connections:
 	// mllp.max.connections for hl7-mllp, max.connections for fhir-rest
-	// and grpc (0 = unlimited).
+	// and grpc (0 = unlimited; Derived when not set: the gateway then
+	// derives it from the open-file limit at start).
 	MaxConnections int
 	// Edge: TLS, allow-lists, authentication, per-source limits, dedup.
 	Edge EdgeSettings
@@ -101,7 +102,8 @@ var keysByType = map[string][]string{
 		"errors.deadletterqueue.context.headers.enable",
 		"hl7.validation.enabled", "hl7.parser.strict", "hl7.version", "hl7.parser.config.file", "hl7.charset.fallback",
 		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "grpc.max.message.bytes",
-		"grpc.max.concurrent.streams", "max.connections",
+		"grpc.max.concurrent.streams", "max.connections", "grpc.stream.idle.timeout",
+		"grpc.max.connection.idle", "grpc.max.connection.age", "grpc.max.connection.age.grace",
 	},
 }
 
@@ -163,7 +165,7 @@ func (c Connector) Settings(global Config) (ConnectorSettings, error) {
 		s.ReadTimeout = r.duration("mllp.read.timeout", 30*time.Second)
 		s.IdleTimeout = r.duration("mllp.idle.timeout", 5*time.Minute)
 		s.WriteTimeout = r.duration("mllp.write.timeout", 30*time.Second)
-		s.MaxConnections = r.integer("mllp.max.connections", 0, 0)
+		s.MaxConnections = r.integer("mllp.max.connections", Derived, 0)
 	case TypeFHIRREST:
 		s.FHIRDLQTopic = r.topic("errors.deadletterqueue.topic.name", s.TopicPrefix, "fhir.dlq")
 		s.DLQTopic = s.FHIRDLQTopic

@@ -16,8 +16,8 @@ type EdgeSettings struct {
 	// SourceAllow: source.allow, IPs and CIDRs (comma separated) allowed to
 	// connect; empty allows every address.
 	SourceAllow []string
-	// MaxConnsPerSource: max.connections.per.source (0 = unlimited), open
-	// connections from one IP address.
+	// MaxConnsPerSource: max.connections.per.source (0 = unlimited; Derived
+	// when not set), open connections from one IP address.
 	MaxConnsPerSource int
 	// Auth is on (REST and gRPC doors) when an API key file or a JWKS is
 	// configured.
@@ -34,7 +34,19 @@ type EdgeSettings struct {
 	// MaxStreams: grpc.max.concurrent.streams (100), streaming calls
 	// (StreamHL7) open at once on the listener; past it RESOURCE_EXHAUSTED.
 	MaxStreams int
+	// GRPC connection and stream lifetimes (grpc): grpc.stream.idle.timeout
+	// (5m) ends a StreamHL7 that sends nothing for that long;
+	// grpc.max.connection.idle (5m) closes a connection without calls;
+	// grpc.max.connection.age (30m) asks a connection to go away, and
+	// grpc.max.connection.age.grace (5m) later closes it with whatever
+	// calls are still open.
+	StreamIdleTimeout, MaxConnIdle, MaxConnAge, MaxConnAgeGrace time.Duration
 }
+
+// Derived is the value of a connection limit that is not configured: the
+// gateway derives it from the process's open-file limit at start (see
+// edge/limits.NewBudget). Configured limits are 0 (unlimited) or more.
+const Derived = -1
 
 // TLSListen is server-side TLS of a door.
 type TLSListen struct {
@@ -98,7 +110,7 @@ func (s *ConnectorSettings) readEdge(r *keyReader, typ string) {
 			}
 		}
 	}
-	e.MaxConnsPerSource = r.integer("max.connections.per.source", 0, 0)
+	e.MaxConnsPerSource = r.integer("max.connections.per.source", Derived, 0)
 	e.Dedup = r.boolean("hl7.dedup.enabled", false)
 	e.DedupWindow = r.duration("hl7.dedup.window", 10*time.Minute)
 	e.DedupMax = r.integer("hl7.dedup.max.entries", 100000, 1)
@@ -109,10 +121,14 @@ func (s *ConnectorSettings) readEdge(r *keyReader, typ string) {
 	case TypeFHIRREST:
 		e.HTTPReadTimeout = r.duration("http.read.timeout", 60*time.Second)
 		e.HTTPIdleTimeout = r.duration("http.idle.timeout", 2*time.Minute)
-		s.MaxConnections = r.integer("max.connections", 0, 0)
+		s.MaxConnections = r.integer("max.connections", Derived, 0)
 	case TypeGRPC:
 		e.MaxStreams = r.integer("grpc.max.concurrent.streams", 100, 1)
-		s.MaxConnections = r.integer("max.connections", 0, 0)
+		s.MaxConnections = r.integer("max.connections", Derived, 0)
+		e.StreamIdleTimeout = r.duration("grpc.stream.idle.timeout", 5*time.Minute)
+		e.MaxConnIdle = r.duration("grpc.max.connection.idle", 5*time.Minute)
+		e.MaxConnAge = r.duration("grpc.max.connection.age", 30*time.Minute)
+		e.MaxConnAgeGrace = r.duration("grpc.max.connection.age.grace", 5*time.Minute)
 	}
 }
 

@@ -79,7 +79,7 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("connector %s: %w", c.Name, err)
 			}
-			srv := api.NewGRPCServer(svc, g.ready, g.grpcOptions(e)...)
+			srv := api.NewGRPCServer(svc, g.ready.Check, g.grpcOptions(e)...)
 			g.grpc = append(g.grpc, &grpcDoor{name: c.Name, srv: srv, ln: g.edgeListener(e, "grpc", ln)})
 		}
 	}
@@ -128,7 +128,7 @@ func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *doorEdge) error {
 }
 
 // mountOps serves /metrics, /healthz (the process is up) and /readyz (the
-// broker answers metadata).
+// broker can take a record, see readiness).
 func (g *gateway) mountOps(m *http.ServeMux) {
 	m.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
 	g.mountConnectors(m)
@@ -138,7 +138,7 @@ func (g *gateway) mountOps(m *http.ServeMux) {
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := g.ready(r.Context()); err != nil {
+		if err := g.ready.Check(r.Context()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "not ready: kafka: %v\n", err)
 			return
@@ -174,7 +174,7 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 		v = val
 	}
 	steps := hl7.NewSteps(hl7.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
-	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, g.prod, g.pipelineMetrics())
+	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
 	g.addPipeline(name, p)
 	opts := []hl7.DoorOption{hl7.WithACKPolicy(hl7.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
 	if s.Edge.Dedup {
@@ -187,7 +187,7 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 // fhirPipeline builds the FHIR pipeline of a connector.
 func (g *gateway) fhirPipeline(name string, s config.ConnectorSettings) *pipeline.Pipeline[fhir.Request, *fhir.Message] {
 	steps := fhir.NewSteps(fhir.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict})
-	p := pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, g.prod, g.pipelineMetrics())
+	p := pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
 	g.addPipeline(name, p)
 	return p
 }
@@ -211,7 +211,8 @@ func (g *gateway) service(name string, s config.ConnectorSettings) (*api.Service
 	if err != nil {
 		return nil, err
 	}
-	return api.NewService(door, g.fhirPipeline(name, s), api.ServiceOptions{MaxBodyBytes: int64(s.MaxFrameBytes), Logger: g.log}), nil
+	return api.NewService(door, g.fhirPipeline(name, s), api.ServiceOptions{MaxBodyBytes: int64(s.MaxFrameBytes), Logger: g.log,
+		StreamIdleTimeout: s.Edge.StreamIdleTimeout}), nil
 }
 
 func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge) error {
@@ -235,7 +236,7 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge
 	})
 	srv := mllp.NewServer(name, e.mllpConfig(mllp.ServerConfig{
 		MaxFrameSize: s.MaxFrameBytes, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout,
-		WriteTimeout: s.WriteTimeout, MaxConns: s.MaxConnections, Logger: g.log.With(slog.String("connector", name)),
+		WriteTimeout: s.WriteTimeout, Logger: g.log.With(slog.String("connector", name)),
 	}, g.edgeMetrics().tls), h, g.mm)
 	g.mllp = append(g.mllp, &mllpDoor{name: name, srv: srv, ln: ln})
 	return nil

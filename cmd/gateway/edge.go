@@ -30,6 +30,7 @@ type doorEdge struct {
 	tls      *tlsconf.Reloader   // nil: plain TCP
 	allow    *netallow.List      // nil: any source
 	auth     *auth.Authenticator // nil: no token needed
+	budget   limits.Budget       // connection limits the settings leave unset
 }
 
 // buildEdge loads a connector's certificates, allow-list and credentials
@@ -38,7 +39,7 @@ type doorEdge struct {
 // alpn is the TLS ALPN list of the door (HTTP: h2 and http/1.1; none for
 // MLLP).
 func (g *gateway) buildEdge(ctx context.Context, name string, s config.ConnectorSettings, alpn []string) (*doorEdge, error) {
-	e := &doorEdge{name: name, settings: s}
+	e := &doorEdge{name: name, settings: s, budget: g.budget}
 	if t := s.Edge.TLS; t.Enabled() {
 		r, err := tlsconf.New(name, tlsconf.Options{
 			CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile, ClientAuth: t.ClientAuth,
@@ -82,30 +83,34 @@ func (e *doorEdge) mllpConfig(cfg mllp.ServerConfig, m *tlsconf.Metrics) mllp.Se
 	if e.allow != nil {
 		cfg.AllowSource = e.allow.Allows
 	}
-	cfg.MaxConnsPerSource = e.settings.Edge.MaxConnsPerSource
+	cfg.MaxConns, cfg.MaxConnsPerSource = e.budget.Listener(e.settings.MaxConnections, e.settings.Edge.MaxConnsPerSource)
 	return cfg
 }
 
 // edgeListener wraps a plain listener of an HTTP or gRPC door with the source
 // allow-list and connection limits (checked before any TLS work) and, for
-// HTTP, TLS. door is "http" or "grpc".
+// HTTP, TLS. door is "http" or "grpc". A nil e (an HTTP listener serving
+// only /metrics and the probes, or the profiler) still gets the budget's
+// limits, under the listener name "http".
 func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Listener {
-	if e == nil {
-		return ln
+	name, maxConns, perSource := door, config.Derived, config.Derived
+	var allow *netallow.List
+	if e != nil {
+		name, maxConns, perSource, allow = e.name, e.settings.MaxConnections, e.settings.Edge.MaxConnsPerSource, e.allow
 	}
-	s := e.settings
+	total, source := g.budget.Listener(maxConns, perSource)
 	var per *netallow.PerSource
-	if s.Edge.MaxConnsPerSource > 0 {
-		per = netallow.NewPerSource(s.Edge.MaxConnsPerSource)
+	if source > 0 {
+		per = netallow.NewPerSource(source)
 	}
-	if e.allow != nil || per != nil || s.MaxConnections > 0 {
+	if allow != nil || per != nil || total > 0 {
 		log := func(addr net.Addr, reason string) {
-			g.log.Warn("connection rejected", slog.String("connector", e.name), slog.String("door", door),
+			g.log.Warn("connection rejected", slog.String("connector", name), slog.String("door", door),
 				slog.String("remote", addr.String()), slog.String("reason", reason))
 		}
-		ln = netallow.LimitListener(ln, e.allow, per, s.MaxConnections, g.edgeMetrics().limits.OnReject(e.name, door, log))
+		ln = netallow.LimitListener(ln, allow, per, total, g.edgeMetrics().limits.OnReject(name, door, log))
 	}
-	if door == "http" && e.tls != nil {
+	if door == "http" && e != nil && e.tls != nil {
 		ln = e.tls.WrapListener(ln)
 	}
 	return ln
@@ -128,7 +133,8 @@ func (e *doorEdge) httpHandler(h http.Handler) http.Handler {
 const grpcHTTP2Streams = 1000
 
 // grpcOptions are the gRPC server options of the edge: TLS credentials,
-// authentication (before anything else runs) and the stream bound.
+// authentication (before anything else runs), the stream bound, and
+// keepalive enforcement with the connection idle and age limits.
 func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
 	s := e.settings
 	opts := []grpc.ServerOption{
@@ -139,6 +145,7 @@ func (g *gateway) grpcOptions(e *doorEdge) []grpc.ServerOption {
 		// Unknown methods are answered through the interceptors and counted.
 		grpc.UnknownServiceHandler(limits.UnknownMethod),
 	}
+	opts = append(opts, limits.GRPCKeepalive(limits.ConnLifetime{MaxIdle: s.Edge.MaxConnIdle, MaxAge: s.Edge.MaxConnAge, MaxAgeGrace: s.Edge.MaxConnAgeGrace})...)
 	if e.tls != nil {
 		opts = append(opts, grpc.Creds(e.tls.GRPCCredentials()))
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/connectors"
 	"github.com/hl7gw/gateway/edge/httpdrain"
+	"github.com/hl7gw/gateway/edge/limits"
 	"github.com/hl7gw/gateway/embedded"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
 	"github.com/hl7gw/gateway/pipeline"
@@ -35,6 +36,8 @@ type gateway struct {
 	mm     *mllp.Metrics
 	conns  *connectors.Registry // the /connectors REST API
 	em     *edgeMetricSet
+	budget limits.Budget // connection limits not configured come from here
+	ready  *readiness    // /readyz and gRPC health
 
 	// bg is the context of background loops (certificate and JWKS
 	// reloads); closeAll cancels it.
@@ -84,9 +87,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 		}
 	}()
 
+	g.budget = fileBudget(cfg, log)
 	brokers := cfg.Kafka.Brokers
 	if cfg.Embedded() {
-		g.broker, err = embedded.Start(ctx, cfg.EmbeddedKafkaAddr, log)
+		g.broker, err = embedded.Start(ctx, cfg.EmbeddedKafkaAddr, log, embedded.MaxConns(g.budget.Embedded))
 		if err != nil {
 			return nil, fmt.Errorf("embedded broker: %w", err)
 		}
@@ -102,6 +106,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
+	g.ready = newReadiness(g.prod, g.broker)
 	if err := g.checkTopics(ctx); err != nil {
 		return nil, err
 	}
@@ -110,13 +115,6 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 	}
 	g.serveAll()
 	return g, nil
-}
-
-// ready reports whether the broker answers a metadata request.
-func (g *gateway) ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	return g.prod.Ping(ctx)
 }
 
 // pipelineMetrics is shared by every pipeline (connector is a label).
