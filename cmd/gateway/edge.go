@@ -116,14 +116,17 @@ func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Li
 	return ln
 }
 
-// httpHandler puts bearer-token authentication in front of h: FHIR routes
-// need fhir:write, /v1/hl7 hl7:write, changing a connector gateway:admin;
-// /metrics, /healthz, /readyz and reading /connectors stay open to probes.
+// httpHandler puts the one decision point of the listener in front of h:
+// paths that are not canonical are refused before any handler, and with
+// authentication on, auth.GatewayRoutes gives every route its scope (FHIR
+// routes fhir:write, /v1/hl7 hl7:write, changing a connector
+// gateway:admin; /metrics, the probes, reading /connectors, FHIR metadata
+// and the OpenAPI document are public; anything else is refused).
 func (e *doorEdge) httpHandler(h http.Handler) http.Handler {
 	if e == nil || e.auth == nil {
-		return h
+		return auth.CanonicalPaths(h)
 	}
-	return e.auth.HTTPMiddleware(e.name, auth.ScopeForGatewayPaths, h)
+	return e.auth.HTTPMiddleware(e.name, auth.GatewayRouteTable(), h)
 }
 
 // grpcHTTP2Streams caps HTTP/2 streams (calls, unary ones included) per

@@ -70,19 +70,19 @@ func TestGRPCOverTLSDemandsTokensAndBoundsStreams(t *testing.T) {
 		t.Fatalf("health without a token: %v %v, want SERVING", r, err)
 	}
 
-	// An invented method is authenticated like any other, then answered
-	// UNIMPLEMENTED and counted under "other".
+	// An invented method is authenticated like any other, then refused to
+	// every token (no row in the scope table) and counted under "other".
 	invent := func(key string) error {
 		return cc.Invoke(with(key), "/gateway.v1.GatewayService/Invented", &gatewayv1.SubmitFHIRRequest{}, &gatewayv1.SubmitFHIRResponse{})
 	}
 	if err := invent(""); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("invented method without a token: %v, want UNAUTHENTICATED", err)
 	}
-	if err := invent("k-ehr"); status.Code(err) != codes.Unimplemented {
-		t.Fatalf("invented method with a key: %v, want UNIMPLEMENTED", err)
+	if err := invent("k-ehr"); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("invented method with a key: %v, want PERMISSION_DENIED", err)
 	}
-	if n := metrictest.Value(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "other", "code": "Unimplemented"}); n != 1 {
-		t.Fatalf("calls{other,Unimplemented} = %v, want 1", n)
+	if n := metrictest.Value(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "method": "other", "code": "PermissionDenied"}); n != 1 {
+		t.Fatalf("calls{other,PermissionDenied} = %v, want 1", n)
 	}
 
 	// One stream at a time: a second StreamHL7 is refused at once.

@@ -16,8 +16,11 @@
 //     contain the configured audience. Scopes come from scope and scp.
 //     Every other algorithm (none, HS256, ...) is refused.
 //
-// Routes map to scopes (ScopeForGatewayPaths, ScopeForMethod); the empty
-// scope means any authenticated principal. Failures are typed (*Error):
+// Routes map to scopes in one table per door (GatewayRoutes, GRPCMethods):
+// a public row needs no credential, the empty scope means any
+// authenticated principal, and a route or method with no row is refused
+// to every credential. HTTP paths that are not canonical are refused
+// before the table is read (Canonical). Failures are typed (*Error):
 // Missing, Invalid and Expired are answered 401 / UNAUTHENTICATED,
 // InsufficientScope 403 / PERMISSION_DENIED. Answers and logs never carry
 // the credential.
@@ -49,6 +52,8 @@ type Authenticator struct {
 	jwt    *jwtVerifier // nil: JWTs are not accepted
 	m      *Metrics
 	log    *slog.Logger
+	// refusals samples the log lines of refused credentials.
+	refusals *refusalLog
 
 	// keys are the API keys accepted now, static and from the file; never
 	// nil after New. A reload swaps the whole set, so Authenticate reads
@@ -94,7 +99,7 @@ func New(ctx context.Context, cfg Config, m *Metrics, log *slog.Logger) (*Authen
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{realm: cfg.Realm, static: slices.Clone(cfg.APIKeys), m: m, log: log}
+	a := &Authenticator{realm: cfg.Realm, static: slices.Clone(cfg.APIKeys), m: m, log: log, refusals: newRefusalLog()}
 	if a.realm == "" {
 		a.realm = DefaultRealm
 	}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,29 +13,36 @@ import (
 // gatewayService is the full name of gateway.v1.GatewayService.
 const gatewayService = "/gateway.v1.GatewayService/"
 
-// methodScopes are the scopes of the gateway's methods. The REST-form
-// methods (PostHL7, CreateResource, ...) are callable over gRPC too, so
-// they carry the scope of their REST route.
-var methodScopes = map[string]string{
-	gatewayService + "SubmitHL7":      ScopeHL7Write,
-	gatewayService + "StreamHL7":      ScopeHL7Write,
-	gatewayService + "PostHL7":        ScopeHL7Write,
-	gatewayService + "SubmitFHIR":     ScopeFHIRWrite,
-	gatewayService + "CreateResource": ScopeFHIRWrite,
-	gatewayService + "UpdateResource": ScopeFHIRWrite,
-	gatewayService + "DeleteResource": ScopeFHIRWrite,
-	gatewayService + "SubmitBundle":   ScopeFHIRWrite,
+// GRPCMethods is the gRPC door's scope table, by full method name. The
+// REST-form methods (PostHL7, CreateResource, ...) are callable over gRPC
+// too, so they carry the scope of their REST route. Health is public (load
+// balancers); server reflection needs any valid credential. A method with
+// no row, a method the gateway does not serve included, is refused to
+// every credential (deny by default); routes_test.go checks every method
+// of the served service descriptors against this table.
+var GRPCMethods = map[string]Rule{
+	gatewayService + "SubmitHL7":      hl7Write,
+	gatewayService + "StreamHL7":      hl7Write,
+	gatewayService + "PostHL7":        hl7Write,
+	gatewayService + "SubmitFHIR":     fhirWrite,
+	gatewayService + "CreateResource": fhirWrite,
+	gatewayService + "UpdateResource": fhirWrite,
+	gatewayService + "DeleteResource": fhirWrite,
+	gatewayService + "SubmitBundle":   fhirWrite,
+
+	"/grpc.health.v1.Health/Check": public,
+	"/grpc.health.v1.Health/Watch": public,
+	"/grpc.health.v1.Health/List":  public,
+
+	"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      anyToken,
+	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": anyToken,
 }
 
-// ScopeForMethod is the gRPC door's route table: SubmitHL7, StreamHL7 (and
-// PostHL7) need hl7:write; SubmitFHIR (and the FHIR REST-form methods)
-// fhir:write; grpc.health.v1.Health is public; server reflection and any
-// other method need an authenticated principal with no particular scope.
-func ScopeForMethod(fullMethod string) (scope string, public bool) {
-	if strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") {
-		return "", true
-	}
-	return methodScopes[fullMethod], false
+// ScopeForMethod looks fullMethod up in GRPCMethods; ok is false when it
+// has no row (refused to every credential).
+func ScopeForMethod(fullMethod string) (rule Rule, ok bool) {
+	rule, ok = GRPCMethods[fullMethod]
+	return rule, ok
 }
 
 // UnaryInterceptor authenticates unary calls from the authorization
@@ -77,8 +83,8 @@ func (a *Authenticator) admitRPC(ctx context.Context, door, method string) (cont
 	if a == nil {
 		return ctx, nil
 	}
-	scope, public := ScopeForMethod(method)
-	if public {
+	rule, routed := ScopeForMethod(method)
+	if routed && rule.Public {
 		return ctx, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -86,7 +92,7 @@ func (a *Authenticator) admitRPC(ctx context.Context, door, method string) (cont
 	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
 		remote = pr.Addr.String()
 	}
-	p, e := a.admit(ctx, door, md.Get("authorization"), scope, remote, method)
+	p, e := a.admit(ctx, door, md.Get("authorization"), rule.Scope, routed, remote, method)
 	if e != nil {
 		code := codes.Unauthenticated
 		if e.Kind == InsufficientScope {

@@ -235,25 +235,26 @@ func TestNilAuthenticatorInterceptorsPassThrough(t *testing.T) {
 func TestScopeForMethod(t *testing.T) {
 	tests := []struct {
 		method string
-		scope  string
-		public bool
+		want   Rule
+		routed bool
 	}{
-		{"/gateway.v1.GatewayService/SubmitHL7", ScopeHL7Write, false},
-		{"/gateway.v1.GatewayService/StreamHL7", ScopeHL7Write, false},
-		{"/gateway.v1.GatewayService/SubmitFHIR", ScopeFHIRWrite, false},
-		{"/gateway.v1.GatewayService/CreateResource", ScopeFHIRWrite, false},
-		{"/gateway.v1.GatewayService/SubmitBundle", ScopeFHIRWrite, false},
-		{"/grpc.health.v1.Health/Check", "", true},
-		{"/grpc.health.v1.Health/Watch", "", true},
-		{"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "", false},
-		{"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "", false},
-		{"/gateway.v1.GatewayService/NotAMethod", "", false},
-		{"/grpc.health.v1.HealthX/Check", "", false},
+		{"/gateway.v1.GatewayService/SubmitHL7", Rule{Scope: ScopeHL7Write}, true},
+		{"/gateway.v1.GatewayService/StreamHL7", Rule{Scope: ScopeHL7Write}, true},
+		{"/gateway.v1.GatewayService/SubmitFHIR", Rule{Scope: ScopeFHIRWrite}, true},
+		{"/gateway.v1.GatewayService/CreateResource", Rule{Scope: ScopeFHIRWrite}, true},
+		{"/gateway.v1.GatewayService/SubmitBundle", Rule{Scope: ScopeFHIRWrite}, true},
+		{"/grpc.health.v1.Health/Check", Rule{Public: true}, true},
+		{"/grpc.health.v1.Health/Watch", Rule{Public: true}, true},
+		{"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Rule{}, true},
+		{"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", Rule{}, true},
+		{"/gateway.v1.GatewayService/NotAMethod", Rule{}, false},
+		{"/grpc.health.v1.HealthX/Check", Rule{}, false},
+		{"/grpc.health.v1.Health/check", Rule{}, false},
 	}
 	for _, tt := range tests {
-		scope, public := ScopeForMethod(tt.method)
-		if scope != tt.scope || public != tt.public {
-			t.Errorf("%s: (%q, %v), want (%q, %v)", tt.method, scope, public, tt.scope, tt.public)
+		rule, routed := ScopeForMethod(tt.method)
+		if rule != tt.want || routed != tt.routed {
+			t.Errorf("%s: (%+v, %v), want (%+v, %v)", tt.method, rule, routed, tt.want, tt.routed)
 		}
 	}
 }

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 )
 
 // admit authenticates one request for door: values are the Authorization
-// header values (or authorization metadata) received, op the HTTP method or
-// gRPC method for the log. It counts the result and logs a failure at Warn
-// (door, reason, remote address, principal when known; never the token).
-func (a *Authenticator) admit(ctx context.Context, door string, values []string, scope, remote, op string) (Principal, *Error) {
+// header values (or authorization metadata) received, scope the scope the
+// route needs; routed is false for a route with no row in the scope
+// table, which is refused to every credential (InsufficientScope once the
+// credential is valid). op is the HTTP method or gRPC method for the log.
+// It counts every result and logs failures at Warn (door, reason, remote
+// address, principal when known; never the token), sampled per source
+// address (refusalLog).
+func (a *Authenticator) admit(ctx context.Context, door string, values []string, scope string, routed bool, remote, op string) (Principal, *Error) {
 	var p Principal
 	var err error
 	switch len(values) {
@@ -23,6 +26,9 @@ func (a *Authenticator) admit(ctx context.Context, door string, values []string,
 		p, err = a.Authenticate(ctx, values[0], scope)
 	default:
 		err = fail(Invalid, "more than one authorization value")
+	}
+	if err == nil && !routed {
+		err = fail(InsufficientScope, "no scope is defined for this route")
 	}
 	if err == nil {
 		a.m.succeeded(door, p.Kind)
@@ -34,40 +40,67 @@ func (a *Authenticator) admit(ctx context.Context, door string, values []string,
 	if p.Name != "" {
 		attrs = append(attrs, "principal", p.Name)
 	}
-	a.log.Warn("auth: request refused", attrs...)
+	a.refusals.warn(a.log, remote, "auth: request refused", attrs...)
 	return p, e
 }
 
-// HTTPMiddleware authenticates requests to next. scopeFor gives each
-// request's scope, or public to skip authentication (nil: no public route,
-// scope "" everywhere). An authenticated request reaches next with the
-// Principal in its context (PrincipalFrom). A refused one is answered
-// here: 401 with a WWW-Authenticate Bearer challenge (RFC 6750; no error
-// attribute when credentials are missing) for Missing, Invalid and
-// Expired, 403 with error="insufficient_scope" for InsufficientScope. The
-// body is a FHIR OperationOutcome (application/fhir+json), on /v1/hl7 as
-// well as /fhir: one error shape for the whole REST door. door labels the
-// metrics and logs. On a nil *Authenticator it returns next itself.
-func (a *Authenticator) HTTPMiddleware(door string, scopeFor func(*http.Request) (scope string, public bool), next http.Handler) http.Handler {
+// HTTPMiddleware is the one decision point of an HTTP listener: it
+// refuses a request whose path is not canonical (Canonical) with 400
+// before any handler, so that the path judged here is the path every
+// router behind it serves; then it looks the method and path up in table.
+// A public row passes without a credential; any other request needs a
+// credential with the row's scope, and a request matching no row is
+// refused to every credential (401 without one, 403 with a valid one).
+// An authenticated request reaches next with the Principal in its context
+// (PrincipalFrom). A refused one is answered here: 401 with a
+// WWW-Authenticate Bearer challenge (RFC 6750; no error attribute when
+// credentials are missing) for Missing, Invalid and Expired, 403 with
+// error="insufficient_scope" for InsufficientScope. The body is a FHIR
+// OperationOutcome (application/fhir+json), on /v1/hl7 as well as /fhir:
+// one error shape for the whole REST door. door labels the metrics and
+// logs. On a nil *Authenticator only the path check remains
+// (CanonicalPaths).
+func (a *Authenticator) HTTPMiddleware(door string, table *RouteTable, next http.Handler) http.Handler {
 	if a == nil {
-		return next
+		return CanonicalPaths(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scope, public := "", false
-		if scopeFor != nil {
-			scope, public = scopeFor(r)
+		if err := Canonical(r); err != nil {
+			writePathRefusal(w, err)
+			return
 		}
-		if public {
+		rule, _, routed := table.Lookup(r)
+		if routed && rule.Public {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p, err := a.admit(r.Context(), door, r.Header.Values("Authorization"), scope, r.RemoteAddr, r.Method)
+		p, err := a.admit(r.Context(), door, r.Header.Values("Authorization"), rule.Scope, routed, r.RemoteAddr, r.Method)
 		if err != nil {
-			writeRefusal(w, a.realm, err, scope)
+			writeRefusal(w, a.realm, err, rule.Scope)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
+}
+
+// CanonicalPaths answers 400 to a request whose path is not canonical
+// (Canonical) and passes the others to next. HTTPMiddleware does this
+// itself; a listener without authentication uses it alone.
+func CanonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := Canonical(r); err != nil {
+			writePathRefusal(w, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writePathRefusal answers 400 with an OperationOutcome and closes the
+// connection: a client sending such paths is probing, not submitting.
+func writePathRefusal(w http.ResponseWriter, err error) {
+	w.Header().Set("Connection", "close")
+	writeOutcome(w, http.StatusBadRequest, "invalid", err.Error())
 }
 
 // writeRefusal answers a refused request: status, challenge and an
@@ -79,16 +112,24 @@ func writeRefusal(w http.ResponseWriter, realm string, e *Error, scope string) {
 	case Missing:
 	case InsufficientScope:
 		status, issue = http.StatusForbidden, "forbidden"
-		challenge += `, error="insufficient_scope", error_description=` + quote(e.Msg) + ", scope=" + quote(scope)
+		challenge += `, error="insufficient_scope", error_description=` + quote(e.Msg)
+		if scope != "" {
+			challenge += ", scope=" + quote(scope)
+		}
 	default:
 		challenge += `, error="invalid_token", error_description=` + quote(e.Msg)
 	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeOutcome(w, status, issue, e.Msg)
+}
+
+// writeOutcome answers status with an OperationOutcome of one error issue.
+func writeOutcome(w http.ResponseWriter, status int, issue, diagnostics string) {
 	body, _ := json.Marshal(operationOutcome{
 		ResourceType: "OperationOutcome",
-		Issue:        []outcomeIssue{{Severity: "error", Code: issue, Diagnostics: e.Msg}},
+		Issue:        []outcomeIssue{{Severity: "error", Code: issue, Diagnostics: diagnostics}},
 	})
 	h := w.Header()
-	h.Set("WWW-Authenticate", challenge)
 	h.Set("Content-Type", "application/fhir+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
@@ -111,29 +152,4 @@ type outcomeIssue struct {
 // package's own messages, scopes and the validated realm.
 func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
-// ScopeForGatewayPaths is the gateway HTTP listener's route table, for
-// HTTPMiddleware: /fhir and /fhir/... need fhir:write; /v1/hl7 (and below)
-// hl7:write; /metrics, /healthz and /readyz are public; /connectors... is
-// public for GET and HEAD and needs gateway:admin otherwise; any other
-// path needs an authenticated principal with no particular scope. The path
-// is cleaned first, so //fhir or /x/../fhir get /fhir's scope.
-func ScopeForGatewayPaths(r *http.Request) (scope string, public bool) {
-	p := path.Clean("/" + r.URL.Path)
-	under := func(prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
-	switch {
-	case under("/fhir"):
-		return ScopeFHIRWrite, false
-	case under("/v1/hl7"):
-		return ScopeHL7Write, false
-	case p == "/metrics" || p == "/healthz" || p == "/readyz":
-		return "", true
-	case under("/connectors"):
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			return "", true
-		}
-		return ScopeAdmin, false
-	}
-	return "", false
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -36,7 +37,8 @@ func TestHTTPMiddlewareOverARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", ScopeForGatewayPaths, principalEcho))
+	a.refusals = nil // log every refusal: sampling has its own test
+	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", GatewayRouteTable(), principalEcho))
 	defer srv.Close()
 
 	fhirToken := authtest.Token(t, authtest.Claims("ehr-1", ScopeFHIRWrite))
@@ -148,46 +150,73 @@ func checkOutcome(t *testing.T, resp *http.Response, body []byte, status int, di
 	}
 }
 
-func TestScopeForGatewayPaths(t *testing.T) {
+func TestGatewayRouteTable(t *testing.T) {
+	table := GatewayRouteTable()
+	fhir, hl7, adm := Rule{Scope: ScopeFHIRWrite}, Rule{Scope: ScopeHL7Write}, Rule{Scope: ScopeAdmin}
 	tests := []struct {
-		method, path string
-		scope        string
-		public       bool
+		name         string
+		method, path string // path as sent on the wire
+		want         Rule
+		routed       bool
 	}{
-		{"POST", "/fhir", ScopeFHIRWrite, false},
-		{"PUT", "/fhir/Patient/1", ScopeFHIRWrite, false},
-		{"POST", "//fhir/Patient", ScopeFHIRWrite, false},
-		{"POST", "/v1/../fhir/Patient", ScopeFHIRWrite, false},
-		{"POST", "/fhirx", "", false},
-		{"POST", "/v1/hl7", ScopeHL7Write, false},
-		{"POST", "/v1/hl7/", ScopeHL7Write, false},
-		{"POST", "/v1/other", "", false},
-		{"GET", "/metrics", "", true},
-		{"GET", "/healthz", "", true},
-		{"GET", "/readyz", "", true},
-		{"GET", "/connectors", "", true},
-		{"GET", "/connectors/adt/status", "", true},
-		{"HEAD", "/connectors", "", true},
-		{"PUT", "/connectors/adt/pause", ScopeAdmin, false},
-		{"POST", "/connectors/adt/restart", ScopeAdmin, false},
-		{"DELETE", "/connectors/adt", ScopeAdmin, false},
-		{"GET", "/", "", false},
+		{"a Bundle POST needs fhir:write", "POST", "/fhir", fhir, true},
+		{"an update needs fhir:write", "PUT", "/fhir/Patient/1", fhir, true},
+		{"an id with an escaped space is the same route", "PUT", "/fhir/Patient/a%20b", fhir, true},
+		{"a FHIR read needs fhir:write", "GET", "/fhir/Patient/1", fhir, true},
+		{"FHIR metadata is public", "GET", "/fhir/metadata", public, true},
+		{"FHIR metadata by HEAD is public", "HEAD", "/fhir/metadata", public, true},
+		{"writing to FHIR metadata needs fhir:write", "POST", "/fhir/metadata", fhir, true},
+		{"HL7 over REST needs hl7:write", "POST", "/v1/hl7", hl7, true},
+		{"a path next to /fhir has no row", "POST", "/fhirx", Rule{}, false},
+		{"a trailing slash on /v1/hl7 has no row", "POST", "/v1/hl7/", Rule{}, false},
+		{"an unknown path has no row", "POST", "/v1/other", Rule{}, false},
+		{"metrics are public", "GET", "/metrics", public, true},
+		{"healthz by HEAD is public", "HEAD", "/healthz", public, true},
+		{"readyz is public", "GET", "/readyz", public, true},
+		{"writing to metrics has no row", "PUT", "/metrics", Rule{}, false},
+		{"deleting healthz has no row", "DELETE", "/healthz", Rule{}, false},
+		{"a lower-case method is not GET", "get", "/metrics", Rule{}, false},
+		{"a mixed-case probe path has no row", "GET", "/Metrics", Rule{}, false},
+		{"the OpenAPI document is public", "GET", "/openapi.json", public, true},
+		{"listing connectors is public", "GET", "/connectors", public, true},
+		{"a connector's status is public", "GET", "/connectors/adt/status", public, true},
+		{"pausing needs gateway:admin", "PUT", "/connectors/adt/pause", adm, true},
+		{"restarting needs gateway:admin", "POST", "/connectors/adt/restart", adm, true},
+		{"deleting a connector has no row", "DELETE", "/connectors/adt", Rule{}, false},
+		{"the root has no row", "GET", "/", Rule{}, false},
+		{"an encoded dot-dot to metrics is refused", "PUT", "/fhir/%2e%2e/metrics", Rule{}, false},
+		{"an upper-case encoded dot-dot to readyz is refused", "GET", "/fhir/%2E%2E/readyz", Rule{}, false},
+		{"a dot-dot segment is refused", "GET", "/fhir/../metrics", Rule{}, false},
+		{"a dot segment is refused", "GET", "/./metrics", Rule{}, false},
+		{"a doubled slash is refused", "GET", "//metrics", Rule{}, false},
+		{"an encoded slash is refused", "GET", "/fhir%2fmetrics", Rule{}, false},
+		{"an encoded letter is refused", "GET", "/%6detrics", Rule{}, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, "http://gw"+tt.path, nil)
-			r.URL.Path = tt.path // keep what a client sent, uncleaned
-			scope, public := ScopeForGatewayPaths(r)
-			if scope != tt.scope || public != tt.public {
-				t.Fatalf("(%q, %v), want (%q, %v)", scope, public, tt.scope, tt.public)
+		t.Run(tt.name, func(t *testing.T) {
+			r := rawRequest(t, tt.method, tt.path)
+			rule, pattern, routed := table.Lookup(r)
+			if rule != tt.want || routed != tt.routed {
+				t.Fatalf("(%+v, %q, %v), want (%+v, %v)", rule, pattern, routed, tt.want, tt.routed)
 			}
 		})
 	}
 }
 
+// rawRequest parses a request line as net/http's server does, so that the
+// path keeps its encoding and dot segments.
+func rawRequest(t *testing.T, method, target string) *http.Request {
+	t.Helper()
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(method + " " + target + " HTTP/1.1\r\nHost: gw\r\n\r\n")))
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	return r
+}
+
 func TestNilAuthenticatorMiddlewarePassesThrough(t *testing.T) {
 	var a *Authenticator
-	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", ScopeForGatewayPaths, principalEcho))
+	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", GatewayRouteTable(), principalEcho))
 	defer srv.Close()
 	resp, err := srv.Client().Post(srv.URL+"/fhir/Patient", "application/fhir+json", strings.NewReader("{}"))
 	if err != nil {
