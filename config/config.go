@@ -182,9 +182,9 @@ type Topics struct {
 // Connector is one front door, Kafka Connect style: a name, a type and
 // dotted keys (see Settings).
 type Connector struct {
-	Name   string            `yaml:"name"`
-	Type   string            `yaml:"type"`
-	Config map[string]string `yaml:"config"`
+	Name   string          `yaml:"name"`
+	Type   string          `yaml:"type"`
+	Config ConnectorConfig `yaml:"config"`
 }
 
 // Default returns the configuration used when nothing is configured: every

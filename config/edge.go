@@ -3,7 +3,6 @@ package config
 import (
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -55,10 +54,10 @@ type TLSListen struct {
 	// ClientAuth: tls.client.auth, none | request | require (default
 	// require when tls.client.ca.file is set, else none).
 	ClientAuth string
-	// AllowedSubjects: tls.client.allowed.subjects, comma separated; a
-	// client certificate's CN, a DNS or email SAN, or its whole subject
-	// ("CN=lab,O=Hospital") must equal one. Entries containing commas
-	// (whole subjects) are separated by ';' instead.
+	// AllowedSubjects: tls.client.allowed.subjects, a YAML list (or
+	// entries each ended by ';'); each entry is a whole RFC 4514 subject
+	// ("CN=lab,O=Hospital"), CN=, DNS: or email: and a name, or a bare
+	// name, matched as tlsconf.ParseSubject says (readAllowedSubjects).
 	AllowedSubjects []string
 	MinVersion      string        // tls.min.version: 1.2 (default) | 1.3
 	ReloadInterval  time.Duration // tls.reload.interval (10s): certificate files are checked this often
@@ -140,12 +139,7 @@ func readTLSListen(r *keyReader) TLSListen {
 		MinVersion:   r.str("tls.min.version", "1.2"),
 	}
 	t.ReloadInterval = r.duration("tls.reload.interval", 10*time.Second)
-	subjects := r.str("tls.client.allowed.subjects", "")
-	sep := ","
-	if strings.Contains(subjects, ";") {
-		sep = ";"
-	}
-	t.AllowedSubjects = splitList(subjects, sep)
+	t.AllowedSubjects = readAllowedSubjects(r)
 	def := "none"
 	if t.ClientCAFile != "" {
 		def = "require"

@@ -23,7 +23,7 @@ func TestEdgeSettingsAreReadFromDottedKeys(t *testing.T) {
 	c.Connectors = []Connector{
 		{Name: "adt", Type: TypeHL7MLLP, Config: map[string]string{
 			"tls.cert.file": cert, "tls.key.file": key, "tls.client.ca.file": ca,
-			"tls.client.allowed.subjects": "lab-engine, CN=ris", "source.allow": "10.0.0.0/8, 192.168.1.7",
+			"tls.client.allowed.subjects": "lab-engine; CN=ris", "source.allow": "10.0.0.0/8, 192.168.1.7",
 			"max.connections.per.source": "4", "hl7.dedup.enabled": "true", "hl7.dedup.window": "90s",
 		}},
 		{Name: "api", Type: TypeGRPC, Config: map[string]string{

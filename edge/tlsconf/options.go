@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -28,7 +27,7 @@ type Options struct {
 
 	ClientCAFile    string   // PEM CA certificates that client certificates must chain to
 	ClientAuth      string   // "none" (default), "request" or "require"
-	AllowedSubjects []string // with "require": accepted client subjects (CN, DNS or e-mail SAN, or the full RFC 2253 subject); empty = any verified client
+	AllowedSubjects []string // with "require": accepted client subjects, each one ParseSubject entry; empty = any verified client
 
 	MinVersion     string        // "1.2" (default) or "1.3"; anything lower is refused
 	ReloadInterval time.Duration // how often Run checks the files for change; default 10s
@@ -86,8 +85,8 @@ func (o Options) Validate() error {
 		return &OptionError{"AllowedSubjects", errors.New(`need client auth "require"`)}
 	}
 	for i, s := range o.AllowedSubjects {
-		if strings.TrimSpace(s) == "" {
-			return &OptionError{"AllowedSubjects", fmt.Errorf("entry %d is empty", i)}
+		if _, err := ParseSubject(s); err != nil {
+			return &OptionError{"AllowedSubjects", fmt.Errorf("entry %d: %w", i, err)}
 		}
 	}
 	if o.ReloadInterval < 0 {
