@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ type CapabilityOptions struct {
 // gateway states is here, nothing else.
 type capabilityStatement struct {
 	ResourceType   string       `json:"resourceType"`
+	Text           capNarrative `json:"text"`
 	Status         string       `json:"status"`
 	Date           string       `json:"date"`
 	Publisher      string       `json:"publisher"`
@@ -43,6 +45,11 @@ type capabilityStatement struct {
 	Description    string       `json:"description,omitempty"`
 	Name           string       `json:"name,omitempty"`
 	Title          string       `json:"title,omitempty"`
+}
+
+type capNarrative struct {
+	Status string `json:"status"`
+	Div    string `json:"div"`
 }
 
 type capSoftware struct {
@@ -92,7 +99,7 @@ const securityServiceSystem = "http://terminology.hl7.org/CodeSystem/restful-sec
 // client that reads only the statement learns it cannot read back.
 const restDocumentation = "Write-only FHIR R4 facade in front of Kafka. create (POST), update (PUT), " +
 	"delete (DELETE), transaction and batch (POST [base]) are published as records on " +
-	"fhir.<type>.<created|updated|deleted> topics and answered only after the broker acknowledged them; " +
+	"fhir.TYPE.created, .updated and .deleted topics and answered only after the broker acknowledged them; " +
 	"a transaction is one Kafka transaction (all or nothing). There is no read, vread, search or history: " +
 	"those requests are answered 405 with an OperationOutcome. Conditional and versioned requests " +
 	"(If-None-Exist, If-Match, If-None-Match, conditional update or delete) are refused, never ignored: " +
@@ -121,14 +128,17 @@ func capability(o CapabilityOptions, base string) []byte {
 	}
 	cs := capabilityStatement{
 		ResourceType: "CapabilityStatement",
-		Name:         "HL7GatewayFHIRFacade",
-		Title:        "HL7 v2 / FHIR ingestion gateway: FHIR REST door",
-		Status:       "active",
-		Date:         o.Published.UTC().Format(time.RFC3339),
-		Publisher:    "hl7gw gateway",
-		Description:  "A write-only FHIR R4 server that publishes what it accepts to Kafka.",
-		Kind:         "instance",
-		Software:     capSoftware{Name: "hl7gw gateway", Version: softwareVersion()},
+		Text: capNarrative{Status: "generated", Div: `<div xmlns="http://www.w3.org/1999/xhtml"><p>Write-only FHIR R4 facade: ` +
+			`create, update, delete, transaction and batch of ` + strconv.Itoa(len(res)) + ` resource types are published to Kafka; ` +
+			`no read, search or history.</p></div>`},
+		Name:        "HL7GatewayFHIRFacade",
+		Title:       "HL7 v2 / FHIR ingestion gateway: FHIR REST door",
+		Status:      "active",
+		Date:        o.Published.UTC().Format(time.RFC3339),
+		Publisher:   "hl7gw gateway",
+		Description: "A write-only FHIR R4 server that publishes what it accepts to Kafka.",
+		Kind:        "instance",
+		Software:    capSoftware{Name: "hl7gw gateway", Version: softwareVersion()},
 		Implementation: capImplement{
 			Description: "FHIR REST door of the gateway (write-only; records on Kafka)", URL: base,
 		},

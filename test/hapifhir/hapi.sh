@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# hapi.sh: HAPI FHIR's generic client and validator for the interop test.
+#
+#   hapi.sh fetch       download HAPI FHIR and its runtime dependencies from
+#                       Maven Central into the cache, compile Interop.java
+#   hapi.sh classpath   print the class path (libs + compiled Interop); exit 1
+#                       when fetch has not run
+#
+# fetch is idempotent: a second run finds the marker file and downloads
+# nothing; Interop.java is recompiled only when it changed.
+#
+# Environment: HAPI_VERSION (default 8.8.0, the client version issue 12 was
+# found with), HAPI_CACHE (default ~/.cache/hl7gw-hapi), MAVEN (default mvn).
+set -euo pipefail
+
+HAPI_VERSION=${HAPI_VERSION:-8.8.0}
+SLF4J_VERSION=${SLF4J_VERSION:-2.0.17}
+HAPI_CACHE=${HAPI_CACHE:-$HOME/.cache/hl7gw-hapi}
+MAVEN=${MAVEN:-mvn}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DEST="$HAPI_CACHE/hapi-$HAPI_VERSION"
+LIBS="$DEST/libs"
+CLASSES="$DEST/interop"
+
+die() { echo "hapi.sh: $*" >&2; exit 1; }
+log() { echo "hapi.sh: $*" >&2; }
+
+usage() {
+	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+fetch() {
+	local pom
+	pom=$(runtime_pom)
+	if [[ -f "$DEST/.complete" ]] && [[ "$(<"$DEST/pom.xml")" == "$pom" ]]; then
+		compile
+		return 0
+	fi
+	command -v "$MAVEN" >/dev/null || die "maven ($MAVEN) not found: apt-get install maven"
+	command -v javac >/dev/null || die "javac not found: the interop test needs a JDK 17+"
+	log "fetching HAPI FHIR $HAPI_VERSION from Maven Central into $DEST"
+	mkdir -p "$DEST"
+	rm -f "$DEST/.complete"
+	echo "$pom" >"$DEST/pom.xml"
+	rm -rf "$DEST/libs.tmp"
+	"$MAVEN" -q -B -f "$DEST/pom.xml" -Dmaven.repo.local="$HAPI_CACHE/m2" \
+		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$DEST/libs.tmp" ||
+		die "maven could not fetch HAPI FHIR $HAPI_VERSION (network? proxy?)"
+	rm -rf "$LIBS"
+	mv "$DEST/libs.tmp" "$LIBS"
+	touch "$DEST/.complete"
+	compile
+}
+
+# runtime_pom prints the pom whose runtime dependencies are the class path:
+# the generic client, R4 structures, the instance validator with its R4
+# resources and cache, and a silent slf4j binding.
+runtime_pom() {
+	cat <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>hl7gw.test</groupId>
+  <artifactId>hapi-interop</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>ca.uhn.hapi.fhir</groupId><artifactId>hapi-fhir-client</artifactId><version>$HAPI_VERSION</version></dependency>
+    <dependency><groupId>ca.uhn.hapi.fhir</groupId><artifactId>hapi-fhir-structures-r4</artifactId><version>$HAPI_VERSION</version></dependency>
+    <dependency><groupId>ca.uhn.hapi.fhir</groupId><artifactId>hapi-fhir-validation</artifactId><version>$HAPI_VERSION</version></dependency>
+    <dependency><groupId>ca.uhn.hapi.fhir</groupId><artifactId>hapi-fhir-validation-resources-r4</artifactId><version>$HAPI_VERSION</version></dependency>
+    <dependency><groupId>ca.uhn.hapi.fhir</groupId><artifactId>hapi-fhir-caching-caffeine</artifactId><version>$HAPI_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-nop</artifactId><version>$SLF4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+EOF
+}
+
+# compile compiles Interop.java once per source change.
+compile() {
+	if [[ -f "$CLASSES/Interop.class" ]] && cmp -s "$HERE/Interop.java" "$CLASSES/Interop.java"; then
+		return 0
+	fi
+	mkdir -p "$CLASSES"
+	javac -nowarn -cp "$LIBS/*" -d "$CLASSES" "$HERE/Interop.java" || die "javac Interop.java failed (need a JDK 17+)"
+	cp "$HERE/Interop.java" "$CLASSES/Interop.java"
+}
+
+classpath() {
+	[[ -f "$DEST/.complete" && -f "$CLASSES/Interop.class" ]] || die "HAPI FHIR $HAPI_VERSION not fetched: run test/hapifhir/hapi.sh fetch (make test-deps)"
+	cmp -s "$HERE/Interop.java" "$CLASSES/Interop.java" || die "Interop.java changed since it was compiled: run test/hapifhir/hapi.sh fetch"
+	echo "$CLASSES:$LIBS/*"
+}
+
+case "${1:-}" in
+fetch) fetch ;;
+classpath) classpath ;;
+*) usage ;;
+esac
