@@ -16,6 +16,7 @@ import (
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/edge/httpdrain"
 	"github.com/hl7gw/gateway/ingest/api"
+	"github.com/hl7gw/gateway/ingest/api/openapi"
 	"github.com/hl7gw/gateway/ingest/fhir"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
@@ -127,10 +128,12 @@ func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *doorEdge) error {
 	return nil
 }
 
-// mountOps serves /metrics, /healthz (the process is up) and /readyz (the
-// broker can take a record, see readiness).
+// mountOps serves /metrics, /healthz (the process is up), /readyz (the
+// broker can take a record, see readiness) and /openapi.json (the REST
+// door's OpenAPI document).
 func (g *gateway) mountOps(m *http.ServeMux) {
 	m.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
+	m.Handle("GET /openapi.json", openapi.Handler())
 	g.mountConnectors(m)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
