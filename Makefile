@@ -15,11 +15,15 @@ FUZZTIME ?= 60s
 all: build
 
 build:
-	$(GO) build -o $(BIN)/gateway ./cmd/gateway
+	$(GO) build -buildvcs=auto -o $(BIN)/gateway ./cmd/gateway
 
 ## run: the gateway with every door on its default port and an embedded broker on 127.0.0.1:9092.
+# Built, then exec'd: the gateway is make's own child, so the SIGTERM make
+# forwards to its children reaches it (`go run` would not pass it on and
+# leave the gateway orphaned). -buildvcs=auto records the revision that
+# `gateway version` prints, even where GOFLAGS turns stamping off.
 run:
-	$(GO) run ./cmd/gateway serve $(ARGS)
+	$(GO) build -buildvcs=auto -o $(BIN)/gateway ./cmd/gateway && exec $(BIN)/gateway serve $(ARGS)
 
 ## test: lint, generated-code check, then every test (fuzz seed corpora included).
 test: lint proto-check ops-check test-go
