@@ -76,7 +76,11 @@ func (c *callExpr) eval(ec *evalCtx, focus Collection, fr *frame) (Collection, e
 		return nil, err
 	}
 	defer ec.leave()
-	return c.def.fn(c, ec, focus, fr)
+	out, err := c.def.fn(c, ec, focus, fr)
+	if err != nil {
+		return nil, err
+	}
+	return out, ec.charge(c.pos, len(out))
 }
 
 // arg evaluates argument i in the caller's context ($this unchanged).

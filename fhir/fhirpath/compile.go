@@ -164,6 +164,16 @@ func (ec *evalCtx) step(pos int) error {
 	return nil
 }
 
+// charge bills n units of work, so that operations producing or scanning
+// large collections consume the budget in proportion.
+func (ec *evalCtx) charge(pos, n int) error {
+	ec.steps += n
+	if ec.steps > ec.maxSteps {
+		return &EvalError{Pos: pos, Msg: "too many steps", Err: ErrBudget}
+	}
+	return nil
+}
+
 func (ec *evalCtx) enter(pos int) error {
 	ec.depth++
 	if ec.depth > DefaultMaxDepth {

@@ -15,10 +15,16 @@ func init() {
 	register("count", 0, 0, func(_ *callExpr, _ *evalCtx, f Collection, _ *frame) (Collection, error) {
 		return one(Integer(len(f))), nil
 	})
-	register("distinct", 0, 0, func(_ *callExpr, _ *evalCtx, f Collection, _ *frame) (Collection, error) {
+	register("distinct", 0, 0, func(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) {
+		if err := ec.charge(c.pos, len(f)*len(f)/16); err != nil {
+			return nil, err
+		}
 		return distinct(f), nil
 	})
-	register("isDistinct", 0, 0, func(_ *callExpr, _ *evalCtx, f Collection, _ *frame) (Collection, error) {
+	register("isDistinct", 0, 0, func(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) {
+		if err := ec.charge(c.pos, len(f)*len(f)/16); err != nil {
+			return nil, err
+		}
 		return boolean(len(distinct(f)) == len(f)), nil
 	})
 	register("not", 0, 0, fnNot)

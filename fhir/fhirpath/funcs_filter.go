@@ -55,6 +55,9 @@ func fnRepeat(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, er
 			if err != nil {
 				return nil, err
 			}
+			if err := ec.charge(c.pos, len(out)*len(r)/16+1); err != nil {
+				return nil, err
+			}
 			for _, x := range r {
 				if !contains(out, x) {
 					out = append(out, x)

@@ -96,7 +96,13 @@ func stringFn(fn func(c *callExpr, s string, args []string) (Collection, error),
 			}
 			args[i] = a
 		}
-		return fn(c, s, args)
+		out, err := fn(c, s, args)
+		if err == nil && len(out) == 1 {
+			if r, ok := out[0].(String); ok && len(r) > maxStringLen {
+				return nil, c.errorf("result longer than %d bytes", maxStringLen)
+			}
+		}
+		return out, err
 	}
 }
 
@@ -154,5 +160,9 @@ func fnJoin(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, erro
 		}
 		parts = append(parts, s)
 	}
-	return one(String(strings.Join(parts, sep))), nil
+	joined := strings.Join(parts, sep)
+	if len(joined) > maxStringLen {
+		return nil, c.errorf("result longer than %d bytes", maxStringLen)
+	}
+	return one(String(joined)), nil
 }

@@ -39,6 +39,9 @@ func (e *binaryExpr) eval(ec *evalCtx, focus Collection, fr *frame) (Collection,
 	if err != nil {
 		return nil, err
 	}
+	if err := ec.charge(e.pos, len(l)*len(r)/16+len(l)+len(r)); err != nil {
+		return nil, err
+	}
 	switch e.op {
 	case "|":
 		return distinct(append(append(Collection{}, l...), r...)), nil
@@ -178,6 +181,9 @@ func (e *binaryExpr) concat(l, r Collection) (Collection, error) {
 			b.WriteString(s)
 		}
 	}
+	if b.Len() > maxStringLen {
+		return nil, evalErr(e.pos, "string longer than %d bytes", maxStringLen)
+	}
 	return Collection{String(b.String())}, nil
 }
 
@@ -308,6 +314,9 @@ func arith(op string, a, b Value) (Value, error) {
 		}
 	case String:
 		if y, ok := b.(String); ok && op == "+" {
+			if len(x)+len(y) > maxStringLen {
+				return nil, errorString("string too long")
+			}
 			return x + y, nil
 		}
 	case Temporal:
@@ -351,7 +360,30 @@ func intArith(op string, x, y int64) (Value, error) {
 	return Integer(r), nil
 }
 
+// maxStringLen bounds strings built by evaluation.
+const maxStringLen = 1 << 20
+
+// maxDecimalBits bounds the unscaled size of decimals built by arithmetic
+// (about 150 digits), so repeated squaring fails instead of exhausting
+// memory.
+const maxDecimalBits = 500
+
 func decArith(op string, x, y Decimal) (Value, error) {
+	v, err := decArithRaw(op, x, y)
+	if err != nil {
+		return nil, err
+	}
+	d := v.(Decimal)
+	if d.scale > maxDecimalScale {
+		d = d.Round(maxDecimalScale).trimTo(0)
+	}
+	if d.big().BitLen() > maxDecimalBits {
+		return nil, errorString("decimal out of range")
+	}
+	return d, nil
+}
+
+func decArithRaw(op string, x, y Decimal) (Value, error) {
 	switch op {
 	case "+":
 		return x.Add(y), nil

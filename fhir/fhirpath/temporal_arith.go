@@ -39,7 +39,7 @@ func addDuration(t Temporal, q Quantity, subtract bool) (Value, error) {
 		return nil, errorString("cannot add " + q.String() + " to a date or time")
 	}
 	amount, ok := q.Value.Truncate(0).Int64()
-	if !ok {
+	if !ok || amount > 1e9 || amount < -1e9 {
 		return nil, errorString("duration out of range")
 	}
 	if subtract {
