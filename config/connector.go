@@ -37,6 +37,10 @@ type ConnectorSettings struct {
 	FHIRVersion           string // fhir.version ("R4"; "4.0.1" is read as R4; nothing else)
 	FHIRValidationEnabled bool   // fhir.validation.enabled (true)
 	FHIRStrict            bool   // fhir.parser.strict (true)
+	// FHIRRecordAsReceived: fhir.record.form, "stored" (false, the
+	// default: records carry the resource as a FHIR server would have
+	// stored it) or "as-received" (true: the bytes exactly as received).
+	FHIRRecordAsReceived bool
 
 	TopicPrefix string // topic.prefix ("")
 	// ErrorsTolerance: errors.tolerance, "all" (DLQ) or "none" (refuse).
@@ -90,7 +94,7 @@ var keysByType = map[string][]string{
 	TypeFHIRREST: {
 		"listen.address", "topic.prefix", "errors.tolerance", "max.inflight.messages",
 		"errors.deadletterqueue.topic.name", "errors.deadletterqueue.context.headers.enable",
-		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "http.max.body.bytes",
+		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "fhir.record.form", "http.max.body.bytes",
 		// The HTTP listener also serves POST /v1/hl7, the REST form of SubmitHL7.
 		"errors.deadletterqueue.hl7.topic.name",
 		"hl7.validation.enabled", "hl7.parser.strict", "hl7.version", "hl7.parser.config.file", "hl7.charset.fallback",
@@ -101,7 +105,7 @@ var keysByType = map[string][]string{
 		"errors.deadletterqueue.hl7.topic.name", "errors.deadletterqueue.fhir.topic.name",
 		"errors.deadletterqueue.context.headers.enable",
 		"hl7.validation.enabled", "hl7.parser.strict", "hl7.version", "hl7.parser.config.file", "hl7.charset.fallback",
-		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "grpc.max.message.bytes",
+		"fhir.version", "fhir.validation.enabled", "fhir.parser.strict", "fhir.record.form", "grpc.max.message.bytes",
 		"grpc.max.concurrent.streams", "max.connections", "grpc.stream.idle.timeout",
 		"grpc.max.connection.idle", "grpc.max.connection.age", "grpc.max.connection.age.grace",
 	},
@@ -210,6 +214,13 @@ func (s *ConnectorSettings) readFHIR(r *keyReader) {
 	}
 	s.FHIRValidationEnabled = r.boolean("fhir.validation.enabled", true)
 	s.FHIRStrict = r.boolean("fhir.parser.strict", true)
+	switch form := r.str("fhir.record.form", "stored"); form {
+	case "stored":
+	case "as-received":
+		s.FHIRRecordAsReceived = true
+	default:
+		r.fail("fhir.record.form", "must be stored or as-received, got %q", form)
+	}
 }
 
 // keyReader reads typed values from dotted keys, collecting errors and the

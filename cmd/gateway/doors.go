@@ -65,7 +65,7 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			h, err := api.NewHTTPHandler(ctx, svc, api.HTTPOptions{})
+			h, err := api.NewHTTPHandler(ctx, svc, api.HTTPOptions{Capability: capabilityOptions(s)})
 			if err != nil {
 				return fmt.Errorf("connector %s: %w", c.Name, err)
 			}
@@ -189,7 +189,8 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 
 // fhirPipeline builds the FHIR pipeline of a connector.
 func (g *gateway) fhirPipeline(name string, s config.ConnectorSettings) *pipeline.Pipeline[fhir.Request, *fhir.Message] {
-	steps := fhir.NewSteps(fhir.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict})
+	steps := fhir.NewSteps(fhir.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict,
+		AsReceived: s.FHIRRecordAsReceived})
 	p := pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
 	g.addPipeline(name, p)
 	return p
@@ -204,6 +205,18 @@ func (g *gateway) pipelineConfig(name string, s config.ConnectorSettings, dlq, c
 		Connector: name, ValidationEnabled: validate, Tolerance: tol,
 		DLQTopic: dlq, DLQContextHeaders: s.DLQContextHeaders,
 		ContentType: contentType, MaxInFlight: s.MaxInFlight,
+	}
+}
+
+// capabilityOptions is what a fhir-rest connector's CapabilityStatement
+// says about its configuration: token schemes, client certificates, the
+// record form.
+func capabilityOptions(s config.ConnectorSettings) api.CapabilityOptions {
+	return api.CapabilityOptions{
+		APIKeys:            s.Edge.Auth.APIKeysFile != "",
+		JWT:                s.Edge.Auth.JWKSFile != "" || s.Edge.Auth.JWKSURL != "",
+		ClientCertificates: s.Edge.TLS.ClientAuth == "require",
+		RecordAsReceived:   s.FHIRRecordAsReceived,
 	}
 }
 
