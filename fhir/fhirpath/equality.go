@@ -56,6 +56,11 @@ func collectionsEqual(a, b Collection) tri {
 // rules (unknown when precision differs), quantities after unit
 // conversion, FHIR complex elements member by member.
 func valuesEqual(a, b Value) tri {
+	if x, ok := a.(Integer); ok {
+		if y, ok := b.(Integer); ok {
+			return triOf(x == y)
+		}
+	}
 	sa, okA := systemOf(a)
 	sb, okB := systemOf(b)
 	if !okA || !okB {

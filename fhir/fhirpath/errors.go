@@ -37,3 +37,7 @@ var ErrBudget = fmt.Errorf("fhirpath: evaluation budget exhausted")
 func evalErr(pos int, format string, args ...any) error {
 	return &EvalError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
+
+// errTooLarge reports a string or number past the size limits; it wraps
+// ErrBudget.
+var errTooLarge = fmt.Errorf("value too large: %w", ErrBudget)

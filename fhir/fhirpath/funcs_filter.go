@@ -55,7 +55,7 @@ func fnRepeat(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, er
 			if err != nil {
 				return nil, err
 			}
-			if err := ec.charge(c.pos, len(out)*len(r)/16+1); err != nil {
+			if err := ec.charge(c.pos, len(out)*len(r)/4+1); err != nil {
 				return nil, err
 			}
 			for _, x := range r {

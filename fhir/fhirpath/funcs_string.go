@@ -99,7 +99,7 @@ func stringFn(fn func(c *callExpr, s string, args []string) (Collection, error),
 		out, err := fn(c, s, args)
 		if err == nil && len(out) == 1 {
 			if r, ok := out[0].(String); ok && len(r) > maxStringLen {
-				return nil, c.errorf("result longer than %d bytes", maxStringLen)
+				return nil, &EvalError{Pos: c.pos, Msg: c.name + "()", Err: errTooLarge}
 			}
 		}
 		return out, err
@@ -162,7 +162,7 @@ func fnJoin(c *callExpr, ec *evalCtx, f Collection, fr *frame) (Collection, erro
 	}
 	joined := strings.Join(parts, sep)
 	if len(joined) > maxStringLen {
-		return nil, c.errorf("result longer than %d bytes", maxStringLen)
+		return nil, &EvalError{Pos: c.pos, Msg: c.name + "()", Err: errTooLarge}
 	}
 	return one(String(joined)), nil
 }

@@ -182,7 +182,7 @@ func (e *binaryExpr) concat(l, r Collection) (Collection, error) {
 		}
 	}
 	if b.Len() > maxStringLen {
-		return nil, evalErr(e.pos, "string longer than %d bytes", maxStringLen)
+		return nil, &EvalError{Pos: e.pos, Msg: "&", Err: errTooLarge}
 	}
 	return Collection{String(b.String())}, nil
 }
@@ -286,7 +286,7 @@ func (e *binaryExpr) arithmetic(l, r Collection) (Collection, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, evalErr(e.pos, "%s: %v", e.op, err)
+		return nil, &EvalError{Pos: e.pos, Msg: e.op, Err: err}
 	}
 	if v == nil {
 		return nil, nil
@@ -315,7 +315,7 @@ func arith(op string, a, b Value) (Value, error) {
 	case String:
 		if y, ok := b.(String); ok && op == "+" {
 			if len(x)+len(y) > maxStringLen {
-				return nil, errorString("string too long")
+				return nil, errTooLarge
 			}
 			return x + y, nil
 		}
@@ -378,7 +378,7 @@ func decArith(op string, x, y Decimal) (Value, error) {
 		d = d.Round(maxDecimalScale).trimTo(0)
 	}
 	if d.big().BitLen() > maxDecimalBits {
-		return nil, errorString("decimal out of range")
+		return nil, errTooLarge
 	}
 	return d, nil
 }

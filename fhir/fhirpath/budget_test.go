@@ -1,0 +1,64 @@
+package fhirpath
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHostileExpressionsFailWithinTheirBudget(t *testing.T) {
+	patient := loadInput(t, "patient-example.xml", map[string]map[string]any{})
+	tests := []struct {
+		name, src string
+		endless   bool // must run out of budget; otherwise it may also finish
+	}{
+		{"an endless repeat", "1.repeat($this + 1)", true},
+		{"a string that doubles each round", "'ab'.repeat($this & $this)", true},
+		{"a union that keeps growing", "1.repeat($this | ($this + 1))", true},
+		{"a decimal squared without end", "1.1.repeat($this * $this)", true},
+		{"nested descendants", "descendants().descendants().descendants().descendants().descendants().count()", false},
+		{"a self-join of descendants", "descendants().select(%resource.descendants()).distinct().count()", false},
+		{"an aggregate that grows", "(1|2|3|4|5|6|7|8|9).aggregate($total.combine($total).combine($this), {}).count()", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := MustCompile(tt.src).Evaluate(patient, WithMaxSteps(100_000))
+			if tt.endless && !errors.Is(err, ErrBudget) {
+				t.Fatalf("%s = %v; want it to run out of budget", tt.src, err)
+			}
+			if err != nil && !errors.Is(err, ErrBudget) {
+				var ee *EvalError
+				if !errors.As(err, &ee) {
+					t.Fatalf("%s failed with an untyped error: %v", tt.src, err)
+				}
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("%s took %v", tt.src, d)
+			}
+		})
+	}
+}
+
+func TestDeepNestingIsASyntaxErrorNotAStackOverflow(t *testing.T) {
+	for _, src := range []string{
+		strings.Repeat("(", 10000) + "1" + strings.Repeat(")", 10000),
+		strings.Repeat("-", 10000) + "1",
+		"1" + strings.Repeat(".where(true)", 5000),
+	} {
+		_, err := Compile(src)
+		var se *SyntaxError
+		if !errors.As(err, &se) && err != nil {
+			t.Errorf("Compile of %d bytes: %v, want a *SyntaxError or success", len(src), err)
+		}
+	}
+}
+
+func TestLongMethodChainsEvaluate(t *testing.T) {
+	src := "1" + strings.Repeat(".where(true)", 300)
+	got, err := MustCompile(src).Evaluate(nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("a chain of 300 where() = %v, %v", got, err)
+	}
+}
