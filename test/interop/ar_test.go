@@ -1,9 +1,11 @@
 package interop
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -12,8 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
 // arMessage is a Latin-1 message from LAB at HOSP to GW at CENTRAL; typ is
@@ -29,7 +37,6 @@ func arMessage(typ, id, version, mode string) []byte {
 // and receiver swapped, the inbound version and charset, and the cause in
 // the first ERR; python-hl7 reads the paused AR too.
 func TestErrorAnswersOfTheRunningGatewayCanBeMatched(t *testing.T) {
-	needClients(t)
 	connectorState(t, "paused", "pause")
 	defer connectorState(t, "paused", "resume")
 	cases := []struct {
@@ -64,6 +71,7 @@ func TestErrorAnswersOfTheRunningGatewayCanBeMatched(t *testing.T) {
 		})
 	}
 	t.Run("python-hl7 reads the AR of a paused connector", func(t *testing.T) {
+		needClients(t)
 		file := filepath.Join(t.TempDir(), "paused.hl7")
 		if err := os.WriteFile(file, arMessage("ADT^A01", "PY-PAUSED", "2.5", ""), 0o600); err != nil {
 			t.Fatal(err)
@@ -115,4 +123,57 @@ func mllpSend(t *testing.T, addr string, raw []byte) []byte {
 		t.Errorf("patient data in the answer: %q", ack)
 	}
 	return ack
+}
+
+// TestPausedRESTAndGRPCAnswersCanBeMatched: POST /v1/hl7 and SubmitHL7 of
+// paused connectors answer 503 / UNAVAILABLE with an AR that echoes MSA-2
+// and swaps sender and receiver, like the MLLP door.
+func TestPausedRESTAndGRPCAnswersCanBeMatched(t *testing.T) {
+	for _, name := range []string{"rest", "grpc"} {
+		connectorState(t, name, "pause")
+		defer connectorState(t, name, "resume")
+	}
+	check := func(t *testing.T, ack []byte, id string) {
+		t.Helper()
+		info, err := hl7.ParseACK(ack)
+		if err != nil || info.Code != "AR" || info.ControlID != id {
+			t.Fatalf("ack %q: %+v %v, want AR with MSA-2 %s", ack, info, err, id)
+		}
+		if !strings.HasPrefix(string(ack), "MSH|^~\\&|GW|CENTRAL|LAB|HOSP|") {
+			t.Errorf("ack %q does not swap sender and receiver", ack)
+		}
+	}
+	t.Run("POST /v1/hl7 answers 503 with a matched AR", func(t *testing.T) {
+		resp, err := http.Post("http://"+gw.httpAddr+"/v1/hl7", "application/hl7-v2", bytes.NewReader(arMessage("ADT^A01", "REST-1", "2.5", "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("status %s, want 503; body %q", resp.Status, body)
+		}
+		check(t, body, "REST-1")
+	})
+	t.Run("SubmitHL7 answers UNAVAILABLE with a matched AR", func(t *testing.T) {
+		cc, err := grpc.NewClient(gw.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err = gatewayv1.NewGatewayServiceClient(cc).SubmitHL7(ctx, &gatewayv1.SubmitHL7Request{Message: arMessage("ADT^A01", "GRPC-1", "2.5", "")})
+		st := status.Convert(err)
+		if st.Code() != codes.Unavailable {
+			t.Fatalf("status %v, want UNAVAILABLE", err)
+		}
+		for _, d := range st.Details() {
+			if r, ok := d.(*gatewayv1.SubmitHL7Response); ok {
+				check(t, r.GetAck(), "GRPC-1")
+				return
+			}
+		}
+		t.Fatalf("no SubmitHL7Response with the ACK in the status details: %v", st.Details())
+	})
 }

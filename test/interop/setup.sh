@@ -26,7 +26,7 @@ PY_REQUIREMENTS="hl7==0.4.5 cloudevents==2.2.0 confluent-kafka==2.16.1"
 VENV="$CACHE/venv"
 HAPI_DIR="$CACHE/hapi-$HAPI_VERSION"
 
-die() { echo "setup.sh: $*" >&2; exit "${2:-1}"; }
+die() { echo "setup.sh: $1" >&2; exit "${2:-1}"; }
 log() { echo "setup.sh: $*" >&2; }
 
 # install_python creates the venv once and installs the pinned packages
