@@ -28,7 +28,15 @@ func TestSendOverTheWholeValidCorpusFinishesAndExitsZero(t *testing.T) {
 	start := time.Now()
 	code, out, errOut := runCLI(t, append([]string{"send", g.mllpAddr()}, append(files, "--connections", "4")...)...)
 	if code != 0 {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+		// Name the files that were not accepted, one connection, in order.
+		_, each, _ := runCLI(t, append([]string{"send", g.mllpAddr()}, files...)...)
+		var refused []string
+		for _, line := range strings.Split(each, "\n") {
+			if line != "" && !strings.Contains(line, "\tMSA|AA|") && !strings.Contains(line, "\tMSA|CA|") && !strings.Contains(line, "\tno answer (MSH-15 NE") && !strings.Contains(line, "\tno answer (MSH-15 ER") && !regexp.MustCompile(`\t[FB]HS\|`).MatchString(line) {
+				refused = append(refused, line)
+			}
+		}
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s\nnot accepted:\n%s", code, out, errOut, strings.Join(refused, "\n"))
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Fatalf("took %v: it waited for answers that never come", d)
