@@ -67,6 +67,13 @@ var GatewayRoutes = []HTTPRoute{
 	// every /fhir route they need fhir:write.
 	{"GET /fhir", fhirWrite},
 	{"GET /fhir/", fhirWrite},
+	// The other writes under /fhir (POST [type]/_search, operations,
+	// conditional update or delete by search) are answered by the FHIR
+	// door with 405 + Allow or 400 and an OperationOutcome; a client with
+	// fhir:write gets that answer, not a refusal. PATCH has no row.
+	{"POST /fhir/", fhirWrite},
+	{"PUT /fhir/", fhirWrite},
+	{"DELETE /fhir/", fhirWrite},
 }
 
 // RouteTable decides, for one HTTP request, which Rule applies. It matches
