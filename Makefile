@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 
 # The whole suite runs its real-Kafka, kcat and grpcurl tests: nothing is
 # skipped silently in `make test`.
-TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1 SCHEMATHESIS_REQUIRED=1 INTEROP_REQUIRED=1
+TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1 SCHEMATHESIS_REQUIRED=1 INTEROP_REQUIRED=1 HAPIFHIR_REQUIRED=1
 FUZZTIME ?= 60s
 
 .PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py soak fuzz clean
@@ -38,13 +38,14 @@ test-go: test-deps
 	$(TEST_ENV) $(GO) test -race -count=1 -p 2 -timeout 40m ./...
 
 ## test-deps: what the tests need besides Go, installed idempotently:
-## kcat (apt), grpcurl (go install), Apache Kafka (Maven Central),
+## kcat (apt), grpcurl (go install), Apache Kafka and HAPI FHIR (Maven Central),
 ## schemathesis (PyPI, into a venv under .cache/).
 test-deps: tools
 	bash test/kcat/check.sh install
 	bash test/kafka/kafka.sh fetch
-	bash test/openapi/setup.sh >/dev/null
+	bash test/hapifhir/hapi.sh fetch
 	bash test/interop/setup.sh install >/dev/null
+	bash test/openapi/setup.sh >/dev/null
 
 tools:
 	bash scripts/tools.sh
