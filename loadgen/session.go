@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
@@ -37,6 +38,8 @@ import (
 type Session struct {
 	nc           net.Conn
 	answers      chan []byte
+	closed       chan struct{} // closed by Close: the reader stops delivering
+	closeOnce    sync.Once
 	readErr      error // set before answers is closed
 	timeout      time.Duration
 	noAnswerWait time.Duration
@@ -120,7 +123,7 @@ func DialSession(ctx context.Context, addr string, tlsCfg *tls.Config, timeout, 
 	if noAnswerWait <= 0 {
 		noAnswerWait = DefaultNoAnswerWait
 	}
-	s := &Session{nc: nc, answers: make(chan []byte, 16), timeout: timeout, noAnswerWait: noAnswerWait}
+	s := &Session{nc: nc, answers: make(chan []byte, 16), closed: make(chan struct{}), timeout: timeout, noAnswerWait: noAnswerWait}
 	go s.read()
 	return s, nil
 }
@@ -139,12 +142,17 @@ func (s *Session) read() {
 			close(s.answers)
 			return
 		}
-		s.answers <- append([]byte(nil), f...)
+		select {
+		case s.answers <- append([]byte(nil), f...):
+		case <-s.closed:
+			return
+		}
 	}
 }
 
 // Close closes the connection; answers still to come are lost.
 func (s *Session) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
 	err := s.nc.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("mllp close: %w", err)
