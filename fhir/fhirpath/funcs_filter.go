@@ -169,9 +169,9 @@ func fnIs(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) 
 	return boolean(ec.valueIs(f[0], c.typ, false)), nil
 }
 
+// fnAs is the function form of as. Unlike the operator it accepts a
+// collection and filters it like ofType(), because R4 core invariants
+// (dom-3: descendants().as(canonical)) rely on that.
 func fnAs(c *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, error) {
-	if len(f) > 1 {
-		return nil, c.errorf("input has %d items, expected one", len(f))
-	}
 	return fnOfType(c, ec, f, nil)
 }
