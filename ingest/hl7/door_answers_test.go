@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -262,5 +264,61 @@ func TestABatchToAPausedConnectorAnswersEachMessage(t *testing.T) {
 	}
 	if strings.Join(msas, " ") != "MSA|AR|B-1 MSA|AR|B-2" {
 		t.Fatalf("MSA segments %q, want one AR per message with its control id", msas)
+	}
+}
+
+// TestCorpusACKsFitOneRead answers the whole valid corpus with lenient
+// validation, as a default connector does, and with every warning turned
+// into an ERR segment (hl7.ack.warnings.enabled, 50 at most): each
+// answer must fit the 4 KB a simple client reads at once, and by default
+// an AA carries no ERR at all.
+func TestCorpusACKsFitOneRead(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("testdata", "corpus", "valid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	prod, err := publish.New(context.Background(), config.Default().Kafka, cluster.ListenAddrs(), prometheus.NewRegistry(),
+		slog.New(slog.DiscardHandler), publishAutoCreate()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	v, err := hl7v2.New(hl7v2.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := pipeline.Config{Connector: "t", ValidationEnabled: true, DLQTopic: "hl7.dlq", ContentType: router.ContentTypeHL7}
+	p := pipeline.New(cfg, hl7.NewSteps(hl7.StepsConfig{Connector: "t", Validator: v}), prod, nil)
+	for _, policy := range []hl7.ACKPolicy{{}, {Warnings: true, MaxErrors: 50}} {
+		d := hl7.NewDoor(p, nil, hl7.WithACKPolicy(policy))
+		largest, errs := 0, 0
+		for _, e := range entries {
+			raw, err := os.ReadFile(filepath.Join("testdata", "corpus", "valid", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ack, _ := d.SubmitHL7(context.Background(), raw)
+			largest = max(largest, len(ack))
+			if len(ack) > hl7.MaxACKBytes {
+				t.Errorf("%s (%+v): ACK of %d bytes", e.Name(), policy, len(ack))
+			}
+			if hl7.IsBatch(raw) || len(ack) == 0 {
+				continue
+			}
+			info, err := hl7.ParseACK(ack)
+			if err != nil {
+				t.Fatalf("%s: %v", e.Name(), err)
+			}
+			errs = max(errs, len(info.ErrorCodes))
+			if !policy.Warnings && (info.Code == "AA" || info.Code == "CA") && len(info.ErrorCodes) > 0 {
+				t.Errorf("%s: %s with %d ERR segments, want none by default", e.Name(), info.Code, len(info.ErrorCodes))
+			}
+		}
+		t.Logf("policy %+v: %d files, largest answer %d bytes, at most %d ERR in one ACK", policy, len(entries), largest, errs)
 	}
 }
