@@ -5,8 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCLI runs a command line as main does and returns its exit code and
@@ -140,4 +142,45 @@ func TestDoctorWithoutBrokersChecksTheEmbeddedBrokerOfARunningGateway(t *testing
 			}
 		})
 	}
+}
+
+func TestServeLogsItsVersionAndEveryDoorAtStartUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--mllp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+			"--grpc-addr", "127.0.0.1:0", "--embedded-kafka-addr", "127.0.0.1:0"}, &bytes.Buffer{}, logs)
+	}()
+	doors := []string{`"door":"mllp"`, `"door":"http"`, `"door":"grpc"`}
+	deadline := time.Now().Add(30 * time.Second)
+	for !containsAll(logs.String(), doors) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening line for every door after 30s:\n%s", logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, logs)
+	}
+	want := `"msg":"gateway starting","version":"` + readBuildInfo().Version + `"`
+	if !strings.Contains(logs.String(), want) {
+		t.Fatalf("no start-up line %s:\n%s", want, logs)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"listening"`) && !regexp.MustCompile(`"addr":"127\.0\.0\.1:\d+"`).MatchString(line) {
+			t.Errorf("listening line without its address: %s", line)
+		}
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
