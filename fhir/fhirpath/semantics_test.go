@@ -1,0 +1,126 @@
+package fhirpath
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// evalString evaluates an expression with no context and renders the
+// result as the suite does.
+func evalString(t *testing.T, src string) string {
+	t.Helper()
+	got, err := MustCompile(src).Evaluate(nil)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	return formatCollection(got)
+}
+
+func TestSystemTypeSemantics(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"decimals keep the scale they were written with", "1.50 + 1", "[decimal 2.50]"},
+		{"decimals compare by value whatever the scale", "1.0 = 1.00", "[boolean true]"},
+		{"equivalence rounds to the less precise decimal", "1.01 ~ 1.0", "[boolean true]"},
+		{"division is decimal and rounds to eight places", "2 / 3", "[decimal 0.66666667]"},
+		{"division by zero is empty", "1 / 0", "[]"},
+		{"integer division truncates toward zero", "-7 div 2", "[integer -3]"},
+		{"integer overflow is empty, not wrapped", "9223372036854775807 + 1", "[]"},
+		{"dates of different precision compare as unknown", "@2015 < @2015-02", "[]"},
+		{"dates of different precision are not equivalent", "@2015 ~ @2015-02", "[boolean false]"},
+		{"date-times compare across zones", "@2012-04-15T15:00:00+02:00 = @2012-04-15T16:00:00+03:00", "[boolean true]"},
+		{"seconds and milliseconds are one precision", "@T10:30:00 = @T10:30:00.000", "[boolean true]"},
+		{"adding a month clamps to the end of the month", "@2015-01-31 + 1 month", "[date @2015-02-28]"},
+		{"a date ignores the fraction of a duration", "@2015-01-01 + 1.9 days", "[date @2015-01-02]"},
+		{"UCUM mass units convert", "1 'kg' = 1000 'g'", "[boolean true]"},
+		{"customary units convert to metric", "1 '[in_i]' = 2.54 'cm'", "[boolean true]"},
+		{"calendar weeks equal UCUM weeks", "1 week = 7 'd'", "[boolean true]"},
+		{"calendar years are not UCUM years", "1 year = 1 'a'", "[]"},
+		{"quantities of different dimensions do not compare, so = is empty", "1 'kg' = 1 'm'", "[]"},
+		{"string equivalence ignores case and spacing", "'Hello  World' ~ 'hello world'", "[boolean true]"},
+		{"and with an unknown side is unknown", "{} and true", "[]"},
+		{"or with a true side is true", "{} or true", "[boolean true]"},
+		{"implies from false is true", "false implies {}", "[boolean true]"},
+		{"union removes duplicates", "(1 | 1 | 2).count()", "[integer 2]"},
+		{"combine keeps duplicates", "(1).combine(1).count()", "[integer 2]"},
+		{"to-string of a quantity quotes the unit", "(5 'mg').toString()", "[string 5 'mg']"},
+		{"lowBoundary widens by half the last digit", "1.5.lowBoundary(3)", "[decimal 1.450]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := evalString(t, tt.src); got != tt.want {
+				t.Errorf("%s = %s, want %s", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFHIRNavigation(t *testing.T) {
+	obs := map[string]any{
+		"resourceType": "Observation",
+		"valueQuantity": map[string]any{"value": jsonNumber("72"), "unit": "kg",
+			"system": "http://unitsofmeasure.org", "code": "kg"},
+		"effectiveDateTime":  "2020-01-02",
+		"_effectiveDateTime": map[string]any{"extension": []any{map[string]any{"url": "u", "valueString": "x"}}},
+		"contained":          []any{map[string]any{"resourceType": "Patient", "id": "p1"}},
+		"subject":            map[string]any{"reference": "#p1"},
+	}
+	tests := []struct{ name, src, want string }{
+		{"a choice element is found by its base name", "Observation.value.unit", "[string kg]"},
+		{"the choice suffix gives the type", "Observation.value is Quantity", "[boolean true]"},
+		{"a FHIR quantity compares with a literal", "Observation.value > 70 'kg'", "[boolean true]"},
+		{"a dateTime element compares with a date literal", "Observation.effective = @2020-01-02", "[boolean true]"},
+		{"a primitive's extensions come from its _ sibling", "Observation.effective.extension('u').value", "[string x]"},
+		{"a contained reference resolves", "Observation.subject.resolve().id", "[id p1]"},
+		{"a contained resource has its own type", "Observation.contained.ofType(Patient).count()", "[integer 1]"},
+		{"type() names the FHIR type", "Observation.value.type().name", "[string Quantity]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MustCompile(tt.src).Evaluate(obs)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.src, err)
+			}
+			if s := formatCollection(got); s != tt.want {
+				t.Errorf("%s = %s, want %s", tt.src, s, tt.want)
+			}
+		})
+	}
+}
+
+func TestEvaluationErrorsCarryThePosition(t *testing.T) {
+	_, err := MustCompile("1 + 'a'").Evaluate(nil)
+	var ee *EvalError
+	if !errors.As(err, &ee) || ee.Pos != 2 {
+		t.Fatalf("1 + 'a' = %v, want an *EvalError at 2", err)
+	}
+}
+
+func TestCompileForRefusesWhatTheModelDoesNotHave(t *testing.T) {
+	tests := []struct{ name, context, src string }{
+		{"a misspelt element", "Patient", "name.given1"},
+		{"a typed choice name", "Observation", "valueQuantity.exists()"},
+		{"another resource type at the head", "Patient", "Observation.status"},
+		{"an element of the type as() selects", "Observation", "(value as Period).unit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := CompileFor(tt.src, tt.context, nil)
+			var se *SemanticError
+			if !errors.As(err, &se) {
+				t.Fatalf("CompileFor(%q, %s) = %v, want a *SemanticError", tt.src, tt.context, err)
+			}
+		})
+	}
+	for _, src := range []string{"name.given", "Observation.value.unit", "contained.id", "extension('x').value"} {
+		ctx := "Patient"
+		if src[0] == 'O' {
+			ctx = "Observation"
+		}
+		if _, err := CompileFor(src, ctx, nil); err != nil {
+			t.Errorf("CompileFor(%q, %s) = %v, want no error", src, ctx, err)
+		}
+	}
+}
+
+func jsonNumber(s string) any { return json.Number(s) }
