@@ -23,7 +23,7 @@ import (
 func sendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("send", args, stdout, stderr, nil)
 	conns := fs.Int("connections", 0, "load: concurrent MLLP connections")
-	count := fs.Int("count", 0, "load: total messages to send")
+	count := fs.Int("count", 0, "load: total messages to send (default: each file once, unless --duration)")
 	duration := fs.Duration("duration", 0, "load: how long to send")
 	rate := fs.Float64("rate", 0, "load: total messages per second (0 = as fast as ACKs come back)")
 	unique := fs.Bool("unique-ids", true, "load: rewrite MSH-10 so that every message sent is distinct")
