@@ -142,7 +142,8 @@ func (c *converter) member(d *xml.Decoder, t xml.StartElement, path string, o *o
 	if err := c.members(d, childPath, el.children); err != nil {
 		return err
 	}
-	if el.value != nil || (len(el.children.keys) > 0 && c.shapes.isPrimitive(childPath) && el.children.onlyExtensions()) {
+	primitive := c.shapes.isPrimitive(childPath) || siblingsArePrimitive(o, name)
+	if el.value != nil || (len(el.children.keys) > 0 && primitive && el.children.onlyExtensions()) {
 		c.placePrimitive(o, childPath, name, el)
 		return nil
 	}
@@ -152,6 +153,20 @@ func (c *converter) member(d *xml.Decoder, t xml.StartElement, path string, o *o
 	}
 	c.place(o, childPath, name, el.children, nil)
 	return nil
+}
+
+// siblingsArePrimitive reports whether earlier elements of the same name
+// in this parent were primitives, so a later one with only extensions is a
+// primitive too.
+func siblingsArePrimitive(o *object, name string) bool {
+	arr, _ := o.vals[name].([]any)
+	for _, v := range arr {
+		switch v.(type) {
+		case string, bool, json.Number:
+			return true
+		}
+	}
+	return false
 }
 
 func (o *object) onlyExtensions() bool {

@@ -1,0 +1,66 @@
+// Package fhirpath evaluates FHIRPath expressions (the N1 normative
+// release, as FHIR R4 uses it) over FHIR resources decoded from JSON.
+//
+// An expression is compiled once and then evaluated many times, by many
+// goroutines if need be:
+//
+//	e, err := fhirpath.Compile("name.where(use = 'official').given.first()")
+//	got, err := e.Evaluate(resource) // resource: map[string]any from encoding/json
+//
+// Decode resources with json.Decoder.UseNumber so decimals keep their
+// precision. Compile reports *SyntaxError and *SemanticError with the byte
+// offset of the problem; Evaluate reports *EvalError. CompileFor also
+// checks element names against a Model for a context type, so a misspelt
+// invariant fails when compiled rather than silently yielding nothing.
+//
+// # Supported
+//
+//   - The full grammar: literals including quantities with UCUM units and
+//     calendar durations, partial dates, date-times and times, long
+//     integers, delimited identifiers, external constants (%resource,
+//     %context, %rootResource, %ucum, %sct, %loinc, %vs-name, %ext-name and
+//     variables from WithVariable), $this, $index, $total, indexers, is/as
+//     with FHIR. and System. namespaces, comments.
+//   - System types: Boolean, String, Integer (64-bit), Decimal (exact, with
+//     its written scale), Date, DateTime and Time with partial precision and
+//     zone offsets, Quantity with UCUM conversion for time, mass, length,
+//     volume and amount units and the common customary units.
+//   - FHIR elements over decoded JSON: choice elements by base name
+//     (value finds valueQuantity, typed by the suffix), primitive
+//     extensions and ids from "_name" siblings, resourceType for types,
+//     FHIR primitives mapped to System values, FHIR Quantity to
+//     System.Quantity.
+//   - Functions: existence, filtering and projection, subsetting,
+//     combining, conversion (to* and convertsTo*), string (RE2 regular
+//     expressions), math, tree navigation, utility (iif, trace, now, today,
+//     timeOfDay, type, sort), aggregate, lowBoundary/highBoundary/precision/
+//     comparable, encode/decode, escape/unescape, and the FHIR functions
+//     extension, hasValue, getValue, resolve (contained #id and Bundle
+//     entries), htmlChecks (the R4 narrative rules) and conformsTo for core
+//     StructureDefinitions.
+//   - Budgets: evaluation is bounded in steps, recursion depth and the size
+//     of strings and decimals; running out is an error wrapping ErrBudget.
+//
+// # Not supported, or different
+//
+//   - memberOf needs a terminology service and is always an error;
+//     conformsTo knows only http://hl7.org/fhir/StructureDefinition/<Type>.
+//   - Regular expressions are Go's RE2: no backreferences or lookaround,
+//     which Java-based engines accept; such patterns are evaluation errors.
+//   - The built-in Model is a small partial R4 table (the resources and data
+//     types of the official test inputs and common invariants). Elements it
+//     does not list still navigate but have no FHIR type, so is/as/ofType
+//     on them only see types from choice suffixes and resourceType. Supply
+//     a complete Model (WithModel, CompileFor) for full type information.
+//   - children() and descendants() return members in key order (sorted),
+//     because map[string]any does not keep the document order.
+//   - Ordered-only functions on unordered collections are not refused
+//     (the suite's testDollarOrderNotAllowed), and a negative zero decimal
+//     prints as 0 (LowBoundaryDecimal15).
+//   - The as() function filters a collection like ofType() (R4 core
+//     invariants rely on this); the as operator needs a single item.
+//     is() counts FHIR primitive specialisations (a code is a string);
+//     as() and ofType() match primitives exactly, as the suite expects.
+//   - Evaluation does not use reflection, except DeepEqual for comparing
+//     complex FHIR elements' decoded JSON.
+package fhirpath
