@@ -61,6 +61,6 @@
 //     invariants rely on this); the as operator needs a single item.
 //     is() counts FHIR primitive specialisations (a code is a string);
 //     as() and ofType() match primitives exactly, as the suite expects.
-//   - Evaluation does not use reflection, except DeepEqual for comparing
-//     complex FHIR elements' decoded JSON.
+//   - Evaluation uses no reflection: complex elements compare member by
+//     member over the decoded JSON.
 package fhirpath

@@ -1,7 +1,7 @@
 package fhirpath
 
 import (
-	"reflect"
+	"encoding/json"
 	"strings"
 )
 
@@ -67,7 +67,7 @@ func valuesEqual(a, b Value) tri {
 		na, _ := a.(*Node)
 		nb, _ := b.(*Node)
 		if na != nil && nb != nil {
-			return triOf(reflect.DeepEqual(na.JSON, nb.JSON))
+			return triOf(jsonEqual(na.JSON, nb.JSON) && jsonEqual(extOrNil(na), extOrNil(nb)))
 		}
 		if ta, ok := a.(TypeInfo); ok {
 			tb, ok := b.(TypeInfo)
@@ -240,4 +240,58 @@ func distinct(c Collection) Collection {
 		}
 	}
 	return out
+}
+
+func extOrNil(n *Node) any {
+	if n.Ext == nil {
+		return nil
+	}
+	return n.Ext
+}
+
+// jsonEqual compares decoded JSON member by member; numbers compare by
+// decimal value, so 1.0 and 1.00 are equal.
+func jsonEqual(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !jsonEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		dx, errX := ParseDecimal(string(x))
+		dy, errY := ParseDecimal(string(y))
+		if errX != nil || errY != nil {
+			return x == y
+		}
+		return dx.Cmp(dy) == 0
+	case string, bool, nil:
+		return a == b
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	}
+	return false
 }
