@@ -212,7 +212,7 @@ func TestRunReportsProgress(t *testing.T) {
 	as.delay = func(string) time.Duration { return 20 * time.Millisecond }
 	var mu sync.Mutex
 	var seen []Progress
-	rep, err := Run(context.Background(), Options{Addr: as.addr, Messages: [][]byte{msg("ADT^A01", "1", "")}, Duration: 350 * time.Millisecond,
+	rep, err := Run(context.Background(), Options{Addr: as.addr, Messages: [][]byte{msg("ADT^A01", "1", "")}, Duration: 600 * time.Millisecond,
 		ProgressEvery: 100 * time.Millisecond, Progress: func(p Progress) {
 			mu.Lock()
 			defer mu.Unlock()
