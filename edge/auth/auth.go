@@ -11,7 +11,9 @@
 //     (LoadAPIKeyFile), which Run re-reads when it changes, so keys are
 //     added and revoked without a restart.
 //   - JWTs (compact JWS) signed RS256 or ES256 with a key of a JWKS read
-//     from a file or an http(s) URL. exp is required; nbf and iat are
+//     from a file or an http(s) URL; go-jose (v4) parses the JWS and the
+//     keys and checks signatures, the gateway's own stricter checks
+//     around it (jwt.go, jwks.go). exp is required; nbf and iat are
 //     checked with a leeway; iss must equal the configured issuer and aud
 //     contain the configured audience. Scopes come from scope and scp.
 //     Every other algorithm (none, HS256, ...) is refused.

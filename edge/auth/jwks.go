@@ -8,8 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // MaxJWKSBytes bounds a JWKS document, file or HTTP response.
@@ -76,18 +77,15 @@ func (s *keySet) kids() []string {
 	return out
 }
 
-// rawJWK is a JWK as it appears in the document (RFC 7517, RFC 7518 6).
+// rawJWK is the members of a JWK (RFC 7517, RFC 7518 6) read before
+// go-jose decodes the key material.
 type rawJWK struct {
 	Kty    string   `json:"kty"`
 	Kid    string   `json:"kid"`
 	Use    string   `json:"use"`
 	Alg    string   `json:"alg"`
 	KeyOps []string `json:"key_ops"`
-	N      string   `json:"n"`
-	E      string   `json:"e"`
 	Crv    string   `json:"crv"`
-	X      string   `json:"x"`
-	Y      string   `json:"y"`
 }
 
 // skippedKey is a key of the document left out of the set, and why.
@@ -115,7 +113,7 @@ func parseJWKS(b []byte) (*keySet, []skippedKey, error) {
 			skipped = append(skipped, skippedKey{Reason: "not a JWK object"})
 			continue
 		}
-		k, err := r.usable()
+		k, err := r.usable(raw)
 		if err != nil {
 			skipped = append(skipped, skippedKey{Kid: r.Kid, Reason: err.Error()})
 			continue
@@ -134,22 +132,24 @@ func parseJWKS(b []byte) (*keySet, []skippedKey, error) {
 	return set, skipped, nil
 }
 
-// usable turns r into a verification key, or says why it is not one.
-func (r *rawJWK) usable() (*jwk, error) {
+// usable turns r, read from raw, into a verification key, or says why it
+// is not one. go-jose decodes the key material (base64url, the EC point on
+// its curve); the gateway's own rules come before and after: use and
+// key_ops must allow verification, RSA keys declare RS256 or nothing and
+// have a 2048- to 8192-bit modulus and an odd exponent from 3 to 2^31-1,
+// EC keys declare ES256 or nothing and lie on P-256.
+func (r *rawJWK) usable(raw []byte) (*jwk, error) {
 	if r.Use != "" && r.Use != "sig" {
 		return nil, errors.New("use is not sig")
 	}
 	if len(r.KeyOps) > 0 && !slices.Contains(r.KeyOps, "verify") {
 		return nil, errors.New("key_ops lacks verify")
 	}
-	k := &jwk{kid: r.Kid, kty: r.Kty, alg: r.Alg}
-	var err error
 	switch r.Kty {
 	case "RSA":
 		if r.Alg != "" && r.Alg != algRS256 {
 			return nil, errors.New("alg is not RS256")
 		}
-		k.pub, err = rsaKey(r.N, r.E)
 	case "EC":
 		if r.Alg != "" && r.Alg != algES256 {
 			return nil, errors.New("alg is not ES256")
@@ -157,42 +157,48 @@ func (r *rawJWK) usable() (*jwk, error) {
 		if r.Crv != "P-256" {
 			return nil, errors.New("curve is not P-256")
 		}
-		k.pub, err = p256Key(r.X, r.Y)
 	default:
 		return nil, errors.New("kty is not RSA or EC")
 	}
-	if err != nil {
-		return nil, err
+	var jk jose.JSONWebKey
+	if err := jk.UnmarshalJSON(raw); err != nil {
+		if r.Kty == "EC" {
+			return nil, fmt.Errorf("x and y are not a point of P-256 in 32 bytes each: %w", err)
+		}
+		return nil, fmt.Errorf("n or e is not a base64url RSA public key: %w", err)
+	}
+	k := &jwk{kid: r.Kid, kty: r.Kty, alg: r.Alg}
+	switch pub := publicKey(jk.Key).(type) {
+	case *rsa.PublicKey:
+		if r.Kty != "RSA" {
+			return nil, errors.New("kty is not RSA or EC")
+		}
+		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits {
+			return nil, fmt.Errorf("modulus has %d bits, want %d to %d", bits, minRSABits, maxRSABits)
+		}
+		if pub.E < 3 || pub.E > 1<<31-1 || pub.E%2 == 0 {
+			return nil, errors.New("exponent must be odd, at least 3 and below 2^31")
+		}
+		k.pub = pub
+	case *ecdsa.PublicKey:
+		if r.Kty != "EC" || pub.Curve != elliptic.P256() {
+			return nil, errors.New("curve is not P-256")
+		}
+		k.pub = pub
+	default:
+		return nil, errors.New("kty is not RSA or EC")
 	}
 	return k, nil
 }
 
-func rsaKey(n64, e64 string) (*rsa.PublicKey, error) {
-	nb, err1 := b64.DecodeString(n64)
-	eb, err2 := b64.DecodeString(e64)
-	if err1 != nil || err2 != nil {
-		return nil, errors.New("n or e is not base64url")
+// publicKey is the public half of a key go-jose decoded (a JWKS may carry
+// private members; only the public key is used).
+func publicKey(key any) any {
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		return &k.PublicKey
+	case *ecdsa.PrivateKey:
+		return &k.PublicKey
 	}
-	n := new(big.Int).SetBytes(nb)
-	if n.BitLen() < minRSABits || n.BitLen() > maxRSABits {
-		return nil, fmt.Errorf("modulus has %d bits, want %d to %d", n.BitLen(), minRSABits, maxRSABits)
-	}
-	e := new(big.Int).SetBytes(eb)
-	if !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 || e.Bit(0) == 0 {
-		return nil, errors.New("exponent must be odd, at least 3 and below 2^31")
-	}
-	return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
-}
-
-func p256Key(x64, y64 string) (*ecdsa.PublicKey, error) {
-	x, err1 := b64.DecodeString(x64)
-	y, err2 := b64.DecodeString(y64)
-	if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
-		return nil, errors.New("x and y must be 32 bytes of base64url")
-	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-	if err != nil {
-		return nil, errors.New("x and y are not a point of P-256")
-	}
-	return pub, nil
+	return key
 }

@@ -3,18 +3,15 @@ package auth
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // MaxTokenBytes bounds a bearer token; longer ones are refused before any
@@ -41,16 +38,26 @@ type jwtHeader struct {
 	Crit json.RawMessage `json:"crit"`
 }
 
-// parsedJWT is a compact JWS split and decoded, not yet verified.
+// parsedJWT is a compact JWS checked and parsed, not yet verified.
 type parsedJWT struct {
 	header       jwtHeader
-	payload      []byte // the claims JSON
-	signature    []byte
+	jws          *jose.JSONWebSignature
+	signature    []byte // decoded, for the ES256 length check
 	signingInput string // header.payload, as received
 }
 
-// parseJWT splits and decodes a compact JWS. It checks the structure and
-// the algorithm only; nothing in the result is trusted until verified.
+// allowedAlgs are the algorithms go-jose may parse; parseJWT refuses the
+// others first, with its own message.
+var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+
+// parseJWT checks a compact JWS and parses it with go-jose. go-jose does
+// the JWS parsing and, in verifySignature, the signature check; the
+// checks here are the gateway's own, stricter than go-jose's: the size
+// bound, exactly three segments of strict (unpadded, canonical) base64url,
+// a header that is one JSON object, no "crit" at all (go-jose would accept
+// crit ["b64"] with an unencoded payload), alg RS256 or ES256, and an
+// ES256 signature of exactly 64 bytes. Nothing in the result is trusted
+// until verified.
 func parseJWT(token string) (*parsedJWT, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, fail(Invalid, "token too long")
@@ -61,12 +68,12 @@ func parseJWT(token string) (*parsedJWT, error) {
 		return nil, fail(Invalid, "malformed token: not a compact JWS")
 	}
 	hb, err1 := b64.DecodeString(h)
-	pb, err2 := b64.DecodeString(p)
+	_, err2 := b64.DecodeString(p)
 	sb, err3 := b64.DecodeString(s)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return nil, fail(Invalid, "malformed token: bad base64url")
 	}
-	t := &parsedJWT{payload: pb, signature: sb, signingInput: token[:len(h)+1+len(p)]}
+	t := &parsedJWT{signature: sb, signingInput: token[:len(h)+1+len(p)]}
 	if err := strictUnmarshal(hb, &t.header); err != nil {
 		return nil, fail(Invalid, "malformed token: bad header")
 	}
@@ -82,6 +89,12 @@ func parseJWT(token string) (*parsedJWT, error) {
 	default:
 		return nil, fail(Invalid, "token algorithm must be RS256 or ES256")
 	}
+	jws, err := jose.ParseSignedCompact(token, allowedAlgs)
+	if err != nil || len(jws.Signatures) != 1 || jws.Signatures[0].Header.Algorithm != t.header.Alg ||
+		jws.Signatures[0].Header.KeyID != t.header.Kid {
+		return nil, fail(Invalid, "malformed token: bad header")
+	}
+	t.jws = jws
 	return t, nil
 }
 
@@ -102,25 +115,18 @@ func strictUnmarshal(b []byte, v any) error {
 	return nil
 }
 
-// verifySignature checks t's signature with k, which must suit t's alg.
-func verifySignature(t *parsedJWT, k *jwk) error {
+// verifySignature checks t's signature with k, which must suit t's alg
+// (key type, and the key's own alg when it declares one), and returns the
+// payload it signs.
+func verifySignature(t *parsedJWT, k *jwk) ([]byte, error) {
 	if !k.suits(t.header.Alg) {
-		return fail(Invalid, "token algorithm does not match its signing key")
+		return nil, fail(Invalid, "token algorithm does not match its signing key")
 	}
-	digest := sha256.Sum256([]byte(t.signingInput))
-	switch pub := k.pub.(type) {
-	case *rsa.PublicKey:
-		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], t.signature) == nil {
-			return nil
-		}
-	case *ecdsa.PublicKey:
-		r := new(big.Int).SetBytes(t.signature[:32])
-		s := new(big.Int).SetBytes(t.signature[32:])
-		if ecdsa.Verify(pub, digest[:], r, s) {
-			return nil
-		}
+	payload, err := t.jws.Verify(k.pub)
+	if err != nil {
+		return nil, fail(Invalid, "bad token signature")
 	}
-	return fail(Invalid, "bad token signature")
+	return payload, nil
 }
 
 // claims are the registered and scope claims the gateway reads.
@@ -229,8 +235,9 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (Principal, erro
 	if !ok {
 		return Principal{}, fail(Invalid, "unknown token signing key")
 	}
-	if err := verifySignature(t, k); err != nil {
+	payload, err := verifySignature(t, k)
+	if err != nil {
 		return Principal{}, err
 	}
-	return v.checkClaims(t.payload)
+	return v.checkClaims(payload)
 }

@@ -103,6 +103,10 @@ func TestJWTVerification(t *testing.T) {
 		{"two segments are refused", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0", Invalid, "malformed token: not a compact JWS"},
 		{"four segments are refused", ks.Token(t, claimsAt("x")) + ".e30", Invalid, "malformed token: not a compact JWS"},
 		{"padded base64 is refused", strings.Replace(ks.Token(t, claimsAt("x")), ".", "=.", 1), Invalid, "malformed token: bad base64url"},
+		// Forms go-jose alone would accept.
+		{"an unencoded payload (crit b64) is refused", ks.Sign(t, map[string]any{"alg": "RS256", "kid": ks.RSAKeyID, "b64": false, "crit": []string{"b64"}}, claimsAt("x")), Invalid, "token header has critical extensions"},
+		{"a signature with non-zero trailing bits is refused", loosePadding(ks.Token(t, claimsAt("x"))), Invalid, "malformed token: bad base64url"},
+		{"the JWS JSON serialization is refused", `{"payload":"e30","protected":"eyJhbGciOiJSUzI1NiJ9","signature":"AAAA"}`, Invalid, "malformed token: not a compact JWS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,4 +194,13 @@ func TestParseJWTKeepsTheSigningInputAsReceived(t *testing.T) {
 	if p.signingInput != tok[:strings.LastIndex(tok, ".")] || p.header.Alg != "ES256" || len(p.signature) != 64 {
 		t.Fatalf("parsed %+v", p)
 	}
+}
+
+// loosePadding sets the unused low bits of the token's last base64url
+// character: the same signature bytes to a lenient decoder, a different
+// token string.
+func loosePadding(token string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, token[len(token)-1])
+	return token[:len(token)-1] + string(alphabet[last|0x0f])
 }
