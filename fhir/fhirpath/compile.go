@@ -52,7 +52,12 @@ type EvalOption func(*evalCtx)
 
 // WithVariable binds %name to a collection.
 func WithVariable(name string, c Collection) EvalOption {
-	return func(ec *evalCtx) { ec.vars[name] = c }
+	return func(ec *evalCtx) {
+		if ec.vars == nil {
+			ec.vars = map[string]Collection{}
+		}
+		ec.vars[name] = c
+	}
 }
 
 // WithModel replaces the built-in partial R4 model.
@@ -75,7 +80,7 @@ func WithTrace(f func(name string, c Collection)) EvalOption {
 // Value, or nil for no context. The resource is also %resource, %context
 // and %rootResource.
 func (e *Expression) Evaluate(resource any, opts ...EvalOption) (Collection, error) {
-	ec := &evalCtx{vars: map[string]Collection{}, model: builtinModel, maxSteps: DefaultMaxSteps, now: time.Now()}
+	ec := &evalCtx{model: builtinModel, maxSteps: DefaultMaxSteps}
 	for _, o := range opts {
 		o(ec)
 	}
@@ -94,11 +99,6 @@ func (e *Expression) Evaluate(resource any, opts ...EvalOption) (Collection, err
 		return nil, fmt.Errorf("fhirpath: cannot evaluate against %T", resource)
 	}
 	ec.root = focus
-	for _, k := range []string{"resource", "context", "rootResource"} {
-		if _, ok := ec.vars[k]; !ok {
-			ec.vars[k] = focus
-		}
-	}
 	fr := &frame{}
 	if len(focus) == 1 {
 		fr.this, fr.hasThis = focus[0], true
@@ -120,12 +120,34 @@ func (e *Expression) EvaluateBool(resource any, opts ...EvalOption) (v, ok bool,
 	return b == triTrue, b != triEmpty, nil
 }
 
+// variable returns %name: a WithVariable binding, or the evaluation root
+// for resource, context and rootResource.
+func (ec *evalCtx) variable(name string) (Collection, bool) {
+	if c, ok := ec.vars[name]; ok {
+		return c, true
+	}
+	switch name {
+	case "resource", "context", "rootResource":
+		return ec.root, true
+	}
+	return nil, false
+}
+
+// clock returns the evaluation's instant, fixed at its first use so that
+// now() is the same throughout one evaluation.
+func (ec *evalCtx) clock() time.Time {
+	if ec.now.IsZero() {
+		ec.now = time.Now()
+	}
+	return ec.now
+}
+
 // evalCtx carries the state of one evaluation.
 type evalCtx struct {
-	vars     map[string]Collection
+	vars     map[string]Collection // nil unless WithVariable was used
 	model    Model
-	root     Collection
-	now      time.Time
+	root     Collection // also %resource, %context, %rootResource by default
+	now      time.Time  // zero until now() first asks, unless WithNow
 	trace    func(string, Collection)
 	steps    int
 	maxSteps int

@@ -176,7 +176,7 @@ type constExpr struct {
 }
 
 func (e *constExpr) eval(ec *evalCtx, _ Collection, _ *frame) (Collection, error) {
-	if c, ok := ec.vars[e.name]; ok {
+	if c, ok := ec.variable(e.name); ok {
 		return c, nil
 	}
 	switch {

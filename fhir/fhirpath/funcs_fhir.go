@@ -80,7 +80,9 @@ func fnResolve(_ *callExpr, ec *evalCtx, f Collection, _ *frame) (Collection, er
 }
 
 func (ec *evalCtx) resolveReference(ref string) *Node {
-	for _, rv := range append(ec.vars["rootResource"], ec.vars["resource"]...) {
+	root, _ := ec.variable("rootResource")
+	res, _ := ec.variable("resource")
+	for _, rv := range append(append(Collection{}, root...), res...) {
 		root, ok := rv.(*Node)
 		if !ok {
 			continue

@@ -6,13 +6,13 @@ func init() {
 	register("iif", 2, 3, fnIif)
 	register("trace", 1, 2, fnTrace)
 	register("now", 0, 0, func(_ *callExpr, ec *evalCtx, _ Collection, _ *frame) (Collection, error) {
-		return one(fromTime(ec.now, KindDateTime, PrecMilli)), nil
+		return one(fromTime(ec.clock(), KindDateTime, PrecMilli)), nil
 	})
 	register("today", 0, 0, func(_ *callExpr, ec *evalCtx, _ Collection, _ *frame) (Collection, error) {
-		return one(fromTime(ec.now, KindDate, PrecDay)), nil
+		return one(fromTime(ec.clock(), KindDate, PrecDay)), nil
 	})
 	register("timeOfDay", 0, 0, func(_ *callExpr, ec *evalCtx, _ Collection, _ *frame) (Collection, error) {
-		return one(fromTime(ec.now, KindTime, PrecMilli)), nil
+		return one(fromTime(ec.clock(), KindTime, PrecMilli)), nil
 	})
 	register("type", 0, 0, func(_ *callExpr, _ *evalCtx, f Collection, _ *frame) (Collection, error) {
 		out := make(Collection, 0, len(f))

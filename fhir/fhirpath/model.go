@@ -105,10 +105,12 @@ var primitiveBase = map[string]string{
 }
 
 type tableModel struct {
-	elems   map[string]modelElem // "Type.element"
+	elems   map[elemKey]modelElem
 	base    map[string]string
 	partial map[string]bool
 }
+
+type elemKey struct{ typ, name string }
 
 type modelElem struct {
 	typ    string
@@ -116,7 +118,7 @@ type modelElem struct {
 }
 
 func parseModel(src string) *tableModel {
-	m := &tableModel{elems: map[string]modelElem{}, base: map[string]string{}, partial: map[string]bool{}}
+	m := &tableModel{elems: map[elemKey]modelElem{}, base: map[string]string{}, partial: map[string]bool{}}
 	for _, line := range strings.Split(strings.TrimSpace(src), "\n") {
 		head, elems, _ := strings.Cut(line, ":")
 		typ, base, _ := strings.Cut(head, "<")
@@ -131,7 +133,7 @@ func parseModel(src string) *tableModel {
 				continue
 			}
 			name, choice := strings.CutSuffix(f[0], "[x]")
-			m.elems[typ+"."+name] = modelElem{typ: f[1], choice: choice}
+			m.elems[elemKey{typ, name}] = modelElem{typ: f[1], choice: choice}
 		}
 	}
 	for k, v := range primitiveBase {
@@ -143,7 +145,7 @@ func parseModel(src string) *tableModel {
 // ElementType implements Model, searching the type and its bases.
 func (m *tableModel) ElementType(parent, name string) (string, bool, bool) {
 	for t := parent; t != ""; t = m.BaseType(t) {
-		if e, ok := m.elems[t+"."+name]; ok {
+		if e, ok := m.elems[elemKey{t, name}]; ok {
 			return e.typ, e.choice, true
 		}
 	}

@@ -1,7 +1,7 @@
 package fhirpath
 
 import (
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -26,12 +26,13 @@ func (ec *evalCtx) children(n *Node, name string, out Collection) Collection {
 	if known && !choice {
 		return out
 	}
-	for _, k := range sortedKeys(obj) {
+	keys := sortedKeys(obj)
+	for _, k := range keys {
 		if len(k) > len(name) && strings.HasPrefix(k, name) && isTypeName(k[len(name):]) {
 			out = appendJSON(out, n, name, choiceSuffixType(k[len(name):]), obj[k], obj["_"+k])
 		}
 	}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range keys {
 		if len(k) > len(name)+1 && strings.HasPrefix(k, "_"+name) && isTypeName(k[len(name)+1:]) {
 			if _, seen := obj[k[1:]]; !seen {
 				out = appendJSON(out, n, name, choiceSuffixType(k[len(name)+1:]), nil, obj[k])
@@ -109,7 +110,7 @@ func sortedKeys(m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 
