@@ -162,13 +162,13 @@ func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "'gateway --version' prints the version.")
 }
 
-// newFlagSet returns the FlagSet of command name. Its usage (printed for
-// -h/--help, to stdout, and on a flag error, to stderr) is the command's
-// synopsis, description and the flags that show(name) accepts (all when
-// show is nil).
-func newFlagSet(name string, args []string, stdout, stderr io.Writer, show func(string) bool) *flag.FlagSet {
+// newFlagSet returns the FlagSet of command name. For -h/--help it prints
+// to stdout the command's synopsis, description and the flags that
+// show(name) accepts (all when show is nil). Otherwise it prints nothing:
+// run reports a flag error once, with a pointer to --help.
+func newFlagSet(name string, args []string, stdout, _ io.Writer, show func(string) bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	out := stderr
+	out := io.Discard
 	if wantsHelp(args) {
 		out = stdout
 	}
