@@ -18,7 +18,7 @@ func CompileFor(src, contextType string, m Model) (*Expression, error) {
 	if m == nil {
 		m = builtinModel
 	}
-	ck := &checker{model: m}
+	ck := &checker{model: m, unordered: map[*ast]bool{}}
 	if _, err := ck.check(a, []string{contextType}, []string{contextType}, true); err != nil {
 		return nil, err
 	}
@@ -33,6 +33,21 @@ func CompileFor(src, contextType string, m Model) (*Expression, error) {
 // slice means "unknown", which disables checks below it.
 type checker struct {
 	model Model
+	// unordered marks subexpressions whose result has no defined order
+	// (children(), descendants() and what is derived from them);
+	// inUnordered says whether the focus being checked is such a result.
+	unordered   map[*ast]bool
+	inUnordered bool
+}
+
+// orderedOnly functions depend on the order of their input.
+var orderedOnly = map[string]bool{"first": true, "last": true, "tail": true, "skip": true, "take": true}
+
+// orderKeeping functions return an unordered result for an unordered
+// input.
+var orderKeeping = map[string]bool{
+	"where": true, "select": true, "ofType": true, "as": true, "distinct": true,
+	"exclude": true, "intersect": true, "trace": true, "repeat": true,
 }
 
 // typePreserving functions return (a subset of) their input.
@@ -56,11 +71,17 @@ func (ck *checker) check(a *ast, focus, this []string, head bool) ([]string, err
 		if err != nil {
 			return nil, err
 		}
-		return ck.check(a.children[1], t, this, false)
+		ck.inUnordered = ck.unordered[a.children[0]]
+		r, err := ck.check(a.children[1], t, this, false)
+		ck.unordered[a] = ck.unordered[a.children[1]]
+		return r, err
 	case astIndex:
 		t, err := ck.check(a.children[0], focus, this, head)
 		if err != nil {
 			return nil, err
+		}
+		if ck.unordered[a.children[0]] {
+			return nil, &SemanticError{a.pos, "indexing a collection that has no order"}
 		}
 		_, err = ck.check(a.children[1], this, this, true)
 		return t, err
@@ -90,6 +111,7 @@ func (ck *checker) check(a *ast, focus, this []string, head bool) ([]string, err
 
 // member resolves a name against the possible focus types.
 func (ck *checker) member(a *ast, focus []string, head bool) ([]string, error) {
+	ck.unordered[a] = !head && ck.inUnordered
 	if len(focus) == 0 || focus[0] == "" {
 		return nil, nil
 	}
@@ -152,6 +174,11 @@ func (ck *checker) hasElement(types []string, name string) bool {
 
 // call checks a function's arguments and infers its result type.
 func (ck *checker) call(a *ast, focus, this []string) ([]string, error) {
+	inUnordered := ck.inUnordered
+	if orderedOnly[a.name] && inUnordered {
+		return nil, &SemanticError{a.pos, fmt.Sprintf("%s() needs an ordered input; children() and descendants() have no order", a.name)}
+	}
+	ck.unordered[a] = a.name == "children" || a.name == "descendants" || (orderKeeping[a.name] && inUnordered)
 	def := functions[a.name]
 	if def != nil && def.typeArg {
 		if t, ok := typeFromAST(a.children[0]); ok && (a.name == "as" || a.name == "ofType") {
