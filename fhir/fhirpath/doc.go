@@ -54,11 +54,14 @@
 //     a complete Model (WithModel, CompileFor) for full type information.
 //   - children() and descendants() return members in key order (sorted),
 //     because map[string]any does not keep the document order.
-//   - Ordered-only functions on unordered collections are not refused
-//     (the suite's testDollarOrderNotAllowed), and a negative zero decimal
-//     prints as 0 (LowBoundaryDecimal15).
-//   - The as() function filters a collection like ofType() (R4 core
-//     invariants rely on this); the as operator needs a single item.
+//   - A negative zero decimal prints as 0 (the suite's
+//     LowBoundaryDecimal15 expects -0.0).
+//   - The as() function filters a collection like ofType(), because the R4
+//     core invariant dom-3 applies it to descendants(); the current spec and
+//     the suite's testFHIRPathAsFunction21 make that an error. The as
+//     operator needs a single item.
+//   - CompileFor refuses first(), last(), tail(), skip(), take() and
+//     indexers on children() and descendants(), whose order is undefined.
 //     is() counts FHIR primitive specialisations (a code is a string);
 //     as() and ofType() match primitives exactly, as the suite expects.
 //   - Evaluation uses no reflection: complex elements compare member by
