@@ -7,6 +7,10 @@
 // invalid input refused, unauthenticated calls refused, 405 with Allow for
 // undeclared methods (schemathesis.toml: every check but one).
 //
+// answers_test.go sends what a generator does not write (another client's
+// credentials, a body over the limit, a paused connector, Prefer) and
+// checks those answers against the document too.
+//
 // The gateway runs with the embedded broker on free loopback ports and an
 // API key file, so that the document's bearer security holds too.
 // SCHEMATHESIS_REQUIRED=1 (set by `make test`) turns a missing schemathesis
@@ -44,8 +48,7 @@ func TestServedDocumentHoldsUnderSchemathesis(t *testing.T) {
 	bin := schemathesisBinary(t)
 	root := moduleRoot(t)
 	dir := t.TempDir()
-	key := randomKey(t)
-	gw := startGateway(t, root, dir, key)
+	gw := startGateway(t, root, dir)
 
 	docURL := "http://" + gw.httpAddr + "/openapi.json"
 	resp, err := http.Get(docURL)
@@ -62,7 +65,7 @@ func TestServedDocumentHoldsUnderSchemathesis(t *testing.T) {
 	defer cancel()
 	// schemathesis.toml says which checks run: all but one.
 	cmd := exec.CommandContext(ctx, bin, "--config-file", filepath.Join(root, "test", "openapi", "schemathesis.toml"), "run", docURL,
-		"--header", "Authorization: Bearer "+key,
+		"--header", "Authorization: Bearer "+gw.writer,
 		"--max-examples", strconv.Itoa(maxExamples),
 		"--seed", "20261202",
 		"--workers", "1",
@@ -114,16 +117,24 @@ func summaryOf(out string) string {
 	return tail(out, 4000)
 }
 
+// gateway is a running `gateway serve` and the API keys it takes.
 type gateway struct {
 	httpAddr string
 	log      *bytes.Buffer
+	// writer has fhir:write, hl7:write and gateway:admin; hl7Only has
+	// hl7:write alone.
+	writer, hl7Only string
 }
 
+// maxBodyBytes is the connector's http.max.body.bytes: small, so that a
+// test can send a larger body.
+const maxBodyBytes = 64 << 10
+
 // startGateway builds ./cmd/gateway into dir and runs `gateway serve` with
-// one fhir-rest connector on a free port, whose API key file holds key
-// with the fhir:write and hl7:write scopes, and the embedded broker. It
+// one fhir-rest connector (http.max.body.bytes maxBodyBytes, an API key
+// file with two random keys) on a free port, and the embedded broker. It
 // waits for /readyz and stops the process with SIGTERM at cleanup.
-func startGateway(t *testing.T, root, dir, key string) *gateway {
+func startGateway(t *testing.T, root, dir string) *gateway {
 	t.Helper()
 	bin := filepath.Join(dir, "gateway")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -133,13 +144,13 @@ func startGateway(t *testing.T, root, dir, key string) *gateway {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/gateway: %v\n%s", err, out)
 	}
-	sum := sha256.Sum256([]byte(key))
+	gw := &gateway{log: &bytes.Buffer{}, writer: randomKey(t), hl7Only: randomKey(t)}
 	keys := filepath.Join(dir, "api-keys")
-	writeFile(t, keys, "schemathesis sha256:"+hex.EncodeToString(sum[:])+" fhir:write,hl7:write\n")
+	writeFile(t, keys, keyLine("writer", gw.writer, "fhir:write,hl7:write,gateway:admin")+keyLine("hl7-only", gw.hl7Only, "hl7:write"))
 	cfg := filepath.Join(dir, "gateway.yaml")
-	writeFile(t, cfg, fmt.Sprintf("connectors:\n  - name: fhir-rest\n    type: fhir-rest\n    config: {auth.api.keys.file: %q}\n", keys))
+	writeFile(t, cfg, fmt.Sprintf("connectors:\n  - name: fhir-rest\n    type: fhir-rest\n    config: {auth.api.keys.file: %q, http.max.body.bytes: \"%d\"}\n", keys, maxBodyBytes))
 	ports := freePorts(t, 2)
-	gw := &gateway{httpAddr: ports[0], log: &bytes.Buffer{}}
+	gw.httpAddr = ports[0]
 	cmd := exec.Command(bin, "serve", "--config", cfg, "--http-addr", gw.httpAddr,
 		"--embedded-kafka-addr", ports[1], "--log-level", "warn", "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = gw.log, gw.log
@@ -179,6 +190,12 @@ func ready(addr string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// keyLine is a line of an auth.api.keys.file.
+func keyLine(name, key, scopes string) string {
+	sum := sha256.Sum256([]byte(key))
+	return name + " sha256:" + hex.EncodeToString(sum[:]) + " " + scopes + "\n"
 }
 
 func randomKey(t *testing.T) string {
