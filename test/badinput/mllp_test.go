@@ -2,6 +2,7 @@ package badinput
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +19,19 @@ import (
 // connection without answering.
 var errClosed = errors.New("connection closed without an answer")
 
-// mllpRoundTrip sends payload in one MLLP frame on a new connection and
-// returns the answer's payload, or errClosed when the gateway closes the
-// connection instead. Waits are bounded generously (30s).
+// mllpRoundTrip sends payload in one MLLP frame on a new connection to gw
+// and returns the answer's payload, or errClosed when the gateway closes
+// the connection instead. Waits are bounded generously (30s).
 func mllpRoundTrip(payload []byte) ([]byte, error) {
-	c, err := net.DialTimeout("tcp", gw.mllpAddr, 10*time.Second)
+	return mllpRoundTripFrom(&net.Dialer{}, gw.mllpAddr, payload)
+}
+
+// mllpRoundTripFrom is mllpRoundTrip to addr on a connection from d (which
+// may name the local address to send from).
+func mllpRoundTripFrom(d *net.Dialer, addr string, payload []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial mllp: %w", err)
 	}
