@@ -212,7 +212,11 @@ func unescapeAt(src string, j int, b *strings.Builder) (int, error) {
 		b.WriteRune(r)
 		return 6, nil
 	default:
-		return 0, &SyntaxError{j, fmt.Sprintf("unknown escape \\%c", e)}
+		// Not an escape FHIRPath defines. R4 core invariants write regular
+		// expressions with \s and \[ inside string literals, so the
+		// backslash is kept rather than refused.
+		b.WriteByte('\\')
+		b.WriteByte(e)
 	}
 	return 2, nil
 }

@@ -28,18 +28,25 @@ func (ec *evalCtx) children(n *Node, name string, out Collection) Collection {
 	}
 	keys := sortedKeys(obj)
 	for _, k := range keys {
-		if len(k) > len(name) && strings.HasPrefix(k, name) && isTypeName(k[len(name):]) {
+		if len(k) > len(name) && strings.HasPrefix(k, name) && isChoiceSuffix(k[len(name):]) {
 			out = appendJSON(out, n, name, choiceSuffixType(k[len(name):]), obj[k], obj["_"+k])
 		}
 	}
 	for _, k := range keys {
-		if len(k) > len(name)+1 && strings.HasPrefix(k, "_"+name) && isTypeName(k[len(name)+1:]) {
+		if len(k) > len(name)+1 && strings.HasPrefix(k, "_"+name) && isChoiceSuffix(k[len(name)+1:]) {
 			if _, seen := obj[k[1:]]; !seen {
 				out = appendJSON(out, n, name, choiceSuffixType(k[len(name)+1:]), nil, obj[k])
 			}
 		}
 	}
 	return out
+}
+
+// isChoiceSuffix reports whether a key's tail names a FHIR type, as the
+// suffix of a choice element does (valueQuantity). Other keys that merely
+// start with the name (codeFilter for code) are different elements.
+func isChoiceSuffix(s string) bool {
+	return isTypeName(s) && r4TypeNames[choiceSuffixType(s)]
 }
 
 // appendJSON appends the nodes for one JSON member: each array entry

@@ -124,3 +124,22 @@ func TestCompileForRefusesWhatTheModelDoesNotHave(t *testing.T) {
 }
 
 func jsonNumber(s string) any { return json.Number(s) }
+
+func TestR4RegexInvariantsCompileAndMatch(t *testing.T) {
+	// A path pattern in the style of R4's eld-20, as the definition's JSON
+	// decodes: it uses \s, \. and \[, which FHIRPath does not define as
+	// string escapes.
+	src := `'Patient.name'.matches('[A-Za-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*(\[x])?)*') and 'a b'.matches('\s')`
+	got := evalString(t, src)
+	if got != "[boolean true]" {
+		t.Fatalf("%s = %s", src, got)
+	}
+}
+
+func TestANameIsNotAChoiceOfAnUnrelatedElement(t *testing.T) {
+	dr := map[string]any{"resourceType": "Library", "codeFilter": []any{map[string]any{"path": "x"}}}
+	got, err := MustCompile("code.exists()").Evaluate(dr)
+	if err != nil || formatCollection(got) != "[boolean false]" {
+		t.Fatalf("code.exists() on a codeFilter = %v, %v; want false", formatCollection(got), err)
+	}
+}
