@@ -1,6 +1,9 @@
 package hl7
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Header gives the MSH fields that routing and acknowledgements need,
 // already decoded. The *Raw fields are the MSH-3..6 fields as written
@@ -32,9 +35,12 @@ func (m *Message) decodeHeader() Header {
 		return r.Rep(1).Component(1).Raw()
 	}
 	mt := Field{raw: fields[9], d: d}.Rep(1)
+	// MSG components are plain codes: trailing subcomponent separators
+	// ("A01&&") are insignificant in HL7 and must not reach topic names.
+	code := func(n int) []byte { return bytes.TrimRight(mt.Component(n).Raw(), string(d.Subcomponent)) }
 	raws := [...][]byte{
 		first(3), first(4), first(5), first(6),
-		mt.Component(1).Raw(), mt.Component(2).Raw(), mt.Component(3).Raw(),
+		code(1), code(2), code(3),
 		fields[10],
 		first(11), first(12),
 		fields[15], fields[16],

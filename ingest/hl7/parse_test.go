@@ -187,4 +187,12 @@ func TestHeader(t *testing.T) {
 	if !reflect.DeepEqual(h, want) {
 		t.Errorf("header\n got %+v\nwant %+v", h, want)
 	}
+	// Trailing subcomponent separators in MSH-9 are insignificant.
+	m, err = Parse([]byte("MSH|^~\\&|||||||ACK^A01&&^ACK&~|20|P|2.4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Header(); h.MessageType != "ACK" || h.TriggerEvent != "A01" || h.Structure != "ACK" {
+		t.Errorf("MSH-9 ACK^A01&&^ACK& read as %q %q %q, want ACK A01 ACK", h.MessageType, h.TriggerEvent, h.Structure)
+	}
 }

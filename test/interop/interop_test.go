@@ -14,28 +14,15 @@ import (
 	"time"
 )
 
-// rejected lists the valid corpus files the gateway answers AR, with why:
-// they pass validation, but their MSH-9 cannot name a Kafka topic, so
-// they are kept in the dead-letter topic and answered as an unsupported
-// message type or event (ERR 200/201), still matched by MSA-2.
-var rejected = map[string]string{
-	"hapijava-EncodedMessageComparatorTest-L15.hl7": "MSH-9 ACK^A01&& : '&' cannot be part of a topic name",
-}
-
 // unparseableByHAPI lists the corpus files HAPI's own parser refuses, so
 // that its initiator cannot send them at all (python-hl7 sends them).
 var unparseableByHAPI = map[string]string{
 	"hapijava-EscapeTest-L89.hl7": "MSH-9 is ORU alone: HAPI cannot choose a message structure",
 }
 
-// positive reports whether code is right for file: AA/CA, or AR/CR for
-// the files in rejected.
-func positive(file, code string) bool {
-	if _, ok := rejected[filepath.Base(file)]; ok {
-		return code == "AR" || code == "CR" || code == "AA" || code == "CA"
-	}
-	return code == "AA" || code == "CA"
-}
+// positive reports whether code is a positive answer: every message of
+// the valid corpus is stored.
+func positive(code string) bool { return code == "AA" || code == "CA" }
 
 // sent counts the messages the corpus senders had stored (answered AA/CA,
 // or silent because MSH-15 asked for no answer to a success), so that the
@@ -106,12 +93,10 @@ func pythonHL7(t *testing.T, s *sent) {
 			if strings.Join(a.MSH, "|") != strings.Join(wantMSH[i], "|") {
 				t.Errorf("%s: ACK %d has MSH-3,4,5,6,12 %q, want %q", l.File, i, a.MSH, wantMSH[i])
 			}
-			if a.ID != want[i] || !positive(l.File, a.Code) {
+			if a.ID != want[i] || !positive(a.Code) {
 				t.Errorf("%s: ACK %d is %s for MSA-2 %q, want AA/CA for %q", l.File, i, a.Code, a.ID, want[i])
 			}
-			if a.Code == "AA" || a.Code == "CA" {
-				s.stored++
-			}
+			s.stored++
 		}
 		s.stored += len(l.Messages) - len(want) // silent members of a batch
 	}
@@ -155,12 +140,10 @@ func hapi(t *testing.T, s *sent) {
 		switch {
 		case len(f) >= 10 && f[1] == "ACK":
 			answered++
-			if f[4] != f[2] || !positive(f[0], f[3]) {
+			if f[4] != f[2] || !positive(f[3]) {
 				t.Errorf("%s: ACK %s with MSA-2 %q for MSH-10 %q", f[0], f[3], f[4], f[2])
 			}
-			if f[3] == "AA" || f[3] == "CA" {
-				s.stored++
-			}
+			s.stored++
 		case len(f) >= 3 && f[1] == "NOANSWER":
 			silent++
 			s.stored++
