@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
@@ -211,4 +215,29 @@ func allRecords(t *testing.T, e *env, d time.Duration) []*kgo.Record {
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
 	}
 	return out
+}
+
+// TestGRPCRefusesAConditionalTransactionWithoutWriting: SubmitFHIR gets the
+// same refusal as the REST door, INVALID_ARGUMENT with a field violation
+// at the entry, and nothing is written.
+func TestGRPCRefusesAConditionalTransactionWithoutWriting(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tx := []byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"a"},"request":{"method":"PUT","url":"Patient/a","ifMatch":"W/\"2\""}}]}`)
+	_, err := e.grpc.SubmitFHIR(context.Background(), &gatewayv1.SubmitFHIRRequest{Resource: tx})
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("code %v (%v), want INVALID_ARGUMENT", st.Code(), err)
+	}
+	var field string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			field = br.GetFieldViolations()[0].GetField()
+		}
+	}
+	if field != "Bundle.entry[0].request.ifMatch" {
+		t.Errorf("field violation at %q, want Bundle.entry[0].request.ifMatch", field)
+	}
+	if recs := allRecords(t, e, time.Second); len(recs) != 0 {
+		t.Errorf("refused transaction wrote %d records", len(recs))
+	}
 }

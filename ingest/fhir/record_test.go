@@ -305,3 +305,27 @@ func consumeFor(t *testing.T, c interface{ ListenAddrs() []string }, d time.Dura
 	}
 	return out
 }
+
+// BenchmarkStoredForm measures the stored form of the official Patient
+// example beside the strict validation every create already pays.
+func BenchmarkStoredForm(b *testing.B) {
+	body, err := os.ReadFile("testdata/corpus/valid/r4ex-Patient-example.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b.Run("stored form", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, err := storedForm(body, "example", "0b7c4e2a-1f3d-4c5e-9a8b-7d6e5f4a3b2c", at, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("strict validation", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			fhirval.Check(body, fhirval.Options{Strict: true})
+		}
+	})
+}
