@@ -26,6 +26,12 @@ func FuzzParse(f *testing.F) {
 		if e.String() != src {
 			t.Fatalf("String() = %q, want the source", e.String())
 		}
+		if _, err := CompileFor(src, "Patient", nil); err != nil {
+			var sem *SemanticError
+			if !errors.As(err, &sem) {
+				t.Fatalf("CompileFor(%q) returned %v, want nil or a *SemanticError", src, err)
+			}
+		}
 	})
 }
 
