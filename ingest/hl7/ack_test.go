@@ -292,6 +292,8 @@ func TestACKPolicyChoosesTheERRSegments(t *testing.T) {
 			[]string{"PID-7", "OBX(1)-2", "OBX(2)-2", "OBX(3)-2", "OBX(4)-2"}},
 		{"a message not stored names its reason first", ACKPolicy{MaxErrors: 2},
 			pipeline.Outcome{Status: pipeline.Unavailable, Reason: "paused", Findings: warnings[:3]}, []string{"", "OBX(1)-2"}},
+		{"an invalid message the DLQ could not take names the reason first, then the content error", ACKPolicy{},
+			pipeline.Outcome{Status: pipeline.Unavailable, Reason: "timeout", Findings: validation.Findings{warnings[0], cause}}, []string{"", "PID-7", "OBX(1)-2"}},
 		{"a cap above 50 is 50", ACKPolicy{Warnings: true, MaxErrors: 500},
 			pipeline.Outcome{Status: pipeline.Accepted, Findings: append(append(warnings, warnings...), warnings...)}, nil},
 	}
@@ -311,7 +313,7 @@ func TestACKPolicyChoosesTheERRSegments(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("locations %q, want %q", got, tt.want)
 			}
-			if tt.out.Status == pipeline.Unavailable && (fs[0].Code != validation.CodeInternal || !strings.Contains(fs[0].Message, "paused")) {
+			if tt.out.Status == pipeline.Unavailable && (fs[0].Code != validation.CodeInternal || !strings.Contains(fs[0].Message, tt.out.Reason)) {
 				t.Fatalf("first finding %+v, want code 207 naming the reason", fs[0])
 			}
 		})

@@ -46,7 +46,7 @@ func (p ACKPolicy) findings(out pipeline.Outcome) validation.Findings {
 		return w[:min(len(w), limit)]
 	}
 	fs := make(validation.Findings, 0, min(len(out.Findings)+1, limit))
-	if out.Status == pipeline.Unavailable && !out.Findings.HasErrors() {
+	if out.Status == pipeline.Unavailable { // also when the DLQ was down for an invalid message
 		fs = append(fs, validation.Finding{Severity: validation.SeverityError, Code: validation.CodeInternal, Message: ackText(out)})
 	}
 	for _, sev := range []validation.Severity{validation.SeverityError, validation.SeverityWarning} {
