@@ -29,6 +29,23 @@ HAPI_DIR="$CACHE/hapi-$HAPI_VERSION"
 die() { echo "setup.sh: $1" >&2; exit "${2:-1}"; }
 log() { echo "setup.sh: $*" >&2; }
 
+# ensure_venv_module installs Debian's python3 and python3-venv (as root,
+# non-interactively) when PYTHON cannot create a venv with pip.
+ensure_venv_module() {
+	if command -v "$PYTHON" >/dev/null && "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+		return 0
+	fi
+	if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+		die "$PYTHON cannot create a venv: install python3 and python3-venv"
+	fi
+	log "installing python3-venv with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || die "apt-get update failed"
+	apt-get install -y -qq --no-install-recommends python3 python3-venv >&2 || die "apt-get install python3-venv failed"
+	PYTHON=python3
+	command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' || die "python3 still cannot create a venv"
+}
+
 # install_python creates the venv once and installs the pinned packages
 # when the recorded requirement list differs from PY_REQUIREMENTS.
 install_python() {
@@ -36,7 +53,7 @@ install_python() {
 		[[ "$(<"$VENV/.requirements")" == "$PY_REQUIREMENTS" ]]; then
 		return 0
 	fi
-	command -v "$PYTHON" >/dev/null || die "python ($PYTHON) not found: apt-get install python3 python3-venv"
+	ensure_venv_module
 	log "creating $VENV with $PY_REQUIREMENTS"
 	mkdir -p "$CACHE"
 	if [[ ! -x "$VENV/bin/python" ]]; then
