@@ -100,6 +100,10 @@ func (ck *checker) check(a *ast, focus, this []string, head bool) ([]string, err
 			return this, nil
 		}
 		return nil, nil
+	case astLiteral:
+		return []string{"System." + a.lit.TypeOf().Name}, nil
+	case astBinary:
+		return ck.binary(a, this)
 	}
 	for _, c := range a.children {
 		if _, err := ck.check(c, this, this, true); err != nil {
@@ -186,6 +190,9 @@ func (ck *checker) call(a *ast, focus, this []string) ([]string, error) {
 		}
 		return nil, nil
 	}
+	if stringFunctions[a.name] && len(focus) > 0 && !anyStringLike(focus) {
+		return nil, &SemanticError{a.pos, fmt.Sprintf("%s() needs a string, not %s", a.name, strings.Join(focus, " or "))}
+	}
 	argThis := this
 	if lambdaFunctions[a.name] {
 		argThis = focus
@@ -200,11 +207,57 @@ func (ck *checker) call(a *ast, focus, this []string) ([]string, error) {
 			first = t
 		}
 	}
+	if a.name == "iif" && len(first) == 1 && strings.HasPrefix(first[0], "System.") && first[0] != "System.Boolean" {
+		return nil, &SemanticError{a.children[0].pos, fmt.Sprintf("iif() criterion is %s, not a boolean", first[0])}
+	}
 	switch {
 	case typePreserving[a.name]:
 		return focus, nil
 	case a.name == "select":
 		return first, nil
+	}
+	return nil, nil
+}
+
+// stringFunctions need a string input.
+var stringFunctions = map[string]bool{
+	"startsWith": true, "endsWith": true, "contains": true, "substring": true, "indexOf": true,
+	"matches": true, "replaceMatches": true, "replace": true, "upper": true, "lower": true,
+	"length": true, "toChars": true, "trim": true, "split": true,
+}
+
+// anyStringLike reports whether any of the inferred types may be a string:
+// unknown types, System.String, and FHIR primitives (whose System type the
+// checker does not track). Complex FHIR types and other System types are
+// not.
+func anyStringLike(types []string) bool {
+	for _, t := range types {
+		if t == "" || t == "System.String" || isPrimitiveType(t) {
+			return true
+		}
+	}
+	return false
+}
+
+var temporalSystemTypes = map[string]bool{"System.Date": true, "System.DateTime": true, "System.Time": true}
+
+// binary checks both operands, and refuses arithmetic that adds a plain
+// number to a date or time (a duration needs a unit).
+func (ck *checker) binary(a *ast, this []string) ([]string, error) {
+	var sides [2][]string
+	for i, c := range a.children {
+		t, err := ck.check(c, this, this, true)
+		if err != nil {
+			return nil, err
+		}
+		sides[i] = t
+	}
+	if a.name != "+" && a.name != "-" || len(sides[0]) != 1 || len(sides[1]) != 1 {
+		return nil, nil
+	}
+	l, r := sides[0][0], sides[1][0]
+	if temporalSystemTypes[l] && (r == "System.Integer" || r == "System.Decimal") {
+		return nil, &SemanticError{a.pos, fmt.Sprintf("cannot apply %s to %s and %s; a duration needs a unit", a.name, l, r)}
 	}
 	return nil, nil
 }

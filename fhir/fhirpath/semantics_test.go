@@ -103,6 +103,10 @@ func TestCompileForRefusesWhatTheModelDoesNotHave(t *testing.T) {
 		{"a typed choice name", "Observation", "valueQuantity.exists()"},
 		{"another resource type at the head", "Patient", "Observation.status"},
 		{"an element of the type as() selects", "Observation", "(value as Period).unit"},
+		{"a string function on a complex element", "Patient", "name.startsWith('P')"},
+		{"a plain number added to a date", "Patient", "@2014-01-01 + 1"},
+		{"a criterion that is a string literal", "Patient", "iif('yes', 1, 2)"},
+		{"an order-dependent function on descendants()", "Patient", "descendants().first()"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

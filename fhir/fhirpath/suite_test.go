@@ -87,6 +87,7 @@ func TestOfficialSuite(t *testing.T) {
 	suite := loadSuite(t)
 	cache := map[string]map[string]any{}
 	var passed, failed, skipped []outcome
+	var lateSemantic []string
 	for _, g := range suite.Groups {
 		for _, tc := range g.Tests {
 			if why, ok := suiteSkips[tc.Name]; ok {
@@ -94,6 +95,10 @@ func TestOfficialSuite(t *testing.T) {
 				continue
 			}
 			why := runSuiteTest(tc, loadInput(t, tc.InputFile, cache))
+			if why == semanticAtEval {
+				lateSemantic = append(lateSemantic, g.Name+"/"+tc.Name)
+				why = ""
+			}
 			if why == "" {
 				passed = append(passed, outcome{g.Name, tc.Name, ""})
 			} else {
@@ -107,6 +112,9 @@ func TestOfficialSuite(t *testing.T) {
 	for _, o := range failed {
 		t.Logf("FAIL %s/%s: %s", o.group, o.name, o.why)
 	}
+	if len(lateSemantic) > 0 {
+		t.Logf("semantic errors caught at evaluation, not compilation (counted as passed): %s", strings.Join(lateSemantic, ", "))
+	}
 	total := len(passed) + len(failed) + len(skipped)
 	rate := float64(len(passed)) / float64(total)
 	t.Logf("official FHIRPath R4 suite: %d tests, %d passed, %d failed, %d skipped (%.1f%% pass)",
@@ -115,6 +123,10 @@ func TestOfficialSuite(t *testing.T) {
 		t.Errorf("pass rate %.1f%% is below the required %.0f%%", 100*rate, 100*requiredPassRate)
 	}
 }
+
+// semanticAtEval marks an expected semantic error that surfaced only when
+// the expression was evaluated.
+const semanticAtEval = "\x00semantic at evaluation"
 
 // runSuiteTest runs one test and returns "" when it passes, or why not.
 func runSuiteTest(tc suiteTest, input map[string]any) string {
@@ -147,6 +159,11 @@ func runSuiteTest(tc suiteTest, input map[string]any) string {
 	switch {
 	case inv == "execution" || inv == "true" || inv == "semantic":
 		if err != nil && !strings.HasPrefix(err.Error(), "panic") {
+			if inv == "semantic" {
+				// Without the full model some semantic errors (a function
+				// applied to the wrong type) only show when evaluated.
+				return semanticAtEval
+			}
 			return ""
 		}
 		return fmt.Sprintf("want a %s error, got %s", inv, formatCollection(got))
