@@ -10,8 +10,15 @@
 // Decode resources with json.Decoder.UseNumber so decimals keep their
 // precision. Compile reports *SyntaxError and *SemanticError with the byte
 // offset of the problem; Evaluate reports *EvalError. CompileFor also
-// checks element names against a Model for a context type, so a misspelt
-// invariant fails when compiled rather than silently yielding nothing.
+// checks the expression against a Model for a context type, so a misspelt
+// invariant fails when compiled rather than silently yielding nothing: it
+// refuses elements the type does not have, typed choice names
+// (valueQuantity), a path headed by another resource type, string
+// functions on complex elements, a plain number added to a date, a
+// non-boolean literal as iif's criterion, and first(), last(), tail(),
+// skip(), take() or an indexer on children() or descendants(), whose
+// order is undefined. Types the model does not list completely are not
+// checked.
 //
 // # Supported
 //
@@ -60,8 +67,6 @@
 //     core invariant dom-3 applies it to descendants(); the current spec and
 //     the suite's testFHIRPathAsFunction21 make that an error. The as
 //     operator needs a single item.
-//   - CompileFor refuses first(), last(), tail(), skip(), take() and
-//     indexers on children() and descendants(), whose order is undefined.
 //     is() counts FHIR primitive specialisations (a code is a string);
 //     as() and ofType() match primitives exactly, as the suite expects.
 //   - Evaluation uses no reflection: complex elements compare member by
