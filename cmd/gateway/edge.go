@@ -104,9 +104,10 @@ func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Li
 		per = netallow.NewPerSource(source)
 	}
 	if allow != nil || per != nil || total > 0 {
+		// The first few refusals per source and minute, then a count.
+		refusals := netallow.NewRefusalLog(g.log.With(slog.String("connector", name), slog.String("door", door)), 0, 0)
 		log := func(addr net.Addr, reason string) {
-			g.log.Warn("connection rejected", slog.String("connector", name), slog.String("door", door),
-				slog.String("remote", addr.String()), slog.String("reason", reason))
+			refusals.Warn(addr, "connection rejected", slog.String("reason", reason))
 		}
 		ln = netallow.LimitListener(ln, allow, per, total, g.edgeMetrics().limits.OnReject(name, door, log))
 	}

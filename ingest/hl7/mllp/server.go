@@ -120,6 +120,7 @@ type Server struct {
 	perSource *netallow.PerSource // nil: no per-source limit
 	wg        sync.WaitGroup      // one per tracked connection
 	unframed  logLimiter          // log lines about bytes outside frames
+	refusals  *netallow.RefusalLog
 }
 
 // NewServer returns a Server named name (the `listener` metric label and
@@ -127,12 +128,14 @@ type Server struct {
 func NewServer(name string, cfg ServerConfig, h Handler, m *Metrics) *Server {
 	cfg = cfg.withDefaults()
 	base, cancel := context.WithCancel(context.Background())
+	log := cfg.Logger.With("listener", name)
 	return &Server{
 		name:       name,
 		cfg:        cfg,
 		h:          h,
 		m:          m.forListener(name),
-		log:        cfg.Logger.With("listener", name),
+		log:        log,
+		refusals:   netallow.NewRefusalLog(log, 0, 0),
 		base:       base,
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
@@ -213,11 +216,12 @@ func (s *Server) track(nc net.Conn) {
 	go c.serve()
 }
 
-// rejectConn closes nc at once, counts and logs why.
+// rejectConn closes nc at once, counts it and logs why (the first few
+// per source and minute, then a count: see netallow.RefusalLog).
 func (s *Server) rejectConn(nc net.Conn, reason string) {
 	_ = nc.Close()
 	s.m.reject(reason)
-	s.log.Warn("mllp connection rejected", "remote", nc.RemoteAddr().String(), "reason", reason,
+	s.refusals.Warn(nc.RemoteAddr(), "mllp connection rejected", "reason", reason,
 		"max_conns", s.cfg.MaxConns, "max_conns_per_source", s.cfg.MaxConnsPerSource)
 }
 

@@ -1,0 +1,27 @@
+package mllp
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestRefusedConnectionsAreAllCountedButOnlyTheFirstFewLogged(t *testing.T) {
+	noLeaks(t)
+	logs := &lockedBuffer{}
+	ts := startServer(t, ServerConfig{MaxConnsPerSource: 1, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, echo)
+	c1 := dialClient(t, ts.addr)
+	if _, err := c1.Send(context.Background(), []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	const refused = 40
+	for range refused {
+		expectClosed(t, dialRaw(t, ts.addr))
+	}
+	eventually(t, "every refusal counted", func() bool { return ts.rejected(RejectPerSource) == refused })
+	if n := strings.Count(logs.String(), "mllp connection rejected"); n == 0 || n > 5 {
+		t.Fatalf("%d log lines for %d refusals of one source, want 1 to 5", n, refused)
+	}
+	c1.Close()
+}
