@@ -20,35 +20,30 @@ package openapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
 
 // maxExamples bounds the generated requests per operation and phase, so
 // that the run stays well under a minute and a half on two cores.
-const maxExamples = 80
+const maxExamples = 60
 
 func TestServedDocumentHoldsUnderSchemathesis(t *testing.T) {
 	bin := schemathesisBinary(t)
 	root := moduleRoot(t)
 	dir := t.TempDir()
-	gw := startGateway(t, root, dir)
+	gw := sharedGateway(t)
 
 	docURL := "http://" + gw.httpAddr + "/openapi.json"
 	resp, err := http.Get(docURL)
@@ -72,6 +67,7 @@ func TestServedDocumentHoldsUnderSchemathesis(t *testing.T) {
 		"--request-timeout", "30",
 		"--phases", "examples,coverage,fuzzing",
 		"--suppress-health-check", "all",
+		"--report", "ndjson", "--report-dir", filepath.Join(dir, "report"),
 	)
 	cmd.Env = append(os.Environ(),
 		"SCHEMATHESIS_HOOKS="+filepath.Join(root, "test", "openapi", "hooks.py"),
@@ -84,11 +80,82 @@ func TestServedDocumentHoldsUnderSchemathesis(t *testing.T) {
 	summary := summaryOf(out.String())
 	t.Logf("schemathesis ran in %.1fs against %s:\n%s", elapsed.Seconds(), docURL, summary)
 	if runErr != nil {
-		t.Fatalf("schemathesis failed (%v); its output:\n%s\ngateway log tail:\n%s", runErr, tail(out.String(), 20000), tail(gw.log.String(), 3000))
+		t.Fatalf("schemathesis failed (%v); its output:\n%s\ngateway log tail:\n%s", runErr, tail(out.String(), 20000), tail(gw.logText(), 3000))
 	}
 	if !regexp.MustCompile(`\d+ passed`).MatchString(summary) {
 		t.Fatalf("schemathesis reported no passed test cases:\n%s", out.String())
 	}
+	passed, failed, err := checkResults(filepath.Join(dir, "report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	var lines []string
+	for _, name := range sortedNames(passed) {
+		total += passed[name]
+		lines = append(lines, fmt.Sprintf("%s %d", name, passed[name]))
+	}
+	t.Logf("checks passed: %d (%s)", total, strings.Join(lines, ", "))
+	if failed > 0 || total == 0 {
+		t.Fatalf("schemathesis' event log holds %d failed and %d passed checks", failed, total)
+	}
+}
+
+// checkResults counts the checks of schemathesis' ndjson event log in
+// dir: passed by check name, and those that failed, erred or were
+// interrupted (skipped ones count as neither).
+func checkResults(dir string) (passed map[string]int, failed int, err error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.ndjson"))
+	if err != nil || len(files) != 1 {
+		return nil, 0, fmt.Errorf("schemathesis event log in %s: %v %v", dir, files, err)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return nil, 0, fmt.Errorf("read event log: %w", err)
+	}
+	passed = map[string]int{}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var ev struct {
+			ScenarioFinished *struct {
+				Recorder struct {
+					Checks map[string][]struct {
+						Name   string `json:"name"`
+						Status string `json:"status"`
+					} `json:"checks"`
+				} `json:"recorder"`
+			}
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return nil, 0, fmt.Errorf("decode event: %w", err)
+		}
+		if ev.ScenarioFinished == nil {
+			continue
+		}
+		for _, checks := range ev.ScenarioFinished.Recorder.Checks {
+			for _, c := range checks {
+				switch c.Status {
+				case "success":
+					passed[c.Name]++
+				case "skip":
+				default: // failure, error, interrupted
+					failed++
+				}
+			}
+		}
+	}
+	return passed, failed, nil
+}
+
+func sortedNames(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // schemathesisBinary is the venv's schemathesis (SCHEMATHESIS overrides
@@ -115,142 +182,4 @@ func summaryOf(out string) string {
 		return out[i:]
 	}
 	return tail(out, 4000)
-}
-
-// gateway is a running `gateway serve` and the API keys it takes.
-type gateway struct {
-	httpAddr string
-	log      *bytes.Buffer
-	// writer has fhir:write, hl7:write and gateway:admin; hl7Only has
-	// hl7:write alone.
-	writer, hl7Only string
-}
-
-// maxBodyBytes is the connector's http.max.body.bytes: small, so that a
-// test can send a larger body.
-const maxBodyBytes = 64 << 10
-
-// startGateway builds ./cmd/gateway into dir and runs `gateway serve` with
-// one fhir-rest connector (http.max.body.bytes maxBodyBytes, an API key
-// file with two random keys) on a free port, and the embedded broker. It
-// waits for /readyz and stops the process with SIGTERM at cleanup.
-func startGateway(t *testing.T, root, dir string) *gateway {
-	t.Helper()
-	bin := filepath.Join(dir, "gateway")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/gateway: %v\n%s", err, out)
-	}
-	gw := &gateway{log: &bytes.Buffer{}, writer: randomKey(t), hl7Only: randomKey(t)}
-	keys := filepath.Join(dir, "api-keys")
-	writeFile(t, keys, keyLine("writer", gw.writer, "fhir:write,hl7:write,gateway:admin")+keyLine("hl7-only", gw.hl7Only, "hl7:write"))
-	cfg := filepath.Join(dir, "gateway.yaml")
-	writeFile(t, cfg, fmt.Sprintf("connectors:\n  - name: fhir-rest\n    type: fhir-rest\n    config: {auth.api.keys.file: %q, http.max.body.bytes: \"%d\"}\n", keys, maxBodyBytes))
-	ports := freePorts(t, 2)
-	gw.httpAddr = ports[0]
-	cmd := exec.Command(bin, "serve", "--config", cfg, "--http-addr", gw.httpAddr,
-		"--embedded-kafka-addr", ports[1], "--log-level", "warn", "--log-format", "json")
-	cmd.Stdout, cmd.Stderr = gw.log, gw.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("gateway did not stop within 30s of SIGTERM")
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for !ready(gw.httpAddr) {
-		select {
-		case <-exited:
-			t.Fatalf("gateway exited before it was ready:\n%s", gw.log.String())
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway not ready within 60s:\n%s", gw.log.String())
-		}
-	}
-	return gw
-}
-
-func ready(addr string) bool {
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-// keyLine is a line of an auth.api.keys.file.
-func keyLine(name, key, scopes string) string {
-	sum := sha256.Sum256([]byte(key))
-	return name + " sha256:" + hex.EncodeToString(sum[:]) + " " + scopes + "\n"
-}
-
-func randomKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal(errors.New("go.mod not found above the test directory"))
-		}
-		dir = parent
-	}
-}
-
-// freePorts reserves n loopback ports at once, so that they differ, and
-// releases them for the gateway.
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var addrs []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("reserve port: %v", err)
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
 }
