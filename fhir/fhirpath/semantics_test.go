@@ -222,3 +222,25 @@ func TestConcurrentEvaluationOfOneExpression(t *testing.T) {
 		}
 	}
 }
+
+func TestResourcesDecodedWithoutUseNumberStillWork(t *testing.T) {
+	obs := map[string]any{"resourceType": "Observation",
+		"valueQuantity": map[string]any{"value": 72.5, "code": "kg", "system": "http://unitsofmeasure.org"},
+		"component":     []any{map[string]any{"valueInteger": float64(3)}}}
+	tests := []struct{ src, want string }{
+		{"Observation.value > 70 'kg'", "[boolean true]"},
+		{"Observation.component.value + 1", "[integer 4]"},
+	}
+	for _, tt := range tests {
+		got, err := MustCompile(tt.src).Evaluate(obs)
+		if err != nil || formatCollection(got) != tt.want {
+			t.Errorf("%s = %s, %v; want %s", tt.src, formatCollection(got), err, tt.want)
+		}
+	}
+}
+
+func TestTimeArithmeticWrapsAroundMidnight(t *testing.T) {
+	if got := evalString(t, "@T23:30 + 1 hour"); got != "[time @T00:30]" {
+		t.Fatalf("@T23:30 + 1 hour = %s", got)
+	}
+}

@@ -251,6 +251,9 @@ func (t Temporal) fromGoTime(g time.Time) Temporal {
 	r := t
 	r.Year, r.Month, r.Day = g.Year(), int(g.Month()), g.Day()
 	r.Hour, r.Minute, r.Second, r.Milli = g.Hour(), g.Minute(), g.Second(), g.Nanosecond()/1e6
+	if r.Kind == KindTime {
+		r.Year, r.Month, r.Day = 0, 0, 0
+	}
 	return r.clearBelow()
 }
 
@@ -370,7 +373,7 @@ func addDuration(t Temporal, q Quantity, subtract bool) (Value, error) {
 		g = g.Add(time.Duration(amount*unitMillis[unit]) * time.Millisecond)
 	}
 	r := t.fromGoTime(g)
-	if r.Year < 1 || r.Year > 9999 {
+	if r.Kind != KindTime && (r.Year < 1 || r.Year > 9999) {
 		return nil, errorString("date out of range")
 	}
 	return r, nil

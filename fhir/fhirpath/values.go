@@ -197,14 +197,11 @@ func (n *Node) quantity() (Quantity, bool) {
 	if m == nil || !quantityTypes[n.Type] {
 		return Quantity{}, false
 	}
-	num, ok := m["value"].(json.Number)
+	v, ok := numberValue(jsonNumberText(m["value"]), "decimal")
 	if !ok {
 		return Quantity{}, false
 	}
-	d, err := ParseDecimal(string(num))
-	if err != nil {
-		return Quantity{}, false
-	}
+	d := v.(Decimal)
 	unit, _ := m["unit"].(string)
 	if code, ok := m["code"].(string); ok && (m["system"] == "http://unitsofmeasure.org" || unit == "") {
 		unit = code
@@ -213,4 +210,16 @@ func (n *Node) quantity() (Quantity, bool) {
 		unit = "1"
 	}
 	return Quantity{Value: d, Unit: unit}, true
+}
+
+// jsonNumberText returns the text of a decoded JSON number, whether it was
+// decoded with UseNumber or as a float64; "" for anything else.
+func jsonNumberText(v any) string {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return ""
 }
