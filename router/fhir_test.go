@@ -66,7 +66,8 @@ func TestFHIRRecord(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))
 	body := []byte(`{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"}}`)
 	warnings := validation.Findings{{Severity: validation.SeverityWarning, Code: validation.CodeSegmentSequence, Location: "Observation.foo"}}
-	m := FHIRMeta{ResourceType: "Observation", ID: "o1", Action: "create", PatientRef: "Patient/p1", EventID: "ev-1"}
+	m := FHIRMeta{ResourceType: "Observation", ID: "o1", Action: "create", PatientRef: "Patient/p1", EventID: "ev-1",
+		VersionID: "ev-1", FullURL: "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}
 	rec, err := FHIRRecord(body, "prod.", "fhir-rest", m, warnings, now)
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,8 @@ func TestFHIRRecord(t *testing.T) {
 		"fhir.id":            "o1",
 		"fhir.action":        "create",
 		"fhir.version":       "R4",
+		"fhir.version_id":    "ev-1",
+		"fhir.full_url":      "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
 		"fhir.warnings":      "1:100@Observation.foo",
 	}
 	got := map[string]string{}
@@ -108,8 +111,8 @@ func TestFHIRRecord(t *testing.T) {
 		t.Errorf("delete record %q %q %q", del.Topic, del.Key, del.Value)
 	}
 	for _, h := range del.Headers {
-		if h.Key == "fhir.warnings" {
-			t.Errorf("no warnings header expected")
+		if h.Key == "fhir.warnings" || h.Key == "fhir.version_id" || h.Key == "fhir.full_url" {
+			t.Errorf("no %s header expected without a value", h.Key)
 		}
 		if h.Key == "ce_id" && string(h.Value) != "Patient/p1" {
 			t.Errorf("ce_id fallback = %q", h.Value)

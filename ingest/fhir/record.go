@@ -32,8 +32,9 @@ const InstantFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // member is one top-level member of a JSON object, its value as raw bytes.
 type member struct {
-	name string
-	raw  json.RawMessage
+	name    string
+	rawName []byte // the name as written, with its quotes; nil for new members
+	raw     json.RawMessage
 }
 
 // storedForm returns body with id, meta.versionId and meta.lastUpdated set
@@ -71,31 +72,108 @@ func withMeta(raw json.RawMessage, versionID string, lastUpdated time.Time) (jso
 	return encodeObject(members, len(raw)+96), nil
 }
 
-// objectMembers splits a JSON object into its members, in order.
+// objectMembers splits a JSON object into its members, in order, without
+// decoding values: Parse has already checked the syntax with fhirval's
+// scanner, so only the bounds of each value are found here. It fails
+// rather than guess on anything that is not an object.
 func objectMembers(raw []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	i := 0
+	if bytes.HasPrefix(raw, utf8BOM) {
+		i = len(utf8BOM) // accepted by the scanner; the stored form has none
+	}
+	i = skipSpace(raw, i)
+	if i >= len(raw) || raw[i] != '{' {
 		return nil, errNotObject
 	}
 	var out []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("read member name: %w", err)
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("read member %q: %w", name, err)
-		}
-		out = append(out, member{name: name, raw: v})
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return out, trailing(raw, i+1)
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errNotObject
+	for i < len(raw) {
+		end := stringEnd(raw, i)
+		if end < 0 {
+			return nil, errNotObject
+		}
+		name := string(raw[i+1 : end-1])
+		if bytes.IndexByte(raw[i:end], '\\') >= 0 {
+			if err := json.Unmarshal(raw[i:end], &name); err != nil {
+				return nil, fmt.Errorf("member name: %w", err)
+			}
+		}
+		rawName := raw[i:end]
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, errNotObject
+		}
+		start := skipSpace(raw, i+1)
+		stop := valueEnd(raw, start)
+		if stop < 0 {
+			return nil, errNotObject
+		}
+		out = append(out, member{name: name, rawName: rawName, raw: raw[start:stop]})
+		i = skipSpace(raw, stop)
+		switch {
+		case i < len(raw) && raw[i] == ',':
+			i = skipSpace(raw, i+1)
+		case i < len(raw) && raw[i] == '}':
+			return out, trailing(raw, i+1)
+		default:
+			return nil, errNotObject
+		}
 	}
-	return out, nil
+	return nil, errNotObject
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// trailing fails when anything but whitespace follows offset i.
+func trailing(raw []byte, i int) error {
+	if skipSpace(raw, i) != len(raw) {
+		return errNotObject
+	}
+	return nil
+}
+
+// valueEnd is the offset just past the JSON value starting at b[i], or -1.
+// Strings are skipped with their escapes; objects and arrays by counting
+// brackets outside strings; scalars run to the next delimiter.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e := stringEnd(b, j)
+				if e < 0 {
+					return -1
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 func memberValue(ms []member, name string) json.RawMessage {
@@ -136,7 +214,11 @@ func encodeObject(ms []member, size int) []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, quote(m.name)...)
+		if m.rawName != nil {
+			out = append(out, m.rawName...)
+		} else {
+			out = append(out, quote(m.name)...)
+		}
 		out = append(out, ':')
 		out = append(out, m.raw...)
 	}

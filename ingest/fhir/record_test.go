@@ -1,10 +1,13 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +49,11 @@ func TestStoredForm(t *testing.T) {
 			want: `{"resourceType":"Observation","id":"new","meta":{"versionId":"v1","lastUpdated":"2026-01-02T03:04:05.006Z"},"subject":{"reference" : "Patient/a1"},"encounter":{"reference":"Encounter/e2"},"performer":[{"reference":"Practitioner/7"}]}`,
 		},
 		{
+			name: "an escaped member name is matched by its value and kept as written",
+			body: "{\"resourceType\":\"Patient\",\r\n\t\"\\u0069d\" : \"old\" }",
+			want: `{"resourceType":"Patient","\u0069d":"new","meta":{"versionId":"v1","lastUpdated":"2026-01-02T03:04:05.006Z"}}`,
+		},
+		{
 			name: "a reference-like text inside a string is not a reference",
 			refs: refs,
 			body: `{"resourceType":"Observation","note":[{"text":"\"reference\":\"urn:uuid:p1\""}]}`,
@@ -63,8 +71,51 @@ func TestStoredForm(t *testing.T) {
 			}
 		})
 	}
-	if _, err := storedForm([]byte(`["not","an","object"]`), "x", "v", at, nil); err == nil {
-		t.Error("an array was given a stored form")
+	for _, bad := range []string{`["not","an","object"]`, `{"a":1} {}`, `{"a":}`, `{"a":1,}`, `{"a" 1}`, `{"a":"x`, ``} {
+		if got, err := storedForm([]byte(bad), "x", "v", at, nil); err == nil {
+			t.Errorf("%q was given a stored form: %s", bad, got)
+		}
+	}
+}
+
+// TestStoredFormOfTheCorpus: for every valid example of the project's FHIR
+// corpus (fhirval's, with its licences, and this package's), the stored
+// form decodes to the example with id and meta set, nothing else changed.
+func TestStoredFormOfTheCorpus(t *testing.T) {
+	files, err := filepath.Glob("../../validation/fhirval/testdata/corpus/valid/*.json")
+	local, err2 := filepath.Glob("testdata/corpus/valid/*.json")
+	files = append(files, local...)
+	if err != nil || err2 != nil || len(files) < 500 {
+		t.Fatalf("corpus of %d files: %v %v", len(files), err, err2)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := storedForm(body, "stored-id", "v9", at, nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		var a, b map[string]any
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Errorf("%s: stored form is not JSON: %v", f, err)
+			continue
+		}
+		if err := json.Unmarshal(bytes.TrimPrefix(body, utf8BOM), &b); err != nil {
+			t.Fatal(err)
+		}
+		meta, _ := b["meta"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["versionId"], meta["lastUpdated"] = "v9", "2026-01-02T03:04:05.000Z"
+		b["meta"], b["id"] = meta, "stored-id"
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: stored form changed more than id and meta", f)
+		}
 	}
 }
 
