@@ -45,9 +45,10 @@ func (a *Authenticator) admit(ctx context.Context, door string, values []string,
 }
 
 // HTTPMiddleware is the one decision point of an HTTP listener: it
-// refuses a request whose path is not canonical (Canonical) with 400
-// before any handler, so that the path judged here is the path every
-// router behind it serves; then it looks the method and path up in table.
+// refuses a request whose path is not canonical (Canonical) before any
+// handler, so that the path judged here is the path every router behind
+// it serves (401 without a valid credential, else 400); then it looks the
+// method and path up in table.
 // A public row passes without a credential; any other request needs a
 // credential with the row's scope, and a request matching no row is
 // refused to every credential (401 without one, 403 with a valid one).
@@ -65,8 +66,14 @@ func (a *Authenticator) HTTPMiddleware(door string, table *RouteTable, next http
 		return CanonicalPaths(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := Canonical(r); err != nil {
-			writePathRefusal(w, err)
+		if perr := Canonical(r); perr != nil {
+			// No route is judged for such a path: without a valid
+			// credential it is 401 like any other, with one 400.
+			if _, err := a.admit(r.Context(), door, r.Header.Values("Authorization"), "", true, r.RemoteAddr, r.Method); err != nil {
+				writeRefusal(w, a.realm, err, "")
+				return
+			}
+			writePathRefusal(w, perr)
 			return
 		}
 		rule, _, routed := table.Lookup(r)

@@ -203,12 +203,20 @@ func TestNonCanonicalPathsNeverReachAHandler(t *testing.T) {
 	for name, h := range handlers {
 		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
 			for _, p := range paths {
-				w := httptest.NewRecorder()
-				r := rawRequest(t, method, p)
-				r.Header.Set("Authorization", "Bearer "+testFHIRKey)
-				h.ServeHTTP(w, r)
-				if w.Code != http.StatusBadRequest {
-					t.Errorf("%s: %s %s answered %d, want 400", name, method, p, w.Code)
+				for _, key := range []string{"", "Bearer not-a-key", "Bearer " + testFHIRKey} {
+					w := httptest.NewRecorder()
+					r := rawRequest(t, method, p)
+					if key != "" {
+						r.Header.Set("Authorization", key)
+					}
+					h.ServeHTTP(w, r)
+					want := http.StatusBadRequest
+					if name == "with authentication" && !strings.HasSuffix(key, testFHIRKey) {
+						want = http.StatusUnauthorized
+					}
+					if w.Code != want {
+						t.Errorf("%s: %s %s with %q answered %d, want %d", name, method, p, key, w.Code, want)
+					}
 				}
 			}
 		}
