@@ -141,11 +141,20 @@ func (ec *evalCtx) allChildren(n *Node, out Collection) Collection {
 				continue
 			}
 		}
-		typ, _, _ := ec.model.ElementType(n.Type, name)
-		if base, suffix, ok := ec.splitChoice(n.Type, name); ok {
-			name, typ = base, choiceSuffixType(suffix)
+		key := name
+		typ, choice, known := ec.model.ElementType(n.Type, name)
+		if !known || choice {
+			if base, suffix, ok := ec.splitChoice(n.Type, name); ok {
+				name, typ = base, choiceSuffixType(suffix)
+			}
 		}
-		out = appendJSON(out, n, name, typ, obj[strings.TrimPrefix(k, "_")], obj["_"+strings.TrimPrefix(k, "_")])
+		var ext any
+		if k[0] == '_' {
+			ext = obj[k]
+		} else if len(obj) > 1 {
+			ext = obj["_"+key]
+		}
+		out = appendJSON(out, n, name, typ, obj[key], ext)
 	}
 	return out
 }
