@@ -18,6 +18,9 @@ type Spec struct {
 	Partitions        int
 	ReplicationFactor int
 	MinInsyncReplicas int
+	// Compact asks for cleanup.policy=compact: the topic holds state (the
+	// latest record per key), which deletion by retention would lose.
+	Compact bool
 }
 
 // Observed is what the cluster reports for a topic.
@@ -28,6 +31,9 @@ type Observed struct {
 	// MinInsyncReplicas is the effective min.insync.replicas (topic value
 	// or broker default); 0 when it could not be read.
 	MinInsyncReplicas int
+	// CleanupPolicy is the effective cleanup.policy ("delete", "compact",
+	// "compact,delete"); empty when it could not be read.
+	CleanupPolicy string
 }
 
 // Level orders problems: an error means records cannot be written as
@@ -52,6 +58,7 @@ const (
 	CodeMinInsyncAboveRF  = "min_insync_replicas_above_rf"
 	CodeNoFaultTolerance  = "no_fault_tolerance"
 	CodeAcksAllUnsafe     = "acks_all_unprotected"
+	CodeNotCompacted      = "not_compacted"
 )
 
 // Problem is one finding about one topic, with a hint for the operator.
@@ -90,6 +97,11 @@ func Check(s Spec, o Observed) []Problem {
 		}}
 	}
 	var ps []Problem
+	if s.Compact && o.CleanupPolicy != "" && !strings.Contains(o.CleanupPolicy, "compact") {
+		ps = append(ps, Problem{LevelError, CodeNotCompacted,
+			fmt.Sprintf("cleanup.policy %s: the state it holds is deleted after retention", o.CleanupPolicy),
+			fmt.Sprintf("kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config cleanup.policy=compact", s.Name)})
+	}
 	if s.Partitions > 0 && o.Partitions < s.Partitions {
 		ps = append(ps, Problem{LevelWarning, CodePartitions,
 			fmt.Sprintf("%d partitions, configured %d", o.Partitions, s.Partitions),
@@ -154,6 +166,9 @@ func createHint(s Spec) string {
 	}
 	if s.MinInsyncReplicas > 0 {
 		fmt.Fprintf(&b, " --config min.insync.replicas=%d", s.MinInsyncReplicas)
+	}
+	if s.Compact {
+		b.WriteString(" --config cleanup.policy=compact")
 	}
 	b.WriteString(", or set kafka.topics.create: true")
 	return b.String()

@@ -164,10 +164,14 @@ func createTopic(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
 	if s.ReplicationFactor > 0 {
 		rf = int16(s.ReplicationFactor)
 	}
-	var cfg map[string]*string
+	cfg := map[string]*string{}
 	if s.MinInsyncReplicas > 0 {
 		v := strconv.Itoa(s.MinInsyncReplicas)
-		cfg = map[string]*string{"min.insync.replicas": &v}
+		cfg["min.insync.replicas"] = &v
+	}
+	if s.Compact {
+		v := "compact"
+		cfg["cleanup.policy"] = &v
 	}
 	resp, err := adm.CreateTopic(ctx, parts, rf, cfg, s.Name)
 	if err == nil {
@@ -182,6 +186,9 @@ func createTopic(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
 		// sent now may reach a broker that does not know the topic yet.
 		if c, ok := resp.Configs["min.insync.replicas"]; ok {
 			tr.Observed.MinInsyncReplicas, _ = strconv.Atoi(c.MaybeValue())
+		}
+		if c, ok := resp.Configs["cleanup.policy"]; ok {
+			tr.Observed.CleanupPolicy = c.MaybeValue()
 		}
 		if tr.Observed.Partitions <= 0 || tr.Observed.ReplicationFactor <= 0 {
 			return refresh(ctx, adm, tr)
@@ -221,8 +228,9 @@ func refresh(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
 	return nil
 }
 
-// readMinInsync fills the effective min.insync.replicas of existing topics;
-// a topic whose configuration cannot be read keeps 0 (Check warns).
+// readMinInsync fills the effective min.insync.replicas and cleanup.policy
+// of existing topics; a topic whose configuration cannot be read keeps 0
+// and "" (Check warns about the first).
 func readMinInsync(ctx context.Context, adm *kadm.Client, names []string, rep *Report) error {
 	if len(names) == 0 {
 		return nil
@@ -237,13 +245,20 @@ func readMinInsync(ctx context.Context, adm *kadm.Client, names []string, rep *R
 			continue
 		}
 		for _, c := range rc.Configs {
-			if c.Key != "min.insync.replicas" {
-				continue
-			}
-			n, _ := strconv.Atoi(c.MaybeValue())
 			for i := range rep.Topics {
-				if rep.Topics[i].Spec.Name == rc.Name && n > 0 {
-					rep.Topics[i].Observed.MinInsyncReplicas = n
+				o := &rep.Topics[i].Observed
+				if rep.Topics[i].Spec.Name != rc.Name {
+					continue
+				}
+				switch c.Key {
+				case "min.insync.replicas":
+					if n, _ := strconv.Atoi(c.MaybeValue()); n > 0 {
+						o.MinInsyncReplicas = n
+					}
+				case "cleanup.policy":
+					if v := c.MaybeValue(); v != "" {
+						o.CleanupPolicy = v
+					}
 				}
 			}
 		}

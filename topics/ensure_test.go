@@ -2,6 +2,7 @@ package topics
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,5 +98,32 @@ func TestEnsureFailsWhenNoBrokerAnswers(t *testing.T) {
 	defer cl.Close()
 	if _, err := Ensure(ctx, kadm.NewClient(cl), []Spec{{Name: "x"}}, false); err == nil {
 		t.Fatal("Ensure without a reachable broker returned no error")
+	}
+}
+
+func TestACompactedTopicIsCreatedCompactedAndADeletePolicyOneIsAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := fakeAdmin(t, kfake.NumBrokers(1), kfake.SeedTopics(1, "state.plain"))
+	specs := []Spec{
+		{Name: "state.new", Partitions: 1, ReplicationFactor: 1, Compact: true},
+		{Name: "state.plain", Partitions: 1, ReplicationFactor: 1, Compact: true},
+	}
+	rep, err := Ensure(ctx, adm, specs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := rep.Topics[0]; !tr.Created || tr.Observed.CleanupPolicy != "compact" || slices.Contains(codes(tr.Problems), "error:not_compacted") {
+		t.Fatalf("created compacted topic: %+v", tr)
+	}
+	if got := codes(rep.Topics[1].Problems); !slices.Contains(got, "error:not_compacted") {
+		t.Fatalf("a delete-policy topic with a compacted spec: %v (observed %+v)", got, rep.Topics[1].Observed)
+	}
+	rep, err = Ensure(ctx, adm, specs[:1], false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rep.Topics[0].Observed; o.CleanupPolicy != "compact" || rep.HasErrors() {
+		t.Fatalf("re-read compacted topic: %+v %s", o, rep)
 	}
 }
