@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
 // This file holds the FHIR manners the REST door applies before the
@@ -30,30 +31,44 @@ func fhirSegments(p string) []string {
 }
 
 // fhirAllow is the Allow header of a FHIR path: the methods the gateway
-// serves there. "" means none: history, search, operations and compartments
-// are not served at all.
-func fhirAllow(segs []string) string {
+// serves there, "" for none (history, search, operations and compartments
+// are FHIR interactions the gateway does not serve at all). ok is false for
+// paths that are no FHIR interaction at all; they are left to the mux
+// (404).
+func fhirAllow(segs []string) (allow string, ok bool) {
 	special := func(s string) bool { return strings.HasPrefix(s, "_") || strings.HasPrefix(s, "$") }
-	switch {
-	case len(segs) == 0:
-		return "POST" // transaction, batch
-	case len(segs) == 1 && segs[0] == "metadata":
-		return "GET, HEAD"
+	op := func(s string) bool { return strings.HasPrefix(s, "$") }
+	switch n := len(segs); {
+	case n == 0:
+		return "POST", true // transaction, batch
+	case n == 1 && segs[0] == "metadata":
+		return "GET, HEAD", true
+	case n == 1 && (segs[0] == "_history" || segs[0] == "_search" || op(segs[0])):
+		return "", true // whole-system history, search, operations
 	case special(segs[0]):
-		return ""
-	case len(segs) == 1:
-		return "POST" // create
-	case len(segs) == 2 && !special(segs[1]):
-		return "PUT, DELETE" // update, delete
+		return "", false
+	case n == 1:
+		return "POST", true // create
+	case n == 2 && (segs[1] == "_history" || segs[1] == "_search" || op(segs[1])):
+		return "", true // type history, search, operations
+	case n == 2 && !special(segs[1]):
+		return "PUT, DELETE", true // update, delete
+	case n == 3 && (segs[2] == "_history" || op(segs[2]) || fhirval.KnownResourceType(segs[2])):
+		return "", true // instance history, operations, compartment search
+	case n == 4 && segs[2] == "_history":
+		return "", true // vread
 	}
-	return ""
+	return "", false
 }
 
 // serveFHIR answers the requests under /fhir that the mux must not see and
 // reports whether it did.
 func (d *httpDoor) serveFHIR(w http.ResponseWriter, r *http.Request) bool {
 	segs := fhirSegments(r.URL.Path)
-	allow := fhirAllow(segs)
+	allow, ok := fhirAllow(segs)
+	if !ok {
+		return false
+	}
 	if len(segs) == 1 && (r.Method == http.MethodPut || r.Method == http.MethodDelete) && searchQuery(r.URL.Query()) {
 		// PUT or DELETE [base]/Type?search: conditional update or delete.
 		if ok, why := acceptsJSON(r); !ok {

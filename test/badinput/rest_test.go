@@ -185,9 +185,12 @@ func restCases(t *testing.T) []restCase {
 	} {
 		cases = append(cases, restCase{name: "method " + m.method + " " + m.path, method: m.method, path: m.path, contentType: fhirJSON, body: valid, want: 405})
 	}
-	for _, p := range []string{"/nope", "/fhir/Patient/p1/extra", "/fhir/Patient/p1/_history/1", "/FHIR/Patient"} {
+	for _, p := range []string{"/nope", "/fhir/Patient/p1/extra", "/FHIR/Patient"} {
 		cases = append(cases, restCase{name: "unknown route " + p, method: http.MethodPost, path: p, contentType: fhirJSON, body: valid, want: 404})
 	}
+	// A FHIR interaction the write-only gateway does not serve (vread) is
+	// a FHIR 405 with Allow, not a 404.
+	cases = append(cases, restCase{name: "POST to a vread path", method: http.MethodPost, path: "/fhir/Patient/p1/_history/1", contentType: fhirJSON, body: valid, want: 405})
 	cases = append(cases,
 		restCase{name: "PUT with a body id that differs from the URL", method: http.MethodPut, path: "/fhir/Patient/p1", contentType: fhirJSON, body: patient(`,"id":"p2"`), want: 400},
 		restCase{name: "PUT with a bad URL id", method: http.MethodPut, path: "/fhir/Patient/a%20b", contentType: fhirJSON, body: patient(`,"id":"a b"`), want: 400},
