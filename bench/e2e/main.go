@@ -10,7 +10,13 @@
 //  3. with the same concurrency, payloads, topics, acks=all and producer
 //     settings it produces the same payloads straight to the same broker, each
 //     goroutine waiting for its produce to be acknowledged;
-//  4. it prints both and the ratio gateway/plain.
+//  4. it prints both and the ratio gateway/plain, and beside the rates the
+//     CPU time per message of each process: the gateway's (from
+//     /proc/<pid>/stat, sampled before and after each phase) and the plain
+//     producer's, which runs in a child process of its own (this binary
+//     with -plain-child) and measures its rusage over the phase only. On a
+//     shared machine the CPU ratio holds where the rate ratio drifts with
+//     the neighbours' load.
 //
 // The gateway, the broker and this process share the machine, as they do
 // in the comparison's plain half (broker and producer).
@@ -25,19 +31,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/loadgen"
-	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/router"
 )
 
@@ -46,14 +45,28 @@ func main() {
 	glob := flag.String("messages", "ingest/hl7/testdata/corpus/valid/*.hl7", "HL7 files to send (batches and messages whose MSH-15 asks for no ACK are left out)")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each measurement")
 	concs := flag.String("connections", "1,8,64", "concurrency levels")
+	debugAddr := flag.String("debug-addr", "", "passed to the gateway: serve its profiler (/debug/pprof/) here")
+	child := flag.Bool("plain-child", false, "internal: run the plain producer phase in this process and print its result")
+	brokers := flag.String("brokers", "", "internal (-plain-child): the broker to produce to")
 	flag.Parse()
-	if err := run(*bin, *glob, *dur, *concs); err != nil {
+	var err error
+	if *child {
+		n, cerr := strconv.Atoi(*concs)
+		if cerr != nil {
+			err = fmt.Errorf("bad concurrency %q", *concs)
+		} else {
+			err = plainChild(*brokers, *glob, n, *dur)
+		}
+	} else {
+		err = run(*bin, *glob, *dur, *concs, *debugAddr)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, glob string, dur time.Duration, concs string) error {
+func run(bin, glob string, dur time.Duration, concs, debugAddr string) error {
 	msgs, err := loadMessages(glob)
 	if err != nil {
 		return err
@@ -66,6 +79,9 @@ func run(bin, glob string, dur time.Duration, concs string) error {
 	kafkaAddr := "127.0.0.1:" + ports[3]
 	cmd := exec.Command(bin, "serve", "--mllp-addr", mllpAddr, "--http-addr", httpAddr,
 		"--grpc-addr", "127.0.0.1:"+ports[2], "--embedded-kafka-addr", kafkaAddr, "--log-level", "warn")
+	if debugAddr != "" {
+		cmd.Args = append(cmd.Args, "--debug-addr", debugAddr)
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start gateway: %w", err)
@@ -84,102 +100,70 @@ func run(bin, glob string, dur time.Duration, concs string) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	fmt.Printf("e2e: %d distinct payloads, %s per measurement, broker: embedded (kfake) in the gateway process\n", len(msgs), dur)
-	fmt.Printf("%-6s %-8s %12s %10s %10s %10s\n", "conns", "path", "msgs/s", "p50", "p99", "max")
+	fmt.Printf("cpu µs/msg: proc = the gateway process (MLLP, pipeline, producer and its embedded broker) on the gateway\n" +
+		"row, the plain producer's own process on the plain row; broker = the gateway process while the plain\n" +
+		"producer runs (the embedded broker, gateway idle); sender = the MLLP load generator (this process)\n")
+	fmt.Printf("%-6s %-8s %12s %10s %10s %10s %9s %9s %9s\n", "conns", "path", "msgs/s", "p50", "p99", "max", "proc", "broker", "sender")
 	for _, f := range strings.Split(concs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
 			return fmt.Errorf("bad concurrency %q", f)
 		}
-		ctx := context.Background()
-		rep, err := loadgen.Run(ctx, loadgen.Options{Addr: mllpAddr, Messages: msgs, Connections: n, Duration: dur,
-			UniqueControlIDs: true, ControlIDPrefix: "E2E" + strconv.Itoa(n)})
-		if err != nil {
-			return fmt.Errorf("gateway load: %w", err)
+		if err := measure(context.Background(), cmd.Process.Pid, mllpAddr, kafkaAddr, glob, msgs, n, dur); err != nil {
+			return err
 		}
-		if rep.Codes["AA"]+rep.Codes["CA"] != rep.Answered || rep.Errors > 0 {
-			return fmt.Errorf("gateway answered %s, not only AA/CA", rep)
-		}
-		fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s\n", n, "gateway", rep.MsgsPerSec, rep.P50, rep.P99, rep.Max)
-		fmt.Printf("       (%s)\n", rep)
-		plain, err := plainProduce(ctx, []string{kafkaAddr}, msgs, n, dur)
-		if err != nil {
-			return fmt.Errorf("plain producer: %w", err)
-		}
-		fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s\n", n, "plain", plain.rate, plain.p50, plain.p99, plain.max)
-		fmt.Printf("%-6d %-8s %12.2f\n", n, "ratio", rep.MsgsPerSec/plain.rate)
 	}
 	return nil
 }
 
-type plainResult struct {
-	rate          float64
-	p50, p99, max time.Duration
-}
-
-// plainProduce sends the payloads with conns goroutines, each waiting for
-// its record to be acknowledged before the next, with the gateway's own
-// producer settings (acks=all, idempotent, linger, compression).
-func plainProduce(ctx context.Context, brokers []string, msgs [][]byte, conns int, dur time.Duration) (plainResult, error) {
-	topics := make([]string, len(msgs))
-	for i, m := range msgs {
-		parsed, err := hl7.Parse(m)
-		if err != nil {
-			return plainResult{}, err
-		}
-		if topics[i], err = router.HL7Topic("", hl7.Meta(parsed, "")); err != nil {
-			return plainResult{}, err
-		}
-	}
-	opts, err := publish.Options(config.Default().Kafka, brokers)
+// measure runs one concurrency level on both paths and prints their rows:
+// rates, latencies and CPU time per message of each process involved.
+func measure(ctx context.Context, gwPid int, mllpAddr, kafkaAddr, glob string, msgs [][]byte, n int, dur time.Duration) error {
+	gw0, err := procCPU(gwPid)
 	if err != nil {
-		return plainResult{}, err
+		return err
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.AllowAutoTopicCreation())...)
+	self0 := selfCPU()
+	rep, err := loadgen.Run(ctx, loadgen.Options{Addr: mllpAddr, Messages: msgs, Connections: n, Duration: dur,
+		UniqueControlIDs: true, ControlIDPrefix: "E2E" + strconv.Itoa(n)})
 	if err != nil {
-		return plainResult{}, err
+		return fmt.Errorf("gateway load: %w", err)
 	}
-	defer cl.Close()
-	var (
-		mu    sync.Mutex
-		lats  []time.Duration
-		count atomic.Int64
-		errc  = make(chan error, conns)
-		wg    sync.WaitGroup
-	)
-	deadline := time.Now().Add(dur)
-	start := time.Now()
-	for c := 0; c < conns; c++ {
-		wg.Go(func() {
-			local := make([]time.Duration, 0, 1024)
-			for i := c; time.Now().Before(deadline); i += conns {
-				m := msgs[i%len(msgs)]
-				t0 := time.Now()
-				r := &kgo.Record{Topic: topics[i%len(msgs)], Key: []byte(strconv.Itoa(i)), Value: m}
-				if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-					errc <- err
-					return
-				}
-				local = append(local, time.Since(t0))
-				count.Add(1)
-			}
-			mu.Lock()
-			lats = append(lats, local...)
-			mu.Unlock()
-		})
+	self1 := selfCPU()
+	gw1, err := procCPU(gwPid)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	select {
-	case err := <-errc:
-		return plainResult{}, err
-	default:
+	if rep.Codes["AA"]+rep.Codes["CA"] != rep.Answered || rep.Errors > 0 {
+		return fmt.Errorf("gateway answered %s, not only AA/CA", rep)
 	}
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	if len(lats) == 0 {
-		return plainResult{}, fmt.Errorf("nothing produced")
+	done := int64(rep.Answered + rep.Silent)
+	gwCPU := perMsg(gw1-gw0, done)
+	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9s %9.1f\n", n, "gateway", rep.MsgsPerSec, rep.P50, rep.P99, rep.Max,
+		gwCPU, "-", perMsg(self1-self0, done))
+	fmt.Printf("       (%s)\n", rep)
+	gw2, err := procCPU(gwPid)
+	if err != nil {
+		return err
 	}
-	pct := func(p float64) time.Duration { return lats[min(len(lats)-1, int(p*float64(len(lats))))] }
-	return plainResult{rate: float64(count.Load()) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99), max: lats[len(lats)-1]}, nil
+	plain, err := runPlainChild(ctx, kafkaAddr, glob, n, dur)
+	if err != nil {
+		return fmt.Errorf("plain producer: %w", err)
+	}
+	gw3, err := procCPU(gwPid)
+	if err != nil {
+		return err
+	}
+	prodCPU, brokerCPU := perMsg(plain.CPU, plain.Count), perMsg(gw3-gw2, plain.Count)
+	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9.1f %9s\n", n, "plain", plain.Rate, plain.P50, plain.P99, plain.Max,
+		prodCPU, brokerCPU, "-")
+	// cpu: the gateway process against the plain producer and the broker
+	// it drives (both sides include the broker's work); cpu-no-broker
+	// takes the broker's figure off the gateway's, an estimate since the
+	// broker's cost per message depends on how records are batched.
+	fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   cpu-no-broker %.2f\n", n, "ratio", rep.MsgsPerSec/plain.Rate,
+		gwCPU/(prodCPU+brokerCPU), (gwCPU-brokerCPU)/prodCPU)
+	return nil
 }
 
 func loadMessages(glob string) ([][]byte, error) {
