@@ -132,7 +132,10 @@ func brokerFailure(err error) bool {
 	return false
 }
 
-// observedPublisher tells readiness the outcome of every publish.
+// observedPublisher tells readiness the outcome of every publish, except
+// a failure that came with the end of the sender's own context (a client
+// with a short deadline, or one that went away): otherwise any client
+// could make the gateway not ready.
 type observedPublisher struct {
 	pub   pipeline.Publisher
 	ready *readiness
@@ -140,6 +143,8 @@ type observedPublisher struct {
 
 func (o observedPublisher) Publish(ctx context.Context, recs []*kgo.Record, atomic bool) ([]pipeline.Delivery, error) {
 	dels, err := o.pub.Publish(ctx, recs, atomic)
-	o.ready.observe(err)
+	if err == nil || ctx.Err() == nil {
+		o.ready.observe(err)
+	}
 	return dels, err
 }

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 )
 
@@ -84,5 +86,27 @@ func TestReadinessNamesTheFailedPublish(t *testing.T) {
 	var pe *publish.Error
 	if !errors.As(err, &pe) || pe.Reason() != publish.ReasonTimeout {
 		t.Fatalf("Check = %v, want the publish error", err)
+	}
+}
+
+// failingPublisher fails every publish with err.
+type failingPublisher struct{ err error }
+
+func (f failingPublisher) Publish(context.Context, []*kgo.Record, bool) ([]pipeline.Delivery, error) {
+	return nil, f.err
+}
+
+func TestAClientDeadlineDoesNotMakeTheGatewayNotReady(t *testing.T) {
+	timeout := &publish.Error{Why: publish.ReasonTimeout, Err: context.DeadlineExceeded}
+	r, _ := newTestReadiness(ok, ok)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the sender's own deadline passed
+	_, _ = observedPublisher{failingPublisher{timeout}, r}.Publish(ctx, nil, false)
+	if err := r.Check(context.Background()); err != nil {
+		t.Fatalf("after a publish cut by its sender's context: %v, want ready", err)
+	}
+	_, _ = observedPublisher{failingPublisher{timeout}, r}.Publish(context.Background(), nil, false)
+	if err := r.Check(context.Background()); err == nil {
+		t.Fatal("after a publish that timed out on its own: ready, want not ready")
 	}
 }
