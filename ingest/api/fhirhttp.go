@@ -184,6 +184,9 @@ var formatAliases = map[string]string{
 // versions (fhirVersion parameter) is refused with the reason.
 func acceptsJSON(r *http.Request) (bool, string) {
 	if f := r.URL.Query().Get("_format"); f != "" {
+		// An unescaped '+' in the query reads as a space
+		// (_format=application/fhir+json); FHIR asks servers to take it.
+		f = strings.ReplaceAll(f, " ", "+")
 		if a, ok := formatAliases[strings.ToLower(f)]; ok {
 			f = a
 		}

@@ -194,8 +194,10 @@ func TestNegotiationAcceptsWhatFHIRClientsSend(t *testing.T) {
 			t.Errorf("Accept %q: status %d: %.200s", accept, resp.StatusCode, body)
 		}
 	}
-	if resp, body := e.do(t, "GET", "/fhir/metadata?_format=json", "", nil, "Accept", "application/fhir+xml"); resp.StatusCode != 200 {
-		t.Errorf("_format=json: status %d: %.200s", resp.StatusCode, body)
+	for _, f := range []string{"json", "application/fhir+json", "application/fhir%2Bjson", "application/json"} {
+		if resp, body := e.do(t, "GET", "/fhir/metadata?_format="+f, "", nil, "Accept", "application/fhir+xml"); resp.StatusCode != 200 {
+			t.Errorf("_format=%s: status %d: %.200s", f, resp.StatusCode, body)
+		}
 	}
 }
 
