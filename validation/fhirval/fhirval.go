@@ -4,7 +4,8 @@
 //
 //   - a JSON scanner of its own (iterative, depth-bounded, never recursive)
 //     that refuses what is not RFC 8259 JSON (syntax errors, comments,
-//     trailing commas, invalid UTF-8, nesting deeper than the limit) and
+//     trailing commas, invalid UTF-8, nesting deeper than the limit; a
+//     leading UTF-8 byte-order mark is skipped) and
 //     reports FHIR JSON rules that need no schema (duplicate member names,
 //     empty arrays/objects/strings, nulls outside arrays);
 //   - github.com/google/fhir/go's validating R4 unmarshaller, whose errors
@@ -74,6 +75,7 @@ func CheckScanned(body []byte, doc *Doc, opts Options) validation.Findings {
 // check runs everything after a scan without syntax errors; content is the
 // scan's content findings, unrooted (check roots them in place).
 func check(body []byte, doc *Doc, content validation.Findings, opts Options) (findings validation.Findings) {
+	body = withoutBOM(body)
 	root := rootOf(doc, body)
 	switch {
 	case doc.ResourceType == "" && doc.Member("resourceType") == nil:
@@ -175,7 +177,9 @@ func r4Unmarshaller() (*jsonformat.Unmarshaller, error) {
 // object (no comments, trailing commas, invalid UTF-8, or nesting deeper
 // than DefaultMaxDepth) and returns its top level. The findings are the
 // syntax errors, rooted at the resource type when known; they are errors
-// in both modes. It is much cheaper than Validate.
+// in both modes. A leading UTF-8 byte-order mark is skipped, as FHIR
+// servers do; the body itself is never changed. It is much cheaper than
+// Validate.
 func Scan(body []byte) (*Doc, validation.Findings) {
 	doc, syntax, _ := scan(body, 0)
 	return doc, rooted(syntax, rootOf(doc, body))

@@ -1,6 +1,7 @@
 package fhirval
 
 import (
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -25,6 +26,8 @@ type googleIssue struct {
 // unmarshalFindings runs google/fhir's validating unmarshaller and turns
 // its errors into findings. The unmarshaller's error types live in an
 // internal package, so their exported fields are read by reflection.
+// Resources google/fhir cannot read in place (see fhirPathIn) are
+// validated on their own and their findings placed under their element.
 func unmarshalFindings(body []byte) validation.Findings {
 	u, err := r4Unmarshaller()
 	if err != nil {
@@ -41,13 +44,71 @@ func unmarshalFindings(body []byte) validation.Findings {
 		issues = append(parsed, issues...)
 	}
 	fs := make(validation.Findings, 0, len(issues))
+	var nested []string
 	for _, is := range issues {
+		if _, in := fhirPathIn(is.path); in != "" {
+			if !contains(nested, in) {
+				nested = append(nested, in)
+			}
+			continue
+		}
 		fs = append(fs, is.finding())
 		if len(fs) == maxFindings {
 			break
 		}
 	}
+	for _, loc := range nested {
+		fs = append(fs, nestedFindings(body, loc)...)
+	}
 	return fs
+}
+
+// nestedFindings validates the resource at loc (a FHIRPath location such
+// as "Parameters.parameter[0].resource") with google/fhir and roots its
+// findings at loc. The element is found by a generic decode of the path,
+// which only bodies holding such resources pay.
+func nestedFindings(body []byte, loc string) validation.Findings {
+	raw := rawAt(body, strings.Split(loc, ".")[1:])
+	if raw == nil {
+		return nil
+	}
+	fs := unmarshalFindings(raw)
+	for i := range fs {
+		rel := fs[i].Location
+		if j := strings.IndexByte(rel, '.'); j >= 0 {
+			rel = rel[j:]
+		} else {
+			rel = ""
+		}
+		fs[i].Location = loc + rel
+	}
+	return fs
+}
+
+// rawAt returns the raw JSON at a member path ("parameter[0]",
+// "resource") below the object body, or nil when there is none.
+func rawAt(body []byte, path []string) json.RawMessage {
+	raw := json.RawMessage(body)
+	for _, seg := range path {
+		name, idx := splitIndex(seg)
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+		if raw = obj[name]; raw == nil {
+			return nil
+		}
+		if idx == "" {
+			continue
+		}
+		n, _ := strconv.Atoi(idx[1 : len(idx)-1])
+		var arr []json.RawMessage
+		if json.Unmarshal(raw, &arr) != nil || n >= len(arr) {
+			return nil
+		}
+		raw = arr[n]
+	}
+	return raw
 }
 
 // reporter collects google/fhir's validation-phase errors (required
@@ -200,8 +261,17 @@ func KnownResourceType(t string) bool {
 // contained / outcome are dropped and choice elements are joined with their
 // type. Segments it cannot follow are kept as they are (sanitised).
 func fhirPath(p string) string {
+	loc, _ := fhirPathIn(p)
+	return loc
+}
+
+// fhirPathIn is fhirPath also returning, when the path runs into a
+// resource that google/fhir holds as a google.protobuf.Any it does not
+// read (Parameters.parameter.resource: every element of it is "unknown"),
+// the FHIRPath location of that element; otherwise nested is "".
+func fhirPathIn(p string) (loc, nested string) {
 	if p == "" {
-		return ""
+		return "", ""
 	}
 	segs := strings.Split(p, ".")
 	md := resourcesByName[segs[0]]
@@ -249,12 +319,15 @@ func fhirPath(p string) string {
 					i++
 				}
 			}
+			if md == nil && msg.FullName() == "google.protobuf.Any" && name != "contained" && nested == "" {
+				nested = strings.Join(out, ".")
+			}
 		default:
 			md = msg
 			out = append(out, name+idx)
 		}
 	}
-	return strings.Join(out, ".")
+	return strings.Join(out, "."), nested
 }
 
 func isChoice(md protoreflect.MessageDescriptor) bool {

@@ -106,6 +106,9 @@ func scan(body []byte, maxDepth int) (doc *Doc, syntax, content validation.Findi
 }
 
 func (s *scanner) run() {
+	if bytes.HasPrefix(s.b, utf8BOM) {
+		s.pos = len(utf8BOM) // RFC 8259 §8.1 lets a parser ignore it; FHIR servers do
+	}
 	s.skipSpace()
 	if s.pos >= len(s.b) {
 		s.syntaxErr("empty body")
@@ -464,6 +467,14 @@ func (s *scanner) skipSpace() {
 	}
 	s.pos = i
 }
+
+// utf8BOM is the UTF-8 byte-order mark some Windows tools put before JSON.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// withoutBOM is body without a leading byte-order mark, for the decoders
+// that run after the scan (google/fhir and encoding/json refuse one). It
+// aliases body; the caller's bytes are never changed.
+func withoutBOM(body []byte) []byte { return bytes.TrimPrefix(body, utf8BOM) }
 
 // spaceByte marks JSON's four whitespace characters.
 var spaceByte = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
