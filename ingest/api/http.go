@@ -287,18 +287,32 @@ func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marsh
 	hl7 := isHL7Path(r.URL.Path)
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		// RFC 9110 requires Allow on a 405. The mux answers 405 only on a
-		// path another method's binding matches: below /fhir the FHIR
-		// manners answer first (fhirAllow), so that path is /v1/hl7.
-		if hl7 {
-			w.Header().Set("Allow", http.MethodPost)
-		}
+		// RFC 9110 requires Allow on a 405.
+		w.Header().Set("Allow", bindingAllow(r.URL.Path))
 		writeDoorError(w, hl7, httpStatus, "not-supported", "method "+r.Method+" is not supported here")
 	case http.StatusNotFound:
 		writeDoorError(w, hl7, httpStatus, "not-supported", "no such endpoint")
 	default:
 		writeDoorError(w, hl7, httpStatus, "exception", http.StatusText(httpStatus))
 	}
+}
+
+// bindingAllow is the Allow header of a path the mux answers 405, which
+// it does only where another method's binding in gateway.proto matches:
+// POST /v1/hl7, POST /fhir and /fhir/{type}, PUT and DELETE
+// /fhir/{type}/{id}. (The paths FHIR's manners claim, fhirAllow, never
+// reach the mux with a method they do not serve.)
+func bindingAllow(p string) string {
+	if isHL7Path(p) {
+		return http.MethodPost
+	}
+	switch len(fhirSegments(p)) {
+	case 0, 1:
+		return http.MethodPost
+	case 2:
+		return "PUT, DELETE"
+	}
+	return ""
 }
 
 // writeDoorError answers with an OperationOutcome (FHIR routes) or a line
