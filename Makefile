@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1 SCHEMATHESIS_REQUIRED=1 INTEROP_REQUIRED=1 HAPIFHIR_REQUIRED=1
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check tools bench bench-go bench-e2e bench-py soak fuzz clean
+.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check r4spec r4spec-check tools bench bench-go bench-e2e bench-py soak fuzz clean
 
 all: build
 
@@ -26,7 +26,7 @@ run:
 	$(GO) build -buildvcs=auto -o $(BIN)/gateway ./cmd/gateway && exec $(BIN)/gateway serve $(ARGS)
 
 ## test: lint, generated-code check, then every test (fuzz seed corpora included).
-test: lint proto-check ops-check test-go
+test: lint proto-check r4spec-check ops-check test-go
 
 ## ops-check: alert rules (promtool check + unit tests) and the dashboard against docs/metrics.md.
 ops-check:
@@ -65,6 +65,13 @@ proto: tools
 
 proto-check: tools
 	bash scripts/proto.sh --check
+
+## r4spec: regenerate fhir/r4spec/r4_gen.go from the FHIR R4 definitions (Maven Central, see fhir/r4spec/SOURCE.md).
+r4spec:
+	cd fhir/r4spec && $(GO) generate
+
+r4spec-check:
+	bash fhir/r4spec/fetch.sh --check
 
 ## bench: parser, validation, FHIR and end-to-end figures, each beside its baseline.
 bench: bench-go bench-py bench-e2e
