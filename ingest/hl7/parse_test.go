@@ -1,7 +1,10 @@
 package hl7
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -194,5 +197,37 @@ func TestHeader(t *testing.T) {
 	}
 	if h := m.Header(); h.MessageType != "ACK" || h.TriggerEvent != "A01" || h.Structure != "ACK" {
 		t.Errorf("MSH-9 ACK^A01&&^ACK& read as %q %q %q, want ACK A01 ACK", h.MessageType, h.TriggerEvent, h.Structure)
+	}
+}
+
+// SplitFields gives every field exactly as Field does, MSH's shifted
+// numbering and its atomic MSH-1 and MSH-2 included, for every segment of
+// the valid corpus and for segments cut short.
+func TestSplitFieldsIsField(t *testing.T) {
+	files, _ := filepath.Glob("testdata/corpus/valid/*.hl7")
+	raws := [][]byte{[]byte("MSH|^~\\&|A"), []byte("MSH|^~\\&"), []byte("MSH|^~\\&|||||||ADT^A01|1|P|2.5|")}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, b)
+	}
+	for _, raw := range raws {
+		m, err := Parse(raw)
+		if err != nil {
+			continue
+		}
+		for _, seg := range m.Segments() {
+			var got [30]Field
+			seg.SplitFields(got[:])
+			for n := 1; n <= len(got); n++ {
+				want := seg.Field(n)
+				g := got[n-1]
+				if !bytes.Equal(g.Raw(), want.Raw()) || (g.Raw() == nil) != (want.Raw() == nil) || g.String() != want.String() {
+					t.Fatalf("%s-%d: SplitFields %q, Field %q", seg.Name(), n, g.Raw(), want.Raw())
+				}
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package hl7v2
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 
@@ -118,7 +119,14 @@ func (cs charset) valid(b []byte) bool {
 	return true
 }
 
+// isASCII reports whether b holds only 7-bit bytes, eight at a time.
 func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return false
@@ -140,7 +148,8 @@ const maxCharsetFindings = 10
 // is a table value finding (103). The message is never re-encoded. Safe
 // for concurrent use.
 func (v *Validator) Charset(m *hl7.Message) (string, validation.Findings) {
-	msh := m.MSH()
+	var msh mshFields
+	m.MSH().SplitFields(msh[:])
 	c := &checker{m: m, d: m.Delimiters()}
 	mt := msh.Field(9).Rep(1)
 	c.rules = v.o.Profile.match(msh.Field(4).Rep(1).Component(1).Sub(1), mt.Component(1).Sub(1), mt.Component(2).Sub(1))

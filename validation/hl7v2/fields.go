@@ -199,31 +199,11 @@ func (c *checker) value(a at, fd *item, typ *typeDef, rep []byte) {
 			c.add(validation.CodeTableValue, c.loc(a, 1, 0), "code not in the profile's value set for table "+table)
 		}
 	}
-	rest, more := rep, true
-	for k := 1; more && k <= len(typ.comps); k++ {
-		var comp []byte
-		comp, rest, more = cut(rest, c.d.Component)
-		if len(comp) == 0 {
-			continue
-		}
-		cd := &typ.comps[k-1]
-		if len(cd.typ.comps) == 0 {
-			v, _, _ := cut(comp, c.d.Subcomponent)
-			kk := k
-			if k == 1 && typ.id == "TS" { // a TS's time is the field's value
-				kk = 0
-			}
-			c.leaf(a, fd, cd.typ.kind, cd, v, kk, 0)
-			continue
-		}
-		srest, smore := comp, true
-		for j := 1; smore && j <= len(cd.typ.comps); j++ {
-			var sub []byte
-			sub, srest, smore = cut(srest, c.d.Subcomponent)
-			sd := &cd.typ.comps[j-1]
-			c.leaf(a, fd, leafKind(sd.typ), sd, sub, k, j)
-		}
+	checks := typ.leaves.std
+	if c.rules.n > 0 {
+		checks = typ.leaves.profile
 	}
+	c.composite(a, fd, checks, rep)
 }
 
 // leafKind is how a value at subcomponent level is checked: its type's

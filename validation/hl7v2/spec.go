@@ -55,6 +55,8 @@ type typeDef struct {
 	id    string
 	kind  primKind
 	comps []item
+	// leaves is the compiled plan of a composite's checked positions.
+	leaves leafPlan
 }
 
 // item is a segment field or a data type component, resolved.
@@ -213,6 +215,9 @@ func resolve(c *compact.Spec) *spec {
 	ts.kind, ts.comps = kindString, []item{{name: "Time", typ: dtm, usage: 'R', rpt: 1}}
 	for id, fields := range c.Segments {
 		s.segments[id] = &segDef{id: id, fields: s.items(fields)}
+	}
+	for _, t := range s.types {
+		s.compileLeaves(t)
 	}
 	for _, d := range s.segments {
 		for i := range d.fields {

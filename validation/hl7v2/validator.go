@@ -129,7 +129,8 @@ func (c *checker) warn(code validation.Code, loc, msg string) {
 // for messages with many segments, a scratch slice.
 func (v *Validator) Validate(m *hl7.Message) validation.Findings {
 	c := &checker{m: m, d: m.Delimiters()}
-	msh := m.MSH()
+	var msh mshFields
+	m.MSH().SplitFields(msh[:])
 	mt := msh.Field(9).Rep(1)
 	typ, event, structure := mt.Component(1).Sub(1), mt.Component(2).Sub(1), mt.Component(3).Sub(1)
 	c.rules = v.o.Profile.match(msh.Field(4).Rep(1).Component(1).Sub(1), typ, event)
@@ -151,9 +152,9 @@ func (v *Validator) Validate(m *hl7.Message) validation.Findings {
 	if err != nil {
 		c.add(validation.CodeInternal, "MSH-12", "specification tables unavailable")
 	}
-	c.processingID(msh)
+	c.processingID(&msh)
 	if sp == nil {
-		c.headerOnly(msh)
+		c.headerOnly(&msh)
 		return c.findings
 	}
 	c.spec = sp
@@ -162,9 +163,16 @@ func (v *Validator) Validate(m *hl7.Message) validation.Findings {
 	return c.findings
 }
 
+// mshFields are the MSH fields the checks read (MSH-1 to MSH-18), split
+// in one pass over the segment.
+type mshFields [18]hl7.Field
+
+// Field returns MSH-n, n from 1 to 18.
+func (f *mshFields) Field(n int) hl7.Field { return f[n-1] }
+
 // processingID checks MSH-11.1 against table 0103 (D, P, T), the same in
 // every version.
-func (c *checker) processingID(msh hl7.Segment) {
+func (c *checker) processingID(msh *mshFields) {
 	pid := msh.Field(11).Rep(1).Component(1).Sub(1)
 	switch {
 	case len(pid) == 0:
@@ -176,7 +184,7 @@ func (c *checker) processingID(msh hl7.Segment) {
 
 // headerOnly checks the MSH fields every version requires when no tables
 // apply (unknown version).
-func (c *checker) headerOnly(msh hl7.Segment) {
+func (c *checker) headerOnly(msh *mshFields) {
 	if msh.Field(10).IsEmpty() {
 		c.add(validation.CodeRequiredMissing, "MSH-10", "required field missing (Message Control ID)")
 	}
