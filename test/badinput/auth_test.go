@@ -222,6 +222,9 @@ func TestGRPCMethodsWithoutARowAreRefusedToEveryToken(t *testing.T) {
 		{"an invented method with a key", withKey, "/gateway.v1.GatewayService/Invented", codes.PermissionDenied},
 		{"an invented service with a key", withKey, "/gateway.v2.GatewayService/SubmitHL7", codes.PermissionDenied},
 		{"a mixed-case method with a key", withKey, "/gateway.v1.GatewayService/submitHL7", codes.PermissionDenied},
+		{"a doubled slash before the service with a key", withKey, "//gateway.v1.GatewayService/SubmitHL7", codes.PermissionDenied},
+		{"a trailing slash after the method with a key", withKey, "/gateway.v1.GatewayService/SubmitHL7/", codes.PermissionDenied},
+		{"health with a doubled slash without a token", ctx, "//grpc.health.v1.Health/Check", codes.Unauthenticated},
 	} {
 		err := cc.Invoke(tt.ctx, tt.method, &gatewayv1.SubmitHL7Request{Message: []byte("MSH|^~\\&|")}, &gatewayv1.SubmitHL7Response{})
 		if status.Code(err) != tt.want {
