@@ -55,8 +55,18 @@ type Config struct {
 	EmbeddedKafkaAddr string `yaml:"embedded_kafka_addr"`
 	// ShutdownTimeout bounds the ordered shutdown (drain, flush, close).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	Log             Log           `yaml:"log"`
-	Kafka           Kafka         `yaml:"kafka"`
+	// InstanceID names this gateway among the instances sharing a Kafka
+	// cluster: it goes into the transactional ids, the Kafka client.id,
+	// gateway_instance_info and every log line. Empty derives one (see
+	// package cluster): the host name plus a random suffix, kept in StateDir
+	// when one is set (stable across restarts), else new at every start.
+	// Letters, digits, '.', '_' and '-', at most 64.
+	InstanceID string `yaml:"instance_id"`
+	// StateDir, when set, keeps the derived instance id across restarts
+	// (file instance-id); unused with an explicit InstanceID.
+	StateDir string `yaml:"state_dir"`
+	Log      Log    `yaml:"log"`
+	Kafka    Kafka  `yaml:"kafka"`
 	// Connectors are the front doors. An absent list means the three
 	// defaults (hl7-mllp, fhir-rest, grpc); an explicit empty list means
 	// none.
@@ -177,6 +187,14 @@ type Topics struct {
 	Partitions        int  `yaml:"partitions"`
 	ReplicationFactor int  `yaml:"replication_factor"` // 1 with the embedded broker
 	MinInsyncReplicas int  `yaml:"min_insync_replicas"`
+	// StatusTopic is the compacted topic the instances share: heartbeats
+	// (instance ids in use), connector target states (pause, resume,
+	// restart) and each instance's connector status, as Kafka Connect's
+	// config and status topics. One partition; always created when missing.
+	StatusTopic string `yaml:"status_topic"`
+	// DedupTopic is the compacted topic of stored HL7 messages that
+	// connectors with hl7.dedup.scope=cluster share.
+	DedupTopic string `yaml:"dedup_topic"`
 }
 
 // Connector is one front door, Kafka Connect style: a name, a type and
@@ -213,7 +231,8 @@ func Default() Config {
 				TransactionalIDPrefix:  "hl7-gateway-tx",
 				TransactionalProducers: 4,
 			},
-			Topics: Topics{Partitions: 6, ReplicationFactor: 3, MinInsyncReplicas: 2},
+			Topics: Topics{Partitions: 6, ReplicationFactor: 3, MinInsyncReplicas: 2,
+				StatusTopic: "hl7-gateway.status", DedupTopic: "hl7-gateway.dedup"},
 		},
 		Connectors: DefaultConnectors(),
 	}

@@ -22,6 +22,8 @@ var flagSpecs = []flagSpec{
 	{"debug-addr", "serve Go's profiler (/debug/pprof/) on this address; empty (default) = off", func(c *Config, v string) { c.DebugAddr = v }},
 	{"log-level", "log level: debug, info, warn, error (default info)", func(c *Config, v string) { c.Log.Level = v }},
 	{"log-format", "log format: json or text (default json)", func(c *Config, v string) { c.Log.Format = v }},
+	{"instance-id", "this gateway's instance id, unique among the instances on one Kafka cluster; empty derives one", func(c *Config, v string) { c.InstanceID = v }},
+	{"state-dir", "directory that keeps the derived instance id across restarts; empty = a new id at each start", func(c *Config, v string) { c.StateDir = v }},
 }
 
 // EnvName is the environment variable overriding a flag:

@@ -46,6 +46,9 @@ func (c Config) Validate() error {
 	default:
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}
+	if c.InstanceID != "" && !validInstanceID(c.InstanceID) {
+		bad("instance_id", "letters, digits, '.', '_' and '-' only, at most 64, got %q", c.InstanceID)
+	}
 	errs = append(errs, c.Kafka.validate(c.Embedded())...)
 	errs = append(errs, c.validateConnectors()...)
 	return errors.Join(errs...)
@@ -108,7 +111,28 @@ func (k Kafka) validate(embedded bool) []error {
 	if t.MinInsyncReplicas < 1 || t.MinInsyncReplicas > t.ReplicationFactor {
 		bad("topics.min_insync_replicas", "must be between 1 and replication_factor (%d), got %d", t.ReplicationFactor, t.MinInsyncReplicas)
 	}
+	if t.StatusTopic == "" {
+		bad("topics.status_topic", "must not be empty")
+	}
+	if t.DedupTopic == "" || t.DedupTopic == t.StatusTopic {
+		bad("topics.dedup_topic", "must be set and differ from status_topic")
+	}
 	return errs
+}
+
+// validInstanceID reports whether id can be part of a transactional id and
+// a client.id as it is: 1-64 of [A-Za-z0-9._-].
+func validInstanceID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		ok := r == '.' || r == '_' || r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (t TLS) validate() []error {

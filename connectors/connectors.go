@@ -11,6 +11,7 @@
 package connectors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -45,8 +46,10 @@ var secretWords = []string{"password", "secret", "token", "credential", "jaas", 
 type Registry struct {
 	workerID string
 
-	mu    sync.Mutex
-	conns map[string]*connector
+	mu         sync.Mutex
+	conns      map[string]*connector
+	shared     Shared // nil: this instance alone (see Share)
+	instanceID string
 }
 
 type connector struct {
@@ -56,6 +59,7 @@ type connector struct {
 	pipelines []Pausable
 	paused    bool   // the state asked for when there is no pipeline
 	trace     string // non-empty: FAILED, with this trace
+	restart   string // the last restart request applied (Target.Restart)
 }
 
 // NewRegistry returns an empty registry; workerID names this gateway
@@ -174,13 +178,25 @@ type TaskState struct {
 	ID       int    `json:"id"`
 	State    string `json:"state"`
 	WorkerID string `json:"worker_id"`
-	Trace    string `json:"trace,omitempty"`
+	// InstanceID is the gateway instance running the task (not in Kafka
+	// Connect, whose worker id is enough there).
+	InstanceID string `json:"instance_id,omitempty"`
+	Trace      string `json:"trace,omitempty"`
 }
 
-// Status reports the state of the connector name: FAILED when marked
-// failed, else PAUSED when every pipeline is paused, else RUNNING. Each
-// task reports its own pipeline.
+// Status reports the state of the connector name on this instance: FAILED
+// when marked failed, else PAUSED when every pipeline is paused, else
+// RUNNING. Each task reports its own pipeline; with shared state (Share)
+// the tasks of the other live instances follow, each with its worker.
 func (r *Registry) Status(name string) (Status, error) {
+	st, err := r.localStatus(name)
+	if err != nil {
+		return Status{}, err
+	}
+	return r.withWorkers(st), nil
+}
+
+func (r *Registry) localStatus(name string) (Status, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.conns[name]
@@ -193,7 +209,7 @@ func (r *Registry) Status(name string) (Status, error) {
 		paused = true
 	}
 	for i, p := range c.pipelines {
-		t := TaskState{ID: i, State: StateRunning, WorkerID: r.workerID}
+		t := TaskState{ID: i, State: StateRunning, WorkerID: r.workerID, InstanceID: r.instanceID}
 		if p.Paused() {
 			t.State = StatePaused
 		} else {
@@ -214,12 +230,24 @@ func (r *Registry) Status(name string) (Status, error) {
 	return st, nil
 }
 
-// Pause pauses every pipeline of the connector name.
-func (r *Registry) Pause(name string) error { return r.setPaused(name, true) }
+// Pause pauses every pipeline of the connector name, on every instance
+// when the state is shared (it is recorded first; see ErrNotShared).
+func (r *Registry) Pause(ctx context.Context, name string) error {
+	if err := r.record(ctx, name, Target{State: StatePaused}); err != nil {
+		return err
+	}
+	return r.setPaused(name, true)
+}
 
-// Resume resumes every pipeline of the connector name. A FAILED connector
-// stays FAILED until restarted.
-func (r *Registry) Resume(name string) error { return r.setPaused(name, false) }
+// Resume resumes every pipeline of the connector name, on every instance
+// when the state is shared. A FAILED connector stays FAILED until
+// restarted.
+func (r *Registry) Resume(ctx context.Context, name string) error {
+	if err := r.record(ctx, name, Target{State: StateRunning}); err != nil {
+		return err
+	}
+	return r.setPaused(name, false)
+}
 
 func (r *Registry) setPaused(name string, v bool) error {
 	r.mu.Lock()
@@ -251,8 +279,12 @@ func (r *Registry) Fail(name, trace string) error {
 	return nil
 }
 
-// Restart clears FAILED and resumes every pipeline of the connector name.
-func (r *Registry) Restart(name string) error {
+// Restart clears FAILED and resumes every pipeline of the connector name,
+// on every instance when the state is shared.
+func (r *Registry) Restart(ctx context.Context, name string) error {
+	if err := r.record(ctx, name, Target{State: StateRunning, Restart: newRestartID()}); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.conns[name]

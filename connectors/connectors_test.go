@@ -200,7 +200,7 @@ func TestAnUnknownConnectorIsA404JSONError(t *testing.T) {
 func TestAPipelineAddedToAPausedConnectorStartsPaused(t *testing.T) {
 	r := NewRegistry("w")
 	r.Register("c", "grpc", nil)
-	if err := r.Pause("c"); err != nil {
+	if err := r.Pause(context.Background(), "c"); err != nil {
 		t.Fatal(err)
 	}
 	p := &fakePipeline{}

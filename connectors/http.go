@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,7 +17,9 @@ import (
 //	POST /connectors/{name}/restart  204 No Content (clears FAILED, resumes)
 //
 // An unknown name is answered 404 {"error_code":404,"message":...}, as
-// Kafka Connect does.
+// Kafka Connect does; a pause, resume or restart that could not be
+// recorded for the other instances (ErrNotShared) is answered 503 and
+// changes nothing.
 func (r *Registry) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /connectors", func(w http.ResponseWriter, _ *http.Request) {
@@ -38,9 +41,9 @@ func (r *Registry) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
-	action := func(f func(string) error, code int) http.HandlerFunc {
+	action := func(f func(context.Context, string) error, code int) http.HandlerFunc {
 		return func(w http.ResponseWriter, req *http.Request) {
-			if err := f(req.PathValue("name")); err != nil {
+			if err := f(req.Context(), req.PathValue("name")); err != nil {
 				writeError(w, err)
 				return
 			}
@@ -61,8 +64,11 @@ type ErrorBody struct {
 
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		code = http.StatusNotFound
+	case errors.Is(err, ErrNotShared):
+		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, ErrorBody{ErrorCode: code, Message: err.Error()})
 }

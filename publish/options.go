@@ -210,3 +210,18 @@ func trimNewline(s string) string {
 	}
 	return s
 }
+
+// ForInstance returns k with the gateway's instance id in its Kafka
+// identities: client.id "<client_id>-<instance>" and transactional ids
+// "<transactional_id_prefix>-<instance>-<n>". Two instances with
+// different ids therefore never share a transactional id (one would fence
+// the other's transactions), and broker logs, quotas and request metrics
+// tell the instances apart. An empty instance leaves k unchanged.
+func ForInstance(k config.Kafka, instance string) config.Kafka {
+	if instance == "" {
+		return k
+	}
+	k.ClientID += "-" + instance
+	k.Producer.TransactionalIDPrefix += "-" + instance
+	return k
+}

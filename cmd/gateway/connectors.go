@@ -17,6 +17,7 @@ func (g *gateway) mountConnectors(m *http.ServeMux) {
 	for _, c := range g.cfg.Connectors {
 		g.conns.Register(c.Name, c.Type, c.Config)
 	}
+	g.shareConnectors()
 	h := g.conns.Handler()
 	m.Handle("/connectors", h)
 	m.Handle("/connectors/", h)

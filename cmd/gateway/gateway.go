@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc"
 
+	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/connectors"
 	"github.com/hl7gw/gateway/edge/httpdrain"
@@ -38,6 +39,9 @@ type gateway struct {
 	em     *edgeMetricSet
 	budget limits.Budget // connection limits not configured come from here
 	ready  *readiness    // /readyz and gRPC health
+
+	instanceID string          // see identify
+	member     *cluster.Member // the status topic: instance id, shared connector state
 
 	// bg is the context of background loops (certificate and JWKS
 	// reloads); closeAll cancels it.
@@ -87,6 +91,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 		}
 	}()
 
+	if err := g.identify(); err != nil {
+		return nil, err
+	}
+	log = g.log
 	g.budget = fileBudget(cfg, log)
 	brokers := cfg.Kafka.Brokers
 	if cfg.Embedded() {
@@ -102,7 +110,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 		// Development mode: topics appear on first use, as with kcat.
 		extra = append(extra, kgo.AllowAutoTopicCreation())
 	}
-	g.prod, err = publish.New(ctx, cfg.Kafka, brokers, g.reg, log, extra...)
+	g.prod, err = publish.New(ctx, g.cfg.Kafka, brokers, g.reg, log, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
@@ -110,8 +118,14 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 	if err := g.checkTopics(ctx); err != nil {
 		return nil, err
 	}
+	if err := g.joinCluster(ctx, brokers, extra); err != nil {
+		return nil, err
+	}
 	if err := g.buildDoors(ctx); err != nil {
 		return nil, err
+	}
+	for _, n := range g.conns.Names() {
+		g.publishStatus(n)
 	}
 	g.serveAll()
 	return g, nil
@@ -185,6 +199,7 @@ func (g *gateway) drain(ctx context.Context) error {
 	if err := g.prod.Flush(ctx); err != nil {
 		add(fmt.Errorf("flush: %w", err))
 	}
+	g.leaveCluster(ctx)
 	g.closeAll()
 	g.wg.Wait()
 	return errors.Join(errs...)
@@ -218,6 +233,9 @@ func (g *gateway) closeAll() {
 	}
 	for _, d := range g.grpc {
 		d.srv.Stop()
+	}
+	if g.member != nil {
+		g.member.Close()
 	}
 	if g.prod != nil {
 		g.prod.Close()
