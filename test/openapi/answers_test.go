@@ -14,7 +14,7 @@ import (
 // a real gateway and checks each answer against the served document:
 // status, media type and required headers.
 func TestAnswersSchemathesisCannotProvokeAreDocumented(t *testing.T) {
-	gw := sharedGateway(t)
+	gw := sharedGateway(t, true)
 	resp, raw := send(t, gw, "", http.MethodGet, "/openapi.json", nil, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /openapi.json without a token: %d, want 200", resp.StatusCode)

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -51,7 +52,7 @@ func (d *document) operation(method, path string) (map[string]any, string, error
 		item, _ := paths[tpl].(map[string]any)
 		op, ok := item[strings.ToLower(method)].(map[string]any)
 		if !ok {
-			return nil, "", fmt.Errorf("%s %s: path %s documents no %s", method, path, tpl, method)
+			return nil, tpl, fmt.Errorf("%s %s: path %s documents no %s: %w", method, path, tpl, method, errNoOperation)
 		}
 		return op, tpl, nil
 	}
@@ -63,6 +64,14 @@ func (d *document) operation(method, path string) (map[string]any, string, error
 // required header missing, a JSON body that does not parse.
 func (d *document) check(method, path string, resp *http.Response, body []byte) error {
 	op, tpl, err := d.operation(method, path)
+	if errors.Is(err, errNoOperation) && resp.StatusCode == http.StatusMethodNotAllowed {
+		// A method the path does not serve: Allow lists the documented
+		// ones (HEAD comes with GET).
+		if got, want := resp.Header.Get("Allow"), d.methods(tpl); got != want {
+			return fmt.Errorf("%s %s: 405 with Allow %q, documented methods %q", method, tpl, got, want)
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -99,6 +108,24 @@ func (d *document) check(method, path string, resp *http.Response, body []byte) 
 		return fmt.Errorf("%s %s: %d answered %s that does not parse: %.200s", method, tpl, resp.StatusCode, mt, body)
 	}
 	return nil
+}
+
+// errNoOperation: the path is documented, the method is not.
+var errNoOperation = errors.New("method not documented")
+
+// methods is the Allow header of the documented path tpl: its methods in
+// the order GET, HEAD (with GET), POST, PUT, DELETE, PATCH.
+func (d *document) methods(tpl string) string {
+	paths, _ := d.raw["paths"].(map[string]any)
+	item, _ := paths[tpl].(map[string]any)
+	var out []string
+	for _, m := range []string{"get", "head", "post", "put", "delete", "patch"} {
+		_, documented := item[m]
+		if documented || m == "head" && item["get"] != nil {
+			out = append(out, strings.ToUpper(m))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // resolve follows a local $ref ("#/components/responses/X").
@@ -165,6 +192,9 @@ func TestDocumentCheck(t *testing.T) {
 		{"an undocumented media type fails", "POST", "/fhir/Patient", answer(201, "text/plain", "ETag", `W/"1"`), `x`, "answered text/plain"},
 		{"JSON that does not parse fails", "POST", "/fhir/Patient", answer(201, "application/fhir+json", "ETag", `W/"1"`), `{`, "does not parse"},
 		{"an undocumented method fails", "GET", "/fhir/Patient", answer(200, "application/fhir+json"), `{}`, "documents no GET"},
+		{"405 for an undocumented method passes with the documented Allow", "GET", "/fhir/Patient", answer(405, "application/fhir+json", "Allow", "POST"), `{}`, ""},
+		{"405 with HEAD beside GET passes", "POST", "/fhir/metadata", answer(405, "application/fhir+json", "Allow", "GET, HEAD"), `{}`, ""},
+		{"405 with another Allow fails", "GET", "/fhir/Patient", answer(405, "application/fhir+json", "Allow", "POST, PUT"), `{}`, `Allow "POST, PUT"`},
 		{"an undocumented path fails", "POST", "/v2/x", answer(200, "application/fhir+json"), `{}`, "no documented path"},
 	}
 	for _, tc := range tests {

@@ -23,7 +23,7 @@ import (
 type gateway struct {
 	httpAddr string
 	// writer has fhir:write, hl7:write and gateway:admin; hl7Only has
-	// hl7:write alone.
+	// hl7:write alone; both are empty without authentication.
 	writer, hl7Only string
 
 	cmd    *exec.Cmd
@@ -48,20 +48,22 @@ func (g *gateway) logText() string {
 // test can send a larger body.
 const maxBodyBytes = 64 << 10
 
-// shared is the package's one gateway, started by the first test that
-// needs it and stopped by TestMain.
+// shared holds the package's gateway binary and its two gateways, one
+// with bearer tokens and one without authentication, each started by the
+// first test that needs it and stopped by TestMain.
 var shared struct {
-	once sync.Once
-	dir  string
-	gw   *gateway
-	err  error
+	mu       sync.Mutex
+	dir, bin string
+	gateways map[bool]*gateway // by withAuth
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.gw != nil && !shared.gw.stop() {
-		fmt.Fprintln(os.Stderr, "openapi: gateway did not stop within 30s of SIGTERM")
-		code = 1
+	for _, gw := range shared.gateways {
+		if !gw.stop() {
+			fmt.Fprintln(os.Stderr, "openapi: gateway did not stop within 30s of SIGTERM")
+			code = 1
+		}
 	}
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
@@ -69,48 +71,66 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// sharedGateway returns the running gateway, starting it on first use.
-func sharedGateway(t *testing.T) *gateway {
+// sharedGateway returns the running gateway with API keys (withAuth) or
+// without authentication, building and starting it on first use.
+func sharedGateway(t *testing.T, withAuth bool) *gateway {
 	t.Helper()
-	shared.once.Do(func() {
-		shared.dir, shared.err = os.MkdirTemp("", "openapi-")
-		if shared.err == nil {
-			shared.gw, shared.err = startGateway(moduleRoot(t), shared.dir)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.bin == "" {
+		dir, err := os.MkdirTemp("", "openapi-")
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
+		shared.dir = dir
+		bin := filepath.Join(dir, "gateway")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
+		build.Dir = moduleRoot(t)
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./cmd/gateway: %v\n%s", err, out)
+		}
+		shared.bin = bin
+		shared.gateways = map[bool]*gateway{}
+	}
+	gw, ok := shared.gateways[withAuth]
+	if !ok {
+		var err error
+		if gw, err = startGateway(shared.bin, filepath.Join(shared.dir, fmt.Sprintf("auth-%t", withAuth)), withAuth); err != nil {
+			t.Fatal(err)
+		}
+		shared.gateways[withAuth] = gw
 	}
 	select {
-	case <-shared.gw.exited:
-		t.Fatalf("gateway exited; its log:\n%s", tail(shared.gw.logText(), 4000))
+	case <-gw.exited:
+		t.Fatalf("gateway exited; its log:\n%s", tail(gw.logText(), 4000))
 	default:
 	}
-	return shared.gw
+	return gw
 }
 
-// startGateway builds ./cmd/gateway into dir and runs `gateway serve` with
-// one fhir-rest connector (http.max.body.bytes maxBodyBytes, an API key
-// file with two random keys) on a free port, and the embedded broker. It
-// returns once /readyz answers 200.
-func startGateway(root, dir string) (*gateway, error) {
-	bin := filepath.Join(dir, "gateway")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/gateway: %w\n%s", err, out)
-	}
-	gw := &gateway{writer: randomKey(), hl7Only: randomKey(), exited: make(chan struct{})}
-	keys := filepath.Join(dir, "api-keys")
-	if err := os.WriteFile(keys, []byte(keyLine("writer", gw.writer, "fhir:write,hl7:write,gateway:admin")+
-		keyLine("hl7-only", gw.hl7Only, "hl7:write")), 0o600); err != nil {
+// startGateway runs bin as `gateway serve` with one fhir-rest connector
+// (http.max.body.bytes maxBodyBytes; with withAuth an API key file with two
+// random keys) on a free port, and the embedded broker, its files in dir.
+// It returns once /readyz answers 200.
+func startGateway(bin, dir string, withAuth bool) (*gateway, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	gw := &gateway{exited: make(chan struct{})}
+	settings := fmt.Sprintf("http.max.body.bytes: \"%d\"", maxBodyBytes)
+	if withAuth {
+		gw.writer, gw.hl7Only = randomKey(), randomKey()
+		keys := filepath.Join(dir, "api-keys")
+		if err := os.WriteFile(keys, []byte(keyLine("writer", gw.writer, "fhir:write,hl7:write,gateway:admin")+
+			keyLine("hl7-only", gw.hl7Only, "hl7:write")), 0o600); err != nil {
+			return nil, err
+		}
+		settings += fmt.Sprintf(", auth.api.keys.file: %q", keys)
+	}
 	cfg := filepath.Join(dir, "gateway.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("connectors:\n  - name: fhir-rest\n    type: fhir-rest\n"+
-		"    config: {auth.api.keys.file: %q, http.max.body.bytes: \"%d\"}\n", keys, maxBodyBytes)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("connectors:\n  - name: fhir-rest\n    type: fhir-rest\n    config: {"+settings+"}\n"), 0o600); err != nil {
 		return nil, err
 	}
 	ports, err := freePorts(2)
