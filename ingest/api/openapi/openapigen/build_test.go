@@ -116,6 +116,12 @@ func TestMerge(t *testing.T) {
 			`parameters: [{name: id, in: path, description: d}, {name: Prefer, in: header}]`,
 			`{"parameters":[{"name":"id","in":"path","description":"d","schema":{"type":"string"}},{"name":"id","in":"query"},{"name":"Prefer","in":"header"}]}`,
 		},
+		{
+			"referenced parameters are told apart by their $ref",
+			`{"parameters":[{"name":"id","in":"path"}]}`,
+			`parameters: [{$ref: "#/p/A"}, {$ref: "#/p/B"}, {$ref: "#/p/A"}]`,
+			`{"parameters":[{"name":"id","in":"path"},{"$ref":"#/p/A"},{"$ref":"#/p/B"}]}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

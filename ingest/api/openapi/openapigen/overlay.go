@@ -92,11 +92,10 @@ func merge(base, patch any, key string) any {
 }
 
 // mergeParameters merges each patch parameter into the base parameter of
-// the same name and location, and appends the others.
+// the same name and location (or the same $ref), and appends the others.
 func mergeParameters(base, patch []any) []any {
 	for _, p := range patch {
-		pm := asMap(p)
-		i := indexParameter(base, pm["name"], pm["in"])
+		i := indexParameter(base, parameterKey(p))
 		if i < 0 {
 			base = append(base, p)
 			continue
@@ -106,10 +105,19 @@ func mergeParameters(base, patch []any) []any {
 	return base
 }
 
-func indexParameter(ps []any, name, in any) int {
+// parameterKey identifies a parameter: its $ref, else its location and
+// name.
+func parameterKey(p any) string {
+	pm := asMap(p)
+	if ref, ok := pm["$ref"].(string); ok {
+		return "$ref " + ref
+	}
+	return fmt.Sprintf("%v %v", pm["in"], pm["name"])
+}
+
+func indexParameter(ps []any, key string) int {
 	for i, p := range ps {
-		pm := asMap(p)
-		if pm["name"] == name && pm["in"] == in {
+		if parameterKey(p) == key {
 			return i
 		}
 	}
