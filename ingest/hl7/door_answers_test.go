@@ -175,14 +175,27 @@ func TestEveryAnswerCanBeMatched(t *testing.T) {
 	}
 	t.Run("an overloaded connector answers AR", func(t *testing.T) {
 		t.Parallel()
+		// A05 holds the one in-flight slot until the broker times out
+		// (about 2 s); the holder sends it again as soon as it is answered,
+		// so the slot stays taken however slowly this machine runs the
+		// probes below.
 		var wg sync.WaitGroup
+		stop := make(chan struct{})
 		wg.Add(1)
-		go func() { // holds the one in-flight slot until the broker times out
+		go func() {
 			defer wg.Done()
-			exchange(t, doors.limited, answerMessage("ADT^A05", "HOLD", "P", "2.5", "", ""))
+			for h := 0; ; h++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				exchange(t, doors.limited, answerMessage("ADT^A05", fmt.Sprintf("HOLD-%d", h), "P", "2.5", "", ""))
+			}
 		}()
 		defer wg.Wait()
-		deadline := time.Now().Add(10 * time.Second)
+		defer close(stop)
+		deadline := time.Now().Add(30 * time.Second)
 		for n := 0; time.Now().Before(deadline); n++ {
 			id := fmt.Sprintf("OVER-%d", n)
 			ack := exchange(t, doors.limited, answerMessage("ADT^A01", id, "P", "2.5", "", ""))
