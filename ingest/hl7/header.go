@@ -95,14 +95,16 @@ func (m *Message) mshFields() [19][]byte {
 	// raw[3] is MSH-1; MSH-2 starts at 4 and each separator after it
 	// starts the next field.
 	n, start := 2, 4
-	for i := 4; i <= len(raw) && n < len(f); i++ {
-		if i == len(raw) || raw[i] == sep {
-			if n >= 3 {
-				f[n] = raw[start:i:i]
-			}
-			n++
-			start = i + 1
+	for n < len(f) && start <= len(raw) {
+		end := len(raw)
+		if j := bytes.IndexByte(raw[start:], sep); j >= 0 {
+			end = start + j
 		}
+		if n >= 3 {
+			f[n] = raw[start:end:end]
+		}
+		n++
+		start = end + 1
 	}
 	return f
 }

@@ -82,15 +82,21 @@ func (s Segment) SplitFields(dst []Field) {
 		dst[0] = Field{raw: s.raw[3:4:4], d: s.d, atomic: true}
 		n, start, from = 2, 4, 4
 	}
-	for i := from; i <= len(s.raw) && n <= len(dst); i++ {
-		if i < len(s.raw) && s.raw[i] != s.d.Field {
-			continue
+	// IndexByte finds each separator with vector instructions: MSH
+	// fields are long enough (dates, OIDs) for that to beat a byte loop.
+	for i := from; n <= len(dst); {
+		end := len(s.raw)
+		if j := bytes.IndexByte(s.raw[i:], s.d.Field); j >= 0 {
+			end = i + j
 		}
 		if n >= 1 {
-			dst[n-1] = Field{raw: s.raw[start:i:i], d: s.d, atomic: s.msh && n == 2}
+			dst[n-1] = Field{raw: s.raw[start:end:end], d: s.d, atomic: s.msh && n == 2}
+		}
+		if end == len(s.raw) {
+			return
 		}
 		n++
-		start = i + 1
+		i, start = end+1, end+1
 	}
 }
 

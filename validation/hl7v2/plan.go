@@ -71,23 +71,27 @@ type leafCursor struct {
 // returns the value there; ok is false when the repetition ends first or
 // the component has fewer subcomponents (nothing to check then).
 func (lc *leafCursor) seek(comp, sub int) (v []byte, ok bool) {
-	b, i := lc.rep, lc.pos
-	for lc.comp < comp {
-		for i < len(b) && b[i] != lc.cd {
-			i++
+	b, i, cd, sd := lc.rep, lc.pos, lc.cd, lc.sd
+	if lc.comp < comp {
+		for k := lc.comp; ; i++ {
+			if i >= len(b) {
+				lc.pos = i
+				return nil, false
+			}
+			if b[i] == cd {
+				if k++; k == comp {
+					i++
+					break
+				}
+			}
 		}
-		if i >= len(b) {
-			lc.pos = i
-			return nil, false
-		}
-		i++
-		lc.comp, lc.sub = lc.comp+1, 1
+		lc.comp, lc.sub = comp, 1
 	}
 	for lc.sub < sub {
-		for i < len(b) && b[i] != lc.sd && b[i] != lc.cd {
+		for i < len(b) && b[i] != sd && b[i] != cd {
 			i++
 		}
-		if i >= len(b) || b[i] == lc.cd {
+		if i >= len(b) || b[i] == cd {
 			lc.pos = i
 			return nil, false
 		}
@@ -96,7 +100,7 @@ func (lc *leafCursor) seek(comp, sub int) (v []byte, ok bool) {
 	}
 	lc.pos = i
 	j := i
-	for j < len(b) && b[j] != lc.sd && b[j] != lc.cd {
+	for j < len(b) && b[j] != sd && b[j] != cd {
 		j++
 	}
 	return b[i:j], true
