@@ -50,10 +50,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if reason == "" {
 			return &limitConn{Conn: c, release: release}, nil
 		}
-		_ = c.Close()
+		// Count before closing: whoever sees the close must also find the
+		// refusal counted.
 		if l.onReject != nil {
 			l.onReject(c.RemoteAddr(), reason)
 		}
+		_ = c.Close()
 	}
 }
 
