@@ -26,6 +26,10 @@ type EdgeSettings struct {
 	Dedup       bool
 	DedupWindow time.Duration
 	DedupMax    int
+	// DedupScope: hl7.dedup.scope, DedupScopeProcess (default: the memory
+	// is this process's) or DedupScopeCluster (the memory is also kept in
+	// kafka.topics.dedup_topic, which every instance reads).
+	DedupScope string
 	// HTTP server timeouts (fhir-rest): http.read.timeout (60s) bounds
 	// reading a whole request, headers and body, so a slow sender is cut
 	// off; http.idle.timeout (2m) closes an idle keep-alive connection.
@@ -90,8 +94,14 @@ var edgeKeys = []string{
 	"tls.cert.file", "tls.key.file", "tls.client.ca.file", "tls.client.auth", "tls.client.allowed.subjects",
 	"tls.min.version", "tls.reload.interval",
 	"source.allow", "max.connections.per.source",
-	"hl7.dedup.enabled", "hl7.dedup.window", "hl7.dedup.max.entries",
+	"hl7.dedup.enabled", "hl7.dedup.window", "hl7.dedup.max.entries", "hl7.dedup.scope",
 }
+
+// hl7.dedup.scope values.
+const (
+	DedupScopeProcess = "process"
+	DedupScopeCluster = "cluster"
+)
 
 // authKeys are accepted by fhir-rest and grpc.
 var authKeys = []string{
@@ -113,6 +123,11 @@ func (s *ConnectorSettings) readEdge(r *keyReader, typ string) {
 	e.Dedup = r.boolean("hl7.dedup.enabled", false)
 	e.DedupWindow = r.duration("hl7.dedup.window", 10*time.Minute)
 	e.DedupMax = r.integer("hl7.dedup.max.entries", 100000, 1)
+	switch e.DedupScope = r.str("hl7.dedup.scope", DedupScopeProcess); e.DedupScope {
+	case DedupScopeProcess, DedupScopeCluster:
+	default:
+		r.fail("hl7.dedup.scope", "must be %s or %s, got %q", DedupScopeProcess, DedupScopeCluster, e.DedupScope)
+	}
 	if typ != TypeHL7MLLP {
 		e.Auth = readAuth(r)
 	}

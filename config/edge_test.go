@@ -39,7 +39,7 @@ func TestEdgeSettingsAreReadFromDottedKeys(t *testing.T) {
 		TLS: TLSListen{CertFile: cert, KeyFile: key, ClientCAFile: ca, ClientAuth: "require",
 			AllowedSubjects: []string{"lab-engine", "CN=ris"}, MinVersion: "1.2", ReloadInterval: 10 * time.Second},
 		SourceAllow: []string{"10.0.0.0/8", "192.168.1.7"}, MaxConnsPerSource: 4,
-		Dedup: true, DedupWindow: 90 * time.Second, DedupMax: 100000,
+		Dedup: true, DedupWindow: 90 * time.Second, DedupMax: 100000, DedupScope: DedupScopeProcess,
 	}
 	if !reflect.DeepEqual(s.Edge, want) {
 		t.Errorf("mllp edge:\n got %+v\nwant %+v", s.Edge, want)

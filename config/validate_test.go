@@ -29,6 +29,13 @@ func TestValidateNamesEachBadKey(t *testing.T) {
 		{"a zero delivery timeout is named", func(c *Config) { c.Kafka.Producer.DeliveryTimeout = 0 }, []string{"kafka.producer.delivery_timeout: must be positive"}},
 		{"a delivery timeout below the request timeout is named", func(c *Config) { c.Kafka.Producer.DeliveryTimeout = time.Second },
 			[]string{"kafka.producer.delivery_timeout: must be at least request_timeout"}},
+		{"an instance id that cannot be part of a transactional id is named", func(c *Config) { c.InstanceID = "gw a/1" },
+			[]string{"instance_id: letters, digits"}},
+		{"an unknown dedup scope is named", func(c *Config) {
+			c.Connectors[0].Config = map[string]string{"hl7.dedup.scope": "global"}
+		}, []string{"config.hl7.dedup.scope: must be process or cluster"}},
+		{"the dedup topic must differ from the status topic", func(c *Config) { c.Kafka.Topics.DedupTopic = c.Kafka.Topics.StatusTopic },
+			[]string{"kafka.topics.dedup_topic: must be set and differ"}},
 		{"a bad connector duration is named", func(c *Config) {
 			c.Connectors[0].Config = map[string]string{"mllp.read.timeout": "soon"}
 		}, []string{"config.mllp.read.timeout: must be a duration"}},

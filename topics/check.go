@@ -9,6 +9,7 @@ package topics
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Spec is what a topic should look like. A zero count means "the broker's
@@ -21,6 +22,10 @@ type Spec struct {
 	// Compact asks for cleanup.policy=compact: the topic holds state (the
 	// latest record per key), which deletion by retention would lose.
 	Compact bool
+	// Retention, with Compact, also deletes records older than it
+	// (cleanup.policy=compact,delete, retention.ms) when the topic is
+	// created: state that expires anyway need not stay forever.
+	Retention time.Duration
 }
 
 // Observed is what the cluster reports for a topic.
@@ -167,7 +172,10 @@ func createHint(s Spec) string {
 	if s.MinInsyncReplicas > 0 {
 		fmt.Fprintf(&b, " --config min.insync.replicas=%d", s.MinInsyncReplicas)
 	}
-	if s.Compact {
+	switch {
+	case s.Compact && s.Retention > 0:
+		fmt.Fprintf(&b, " --config cleanup.policy=compact,delete --config retention.ms=%d", s.Retention.Milliseconds())
+	case s.Compact:
 		b.WriteString(" --config cleanup.policy=compact")
 	}
 	b.WriteString(", or set kafka.topics.create: true")

@@ -171,6 +171,11 @@ func createTopic(ctx context.Context, adm *kadm.Client, tr *TopicReport) error {
 	}
 	if s.Compact {
 		v := "compact"
+		if s.Retention > 0 {
+			v += ",delete"
+			ms := strconv.FormatInt(s.Retention.Milliseconds(), 10)
+			cfg["retention.ms"] = &ms
+		}
 		cfg["cleanup.policy"] = &v
 	}
 	resp, err := adm.CreateTopic(ctx, parts, rf, cfg, s.Name)

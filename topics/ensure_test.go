@@ -108,6 +108,7 @@ func TestACompactedTopicIsCreatedCompactedAndADeletePolicyOneIsAnError(t *testin
 	specs := []Spec{
 		{Name: "state.new", Partitions: 1, ReplicationFactor: 1, Compact: true},
 		{Name: "state.plain", Partitions: 1, ReplicationFactor: 1, Compact: true},
+		{Name: "state.expiring", Partitions: 2, ReplicationFactor: 1, Compact: true, Retention: time.Hour},
 	}
 	rep, err := Ensure(ctx, adm, specs, true)
 	if err != nil {
@@ -118,6 +119,9 @@ func TestACompactedTopicIsCreatedCompactedAndADeletePolicyOneIsAnError(t *testin
 	}
 	if got := codes(rep.Topics[1].Problems); !slices.Contains(got, "error:not_compacted") {
 		t.Fatalf("a delete-policy topic with a compacted spec: %v (observed %+v)", got, rep.Topics[1].Observed)
+	}
+	if tr := rep.Topics[2]; !tr.Created || tr.Observed.CleanupPolicy != "compact,delete" || rep.Topics[2].Problems != nil && slices.Contains(codes(tr.Problems), "error:not_compacted") {
+		t.Fatalf("created compacted topic with retention: %+v", tr)
 	}
 	rep, err = Ensure(ctx, adm, specs[:1], false)
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/cluster"
+	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/connectors"
+	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/topics"
 )
@@ -154,4 +156,63 @@ func (g *gateway) leaveCluster(ctx context.Context) {
 	if err := g.member.Leave(ctx, g.conns.Names()); err != nil {
 		g.log.Warn("status topic not told of the shutdown", slog.String("error", err.Error()))
 	}
+}
+
+// openSharedDedup reads the dedup topic (created and checked first, like
+// the status topic) when a connector asks for hl7.dedup.scope=cluster, so
+// that the doors built next share the memory of stored messages.
+func (g *gateway) openSharedDedup(ctx context.Context, brokers []string, extra []kgo.Opt) error {
+	var window time.Duration
+	for _, c := range g.cfg.Connectors {
+		s, err := c.Settings(g.cfg)
+		if err != nil {
+			return fmt.Errorf("connector %s: %w", c.Name, err)
+		}
+		if s.Edge.Dedup && s.Edge.DedupScope == config.DedupScopeCluster {
+			window = max(window, s.Edge.DedupWindow)
+		}
+	}
+	if window == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	name := g.cfg.Kafka.Topics.DedupTopic
+	adm := kadm.NewClient(g.prod.Client())
+	spec, err := g.stateTopicSpec(ctx, adm, name)
+	if err != nil {
+		return fmt.Errorf("dedup topic %s: %w", name, err)
+	}
+	// Spread over partitions (every instance reads them all); records
+	// older than twice the longest window are deleted.
+	spec.Partitions, spec.Retention = g.cfg.Kafka.Topics.Partitions, 2*window
+	rep, err := topics.Ensure(ctx, adm, []topics.Spec{spec}, true)
+	if err != nil {
+		return fmt.Errorf("dedup topic %s: %w", name, err)
+	}
+	if rep.HasErrors() {
+		return fmt.Errorf("dedup topic: %s", rep)
+	}
+	opts, err := publish.Options(g.cfg.Kafka, brokers, extra...)
+	if err != nil {
+		return err
+	}
+	g.dedupLog, err = cluster.NewDedupLog(name, g.instanceID, g.log, opts...)
+	if err != nil {
+		return err
+	}
+	if err := g.dedupLog.CatchUp(ctx); err != nil {
+		return err
+	}
+	g.log.Info("shared duplicate memory read", slog.String("dedup_topic", name), slog.Int("remembered", g.dedupLog.Len()))
+	return nil
+}
+
+// sharedMemory is the memory of stored messages a connector shares with
+// the other instances, or nil for hl7.dedup.scope=process.
+func (g *gateway) sharedMemory(s config.ConnectorSettings) hl7.SharedMemory {
+	if g.dedupLog == nil || s.Edge.DedupScope != config.DedupScopeCluster {
+		return nil
+	}
+	return g.dedupLog
 }

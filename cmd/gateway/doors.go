@@ -181,7 +181,7 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 	g.addPipeline(name, p)
 	opts := []hl7.DoorOption{hl7.WithACKPolicy(hl7.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
 	if s.Edge.Dedup {
-		dd := hl7.NewDedup(hl7.DedupConfig{Window: s.Edge.DedupWindow, MaxEntries: s.Edge.DedupMax}, name, g.reg)
+		dd := hl7.NewDedup(hl7.DedupConfig{Window: s.Edge.DedupWindow, MaxEntries: s.Edge.DedupMax, Shared: g.sharedMemory(s)}, name, g.reg)
 		opts = append(opts, hl7.WithDedup(dd))
 	}
 	return hl7.NewDoor(p, g.log, opts...), nil

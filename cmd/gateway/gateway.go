@@ -40,8 +40,9 @@ type gateway struct {
 	budget limits.Budget // connection limits not configured come from here
 	ready  *readiness    // /readyz and gRPC health
 
-	instanceID string          // see identify
-	member     *cluster.Member // the status topic: instance id, shared connector state
+	instanceID string            // see identify
+	member     *cluster.Member   // the status topic: instance id, shared connector state
+	dedupLog   *cluster.DedupLog // hl7.dedup.scope=cluster; nil without
 
 	// bg is the context of background loops (certificate and JWKS
 	// reloads); closeAll cancels it.
@@ -119,6 +120,9 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 		return nil, err
 	}
 	if err := g.joinCluster(ctx, brokers, extra); err != nil {
+		return nil, err
+	}
+	if err := g.openSharedDedup(ctx, brokers, extra); err != nil {
 		return nil, err
 	}
 	if err := g.buildDoors(ctx); err != nil {
@@ -236,6 +240,9 @@ func (g *gateway) closeAll() {
 	}
 	if g.member != nil {
 		g.member.Close()
+	}
+	if g.dedupLog != nil {
+		g.dedupLog.Close()
 	}
 	if g.prod != nil {
 		g.prod.Close()

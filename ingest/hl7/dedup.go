@@ -22,7 +22,23 @@ const (
 	// DupEvicted: an entry dropped before its window ended because the
 	// cache was full; a resend of it would be published again.
 	DupEvicted = "evicted"
+	// DupNotShared: a stored message that could not be written to the
+	// shared memory (DedupConfig.Shared); a resend reaching another
+	// instance would be published again.
+	DupNotShared = "not_shared"
 )
+
+// SharedMemory is a memory of stored messages that several gateway
+// instances share (package cluster keeps it in a compacted Kafka topic
+// every instance reads), so that a resend reaching another instance finds
+// the first copy. Keys are opaque strings; sums are contentSum.
+type SharedMemory interface {
+	// Lookup returns what is remembered under key and has not expired.
+	Lookup(key string) (sum [sha256.Size]byte, out []pipeline.Delivery, ok bool)
+	// Remember stores sum and the first copy's deliveries under key for
+	// window; it returns once stored, or fails.
+	Remember(ctx context.Context, key string, sum [sha256.Size]byte, out []pipeline.Delivery, window time.Duration) error
+}
 
 // DedupConfig configures duplicate suppression.
 type DedupConfig struct {
@@ -33,6 +49,10 @@ type DedupConfig struct {
 	MaxEntries int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Shared, when set, is consulted when this process remembers nothing
+	// for a message, and every stored message is also remembered there
+	// before it is answered (hl7.dedup.scope=cluster).
+	Shared SharedMemory
 }
 
 // Dedup remembers, for a window, the messages a door has stored, so that a
@@ -50,10 +70,16 @@ type DedupConfig struct {
 // a message answered AE/AR is processed again. A resend that arrives while
 // the first copy is still being published waits for its outcome.
 //
-// The memory is per process: it does not survive a restart and is not
-// shared between gateway instances. Safe for concurrent use.
+// The memory is per process unless DedupConfig.Shared is set: then a
+// message this process does not remember is looked up there, and a stored
+// one is written there before its AA, so a resend that reaches another
+// gateway instance is answered AA with the first copy's coordinates.
+// Two copies in flight on two instances at once can both be stored: the
+// shared memory learns of the first only once it is stored. Safe for
+// concurrent use.
 type Dedup struct {
-	cfg DedupConfig
+	cfg       DedupConfig
+	connector string
 
 	mu      sync.Mutex
 	entries map[string]*dedupEntry
@@ -91,10 +117,10 @@ func NewDedup(cfg DedupConfig, connector string, reg prometheus.Registerer) *Ded
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dedup{cfg: cfg, entries: make(map[string]*dedupEntry)}
+	d := &Dedup{cfg: cfg, connector: connector, entries: make(map[string]*dedupEntry)}
 	d.dups = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name:        "gateway_hl7_duplicates_total",
-		Help:        "HL7 messages whose sender and control id were seen within the dedup window, by result (suppressed, conflict, evicted).",
+		Help:        "HL7 messages whose sender and control id were seen within the dedup window, by result (suppressed, conflict, evicted, not_shared).",
 		ConstLabels: prometheus.Labels{"connector": connector},
 	}, []string{"result"})
 	if reg != nil {
@@ -127,6 +153,15 @@ func (d *Dedup) claim(ctx context.Context, m *Message) (deliveries []pipeline.De
 		d.expire()
 		e, ok := d.entries[key]
 		if !ok {
+			if out, dup, decided := d.sharedLookup(key, sum); decided {
+				d.mu.Unlock()
+				if dup {
+					d.dups.WithLabelValues(DupSuppressed).Inc()
+					return out, true, nil
+				}
+				d.dups.WithLabelValues(DupConflict).Inc()
+				return nil, false, func(pipeline.Outcome) {}
+			}
 			break // d.mu held
 		}
 		if e.sum != sum {
@@ -156,11 +191,36 @@ func (d *Dedup) claim(ctx context.Context, m *Message) (deliveries []pipeline.De
 	d.order = append(d.order, dedupRef{key: key, seq: e.seq})
 	d.evictOver()
 	d.mu.Unlock()
-	return nil, false, func(out pipeline.Outcome) { d.settle(key, e, out) }
+	return nil, false, func(out pipeline.Outcome) { d.settle(ctx, key, e, out) }
 }
 
-// settle records the first copy's outcome and wakes waiting resends.
-func (d *Dedup) settle(key string, e *dedupEntry, out pipeline.Outcome) {
+// sharedKey names key in the shared memory: connectors of one name share
+// it across instances.
+func (d *Dedup) sharedKey(key string) string { return d.connector + "\x00" + key }
+
+// sharedLookup asks the shared memory about a message this process does
+// not remember: decided is false when it remembers nothing either; dup
+// tells a resend (same content) from a conflict.
+func (d *Dedup) sharedLookup(key string, sum [sha256.Size]byte) (out []pipeline.Delivery, dup, decided bool) {
+	if d.cfg.Shared == nil {
+		return nil, false, false
+	}
+	ssum, out, ok := d.cfg.Shared.Lookup(d.sharedKey(key))
+	if !ok {
+		return nil, false, false
+	}
+	return out, ssum == sum, true
+}
+
+// settle records the first copy's outcome and wakes waiting resends. A
+// stored message is first remembered in the shared memory, if any, so
+// that its resend finds it on any instance once it is answered.
+func (d *Dedup) settle(ctx context.Context, key string, e *dedupEntry, out pipeline.Outcome) {
+	if out.Status == pipeline.Accepted && d.cfg.Shared != nil {
+		if err := d.cfg.Shared.Remember(ctx, d.sharedKey(key), e.sum, out.Deliveries, d.cfg.Window); err != nil {
+			d.dups.WithLabelValues(DupNotShared).Inc()
+		}
+	}
 	d.mu.Lock()
 	if out.Status == pipeline.Accepted {
 		e.stored = true
