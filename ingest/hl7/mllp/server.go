@@ -216,11 +216,11 @@ func (s *Server) track(nc net.Conn) {
 	go c.serve()
 }
 
-// rejectConn closes nc at once, counts it and logs why (the first few
+// rejectConn counts nc, closes it at once and logs why (the first few
 // per source and minute, then a count: see netallow.RefusalLog).
 func (s *Server) rejectConn(nc net.Conn, reason string) {
+	s.m.reject(reason) // counted before the peer can see the close
 	_ = nc.Close()
-	s.m.reject(reason)
 	s.refusals.Warn(nc.RemoteAddr(), "mllp connection rejected", "reason", reason,
 		"max_conns", s.cfg.MaxConns, "max_conns_per_source", s.cfg.MaxConnsPerSource)
 }
