@@ -31,7 +31,7 @@ func TestTopicsEnsureCreatesDurableTopicsOnRealKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tr := range rep.Topics {
-		want := topics.Observed{Exists: true, Partitions: tr.Spec.Partitions, ReplicationFactor: 3, MinInsyncReplicas: 2}
+		want := topics.Observed{Exists: true, Partitions: tr.Spec.Partitions, ReplicationFactor: 3, MinInsyncReplicas: 2, CleanupPolicy: "delete"}
 		if !tr.Created || tr.Observed != want || len(tr.Problems) != 0 {
 			t.Fatalf("%s: created %v observed %+v problems %v", tr.Spec.Name, tr.Created, tr.Observed, tr.Problems)
 		}
