@@ -47,6 +47,8 @@ type Spec struct {
 	children  map[string][]*Element // direct children of a type or backbone path
 	valueSets map[string]map[string]map[string]bool
 	unchecked map[string]string
+
+	childCache sync.Map // childKey -> *Element, see Child
 }
 
 var (
@@ -144,6 +146,20 @@ func (s *Spec) Children(path string) []*Element { return s.children[path] }
 // base types; parentType is a type name or a backbone element's path. A
 // backbone or content-referenced element's own type is its path.
 func (s *Spec) Child(parentType, name string) *Element {
+	k := childKey{parentType, name}
+	if e, ok := s.childCache.Load(k); ok {
+		return e.(*Element)
+	}
+	e := s.child(parentType, name)
+	if e != nil {
+		s.childCache.Store(k, e) // bounded by the definitions: misses are not kept
+	}
+	return e
+}
+
+type childKey struct{ parent, name string }
+
+func (s *Spec) child(parentType, name string) *Element {
 	for t := parentType; t != ""; t = s.BaseType(t) {
 		if e := s.elements[t+"."+name]; e != nil {
 			return e

@@ -55,7 +55,6 @@ func readManifest(t testing.TB) []corpusCase {
 var knownMisses = map[string]string{
 	"valid/r4ex-DeviceMetric-example.json":                  "google/fhir checks reference target types: DeviceMetric.parent points at a Device, the R4 example's known erratum",
 	"valid/r4ex-Observation-clinical-gender.json":           "google/fhir checks reference target types: Observation.performer target type not allowed by its R4 proto",
-	"invalid/ftc-xml-bad-entities.json":                     "the narrative uses an HTML entity XHTML does not define (txt-1); it was refused only for its byte-order mark before",
 	"invalid/ftc-PulseOxBundle_25Oct2022.json":              "wrong LOINC display names: needs a terminology server (not marked as such in the manifest)",
 	"invalid/ftc-bundle-id-collection.json":                 "wrong CVX display name: needs a terminology server (not marked)",
 	"invalid/ftc-shc-cvx.json":                              "unknown CVX code: needs a terminology server (not marked)",

@@ -1,6 +1,6 @@
 // Package fhirval validates FHIR R4 JSON resources for the gateway.
 //
-// Two layers run on every body:
+// Three layers run on every body:
 //
 //   - a JSON scanner of its own (iterative, depth-bounded, never recursive)
 //     that refuses what is not RFC 8259 JSON (syntax errors, comments,
@@ -11,9 +11,17 @@
 //   - github.com/google/fhir/go's validating R4 unmarshaller, whose errors
 //     (unknown elements, bad primitives, unknown codes of required bindings,
 //     missing required elements, references to the wrong resource type)
-//     become findings with FHIRPath locations.
+//     become findings with FHIRPath locations;
+//   - the R4 core definitions (package r4spec), walked over a generic
+//     decode of the body: cardinality of nested elements, required
+//     bindings to the core value sets, and every error-severity invariant
+//     of every element present, evaluated with package fhirpath; findings
+//     carry the element's location and the invariant key ("pat-1: ...").
+//     Codes of external terminologies (SNOMED CT, LOINC, UCUM, MIME types)
+//     are not checked.
 //
-// Strict mode makes every finding an error. Lenient mode refuses only what
+// Strict mode makes every finding an error (but an invariant whose
+// evaluation ran out of budget, a warning). Lenient mode refuses only what
 // downstream consumers could not read at all (not a JSON object, no or an
 // unknown resourceType) and turns everything else into warnings.
 //
@@ -90,8 +98,13 @@ func check(body []byte, doc *Doc, content validation.Findings, opts Options) (fi
 	}
 	findings = append(findings, rooted(content, root)...)
 	findings = append(findings, unmarshalFindings(body)...)
-	if doc.rules {
-		findings = append(findings, runRules(body, root)...)
+	if v, ok := decodeGeneric(body); ok {
+		if doc.rules {
+			findings = append(findings, runRulesOn(v, root)...)
+		}
+		if m, ok := v.(map[string]any); ok {
+			findings = append(findings, definitionFindings(m, root)...)
+		}
 	}
 	findings = dedupe(findings)
 	if !opts.Strict {

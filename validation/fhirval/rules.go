@@ -31,12 +31,27 @@ type rules struct {
 }
 
 func runRules(body []byte, root string) validation.Findings {
+	v, ok := decodeGeneric(body)
+	if !ok {
+		return nil // the scanner reports syntax problems
+	}
+	return runRulesOn(v, root)
+}
+
+// decodeGeneric decodes body with encoding/json into maps, slices and
+// json.Number, as runRules and the definitions walk read it.
+func decodeGeneric(body []byte) (any, bool) {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var v any
 	if d.Decode(&v) != nil {
-		return nil // the scanner reports syntax problems
+		return nil, false
 	}
+	return v, true
+}
+
+// runRulesOn is runRules on a body decodeGeneric has read.
+func runRulesOn(v any, root string) validation.Findings {
 	r := &rules{}
 	r.walk(v, root, "")
 	return r.out

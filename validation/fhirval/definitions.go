@@ -1,0 +1,205 @@
+package fhirval
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/hl7gw/gateway/fhir/fhirpath"
+	"github.com/hl7gw/gateway/fhir/r4spec"
+	"github.com/hl7gw/gateway/validation"
+)
+
+// This file checks a decoded resource against the R4 core definitions
+// (package r4spec), as the HL7 Java validator does without a terminology
+// server:
+//
+//   - cardinality: every mandatory element present, no repeating element
+//     with more items than its maximum;
+//   - required bindings: a code, Coding or CodeableConcept bound to a value
+//     set the core package enumerates holds a code of it;
+//   - every error-severity invariant of every element present, evaluated
+//     with package fhirpath, reported with the element's location and the
+//     invariant key ("pat-1: ...").
+//
+// Unknown elements and primitive formats are google/fhir's findings.
+
+// maxInvariantSteps bounds one invariant's evaluation; running out is a
+// warning (the invariant was not decided), never a refusal.
+const maxInvariantSteps = 200_000
+
+// defs walks one document.
+type defs struct {
+	spec *r4spec.Spec
+	out  validation.Findings
+}
+
+// definitionFindings walks the resource v (decoded with UseNumber) whose
+// locations start at root.
+func definitionFindings(v map[string]any, root string) validation.Findings {
+	d := &defs{spec: r4spec.R4()}
+	rt, _ := v["resourceType"].(string)
+	if ti := typeOf(rt); ti != nil {
+		n := &fhirpath.Node{Type: rt, JSON: v}
+		d.object(n, ti, nil, root, n, n)
+	}
+	return d.out
+}
+
+func (d *defs) add(code validation.Code, loc, msg string) {
+	if len(d.out) < maxFindings {
+		d.out = append(d.out, validation.Finding{Severity: validation.SeverityError, Code: code, Location: loc, Message: msg})
+	}
+}
+
+// object checks the complex element n of type ti at loc: its own
+// invariants (el's and the type's), its mandatory elements, then every
+// member. res and root are %resource and %rootResource.
+func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc string, res, root *fhirpath.Node) {
+	obj := n.Object()
+	if !elementOK(obj) {
+		d.add(validation.CodeRequiredMissing, loc, "ele-1: All FHIR elements must have a @value or children")
+	}
+	if el != nil {
+		d.invariants(n, compiled(el.Constraints), loc, res, root)
+	}
+	d.invariants(n, ti.invariants, loc, res, root)
+	for _, e := range ti.required {
+		if !present(obj, e) {
+			d.add(validation.CodeRequiredMissing, loc+"."+e.Name, "required element missing (min "+strconv.Itoa(e.Min)+")")
+		}
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // findings in a stable order
+	for _, k := range keys {
+		if k == "resourceType" || k == "fhir_comments" || k[0] == '_' {
+			continue
+		}
+		e, typ := ti.member(k)
+		if e == nil {
+			continue // google/fhir reports unknown elements
+		}
+		d.member(n, k, obj[k], obj["_"+k], e, typ, loc+"."+safeName(k), res, root)
+	}
+}
+
+// member checks one JSON member: its cardinality, then each value.
+func (d *defs) member(parent *fhirpath.Node, key string, v, ext any, e *r4spec.Element, typ, loc string, res, root *fhirpath.Node) {
+	arr, isArr := v.([]any)
+	if isArr && e.Max >= 0 && len(arr) > e.Max && e.Max != 1 {
+		d.add(validation.CodeSegmentSequence, loc, "more than "+strconv.Itoa(e.Max)+" values")
+	}
+	if !isArr {
+		d.value(parent, key, v, ext, e, typ, loc, res, root)
+		return
+	}
+	exts, _ := ext.([]any)
+	for i, item := range arr {
+		var x any
+		if i < len(exts) {
+			x = exts[i]
+		}
+		d.value(parent, key, item, x, e, typ, loc+"["+strconv.Itoa(i)+"]", res, root)
+	}
+}
+
+// value checks one value of element e, of type typ.
+func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.Element, typ, loc string, res, root *fhirpath.Node) {
+	obj, isObj := v.(map[string]any)
+	if rt, ok := obj["resourceType"].(string); ok && isObj && typ == "Resource" {
+		ti := typeOf(rt)
+		if ti == nil || !ti.resource {
+			return // google/fhir reports unknown resource types
+		}
+		n := &fhirpath.Node{Name: key, Type: rt, JSON: obj, Parent: parent}
+		nroot := root
+		if key != "contained" {
+			nroot = n // only a contained resource's root is its container
+		}
+		d.object(n, ti, e, loc, n, nroot)
+		return
+	}
+	em, _ := ext.(map[string]any)
+	n := &fhirpath.Node{Name: key, Type: typ, JSON: v, Ext: em, Parent: parent}
+	if e.ValueSet != "" {
+		d.binding(v, typ, e.ValueSet, loc)
+	}
+	if isObj {
+		if ti := typeOf(typ); ti != nil {
+			d.object(n, ti, e, loc, res, root)
+		}
+		return
+	}
+	if em != nil {
+		if ti := typeOf("Element"); ti != nil {
+			d.object(&fhirpath.Node{Name: key, Type: "Element", JSON: em, Parent: parent}, ti, nil, loc, res, root)
+		}
+	}
+	d.invariants(n, compiled(e.Constraints), loc, res, root)
+}
+
+// invariants evaluates each invariant on n; a false result is an error
+// at loc. An empty result passes, as does an expression the engine
+// refused to compile (TestEveryInvariantCompiles keeps that list empty).
+func (d *defs) invariants(n *fhirpath.Node, invs []*invariant, loc string, res, root *fhirpath.Node) {
+	var (
+		last         *fhirpath.Expression
+		ok, known    bool
+		err          error
+		lastSrc, src string
+	)
+	for _, inv := range invs {
+		if inv.expr == nil {
+			continue
+		}
+		// txt-1 and txt-2 are both htmlChecks(): evaluate such twins once.
+		if src = inv.expr.String(); last == nil || src != lastSrc {
+			ok, known, err = inv.expr.EvaluateBool(n, fhirpath.WithModel(d.spec), fhirpath.WithMaxSteps(maxInvariantSteps),
+				fhirpath.WithVariable("resource", fhirpath.Collection{res}),
+				fhirpath.WithVariable("rootResource", fhirpath.Collection{root}))
+			last, lastSrc = inv.expr, src
+		}
+		switch {
+		case errors.Is(err, fhirpath.ErrBudget):
+			if len(d.out) < maxFindings {
+				d.out = append(d.out, validation.Finding{Severity: validation.SeverityWarning, Code: validation.CodeInternal,
+					Location: loc, Message: inv.c.Key + ": not evaluated, too much work"})
+			}
+		case err == nil && known && !ok:
+			d.add(validation.CodeDataType, loc, inv.c.Key+": "+inv.c.Human)
+		}
+	}
+}
+
+// elementOK is ele-1 for complex elements: an element needs a value or
+// children besides its id (an empty object is the scanner's finding).
+func elementOK(obj map[string]any) bool {
+	if len(obj) != 1 {
+		return true
+	}
+	_, onlyID := obj["id"]
+	return !onlyID
+}
+
+// present reports whether the mandatory element e has a value or an
+// extension in obj, under any of its choice names.
+func present(obj map[string]any, e *r4spec.Element) bool {
+	if !e.Choice {
+		_, v := obj[e.Name]
+		_, x := obj["_"+e.Name]
+		return v || x
+	}
+	for _, t := range e.Types {
+		name := e.Name + upperFirst(t)
+		if _, ok := obj[name]; ok {
+			return true
+		}
+		if _, ok := obj["_"+name]; ok {
+			return true
+		}
+	}
+	return false
+}
