@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
 // runCLI runs a command line as main does and returns its exit code and
@@ -147,7 +149,7 @@ func TestDoctorWithoutBrokersChecksTheEmbeddedBrokerOfARunningGateway(t *testing
 func TestServeLogsItsVersionAndEveryDoorAtStartUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--mllp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,8 @@ import (
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/internal/logbuf"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testConfig is the default configuration with every listener on a free
 // loopback port.
@@ -56,12 +38,12 @@ func testConfig(brokers ...string) config.Config {
 
 // startGateway runs a gateway in this process, as `gateway serve` does,
 // and returns it with its log output.
-func startGateway(t *testing.T, cfg config.Config) (*gateway, *syncBuffer) {
+func startGateway(t *testing.T, cfg config.Config) (*gateway, *logbuf.Buffer) {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	g, err := start(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("start: %v", err)

@@ -1,17 +1,16 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
 // testNow is the fixed clock of the JWT unit tests.
@@ -62,26 +61,8 @@ func wantKind(t *testing.T, err error, k Kind, secret string) {
 	}
 }
 
-// syncBuffer is a log sink safe for the concurrent writes of servers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newTestLogger() (*slog.Logger, *syncBuffer) {
-	b := &syncBuffer{}
+func newTestLogger() (*slog.Logger, *logbuf.Buffer) {
+	b := &logbuf.Buffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/internal/logbuf"
 	"github.com/hl7gw/gateway/internal/metrictest"
 )
 
@@ -57,7 +58,7 @@ type keyFileAuth struct {
 	*Authenticator
 	path string
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *logbuf.Buffer
 }
 
 // newKeyFileAuth writes content to a key file checked every 5ms, creates

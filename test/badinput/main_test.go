@@ -10,7 +10,6 @@ package badinput
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/hl7gw/gateway/internal/logbuf"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -39,7 +39,7 @@ type gatewayProc struct {
 	mllpAddr, httpAddr, grpcAddr, kafkaAddr string
 	cmd                                     *exec.Cmd
 	exited                                  chan struct{}
-	stderr                                  *bytes.Buffer
+	stderr                                  *logbuf.Buffer
 	grpc                                    gatewayv1.GatewayServiceClient
 	rssBeforeKiB                            int64
 }
@@ -134,7 +134,7 @@ func launchGateway(dir string, o launchOptions) (*gatewayProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &gatewayProc{mllpAddr: ports[0], httpAddr: ports[1], grpcAddr: ports[2], kafkaAddr: ports[3], stderr: &bytes.Buffer{}}
+	p := &gatewayProc{mllpAddr: ports[0], httpAddr: ports[1], grpcAddr: ports[2], kafkaAddr: ports[3], stderr: &logbuf.Buffer{}}
 	args := []string{"serve",
 		"--mllp-addr", p.mllpAddr, "--http-addr", p.httpAddr, "--grpc-addr", p.grpcAddr,
 		"--embedded-kafka-addr", p.kafkaAddr, "--log-level", "warn", "--log-format", "json"}

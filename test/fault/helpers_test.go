@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/internal/logbuf"
 	"github.com/hl7gw/gateway/loadgen"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
@@ -74,29 +75,6 @@ func createTopics(ctx context.Context, c *kafkatest.Cluster) error {
 	return nil
 }
 
-// syncBuffer collects a subprocess's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// Tail returns the last n lines written.
-func (s *syncBuffer) Tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(s.b.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // freeAddrs returns n loopback addresses nothing listens on right now.
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
@@ -120,7 +98,7 @@ func freeAddrs(t *testing.T, n int) []string {
 type gatewayProc struct {
 	cfgFile              string
 	mllp, http, grpcAddr string
-	logs                 *syncBuffer
+	logs                 *logbuf.Buffer
 	cmd                  *exec.Cmd
 	done                 chan struct{}
 	waitErr              error
@@ -190,7 +168,7 @@ kafka:
 // killed when the test ends if it is still running.
 func (g *gatewayProc) start(t *testing.T, ready bool) {
 	t.Helper()
-	g.logs = &syncBuffer{}
+	g.logs = &logbuf.Buffer{}
 	g.done = make(chan struct{})
 	g.cmd = exec.Command(gatewayBin, "serve", "--config", g.cfgFile)
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs

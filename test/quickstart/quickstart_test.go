@@ -13,10 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
 // repo is the repository root, where the README's commands run.
@@ -191,7 +192,7 @@ func runVerbatim(t *testing.T, command string) string {
 // group, so that the test can reap anything left behind.
 type makeRun struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *logbuf.Buffer
 	done chan error
 }
 
@@ -199,7 +200,7 @@ func startMakeRun(t *testing.T) *makeRun {
 	t.Helper()
 	cmd := exec.Command("make", "run")
 	cmd.Dir, cmd.Env = repo, cleanEnv()
-	out := &syncBuffer{}
+	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -327,22 +328,4 @@ func alive(pid int) bool {
 	i := bytes.LastIndexByte(stat, ')')
 	f := strings.Fields(string(stat[i+1:]))
 	return len(f) > 0 && f[0] != "Z"
-}
-
-// syncBuffer is an output buffer safe for a process's two streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

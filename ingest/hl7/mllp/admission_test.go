@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
 func TestRefusedConnectionsAreAllCountedButOnlyTheFirstFewLogged(t *testing.T) {
 	noLeaks(t)
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	ts := startServer(t, ServerConfig{MaxConnsPerSource: 1, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, echo)
 	c1 := dialClient(t, ts.addr)
 	if _, err := c1.Send(context.Background(), []byte("m")); err != nil {

@@ -1,36 +1,18 @@
 package mllp
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
-// lockedBuffer is a log destination safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestUnframedBytesAreLoggedWithoutTheirContentAndRateLimited(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	ts := startServer(t, ServerConfig{Logger: slog.New(slog.NewJSONHandler(logs, nil))}, echo)
 	c := dialClient(t, ts.addr)
 	for _, junk := range []string{"PID|SECRET-NAME\n", "more junk"} {
