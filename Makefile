@@ -38,11 +38,12 @@ test-go: test-deps
 	$(TEST_ENV) $(GO) test -race -count=1 -p 2 -timeout 40m ./...
 
 ## test-deps: what the tests need besides Go, installed idempotently:
-## kcat (apt), grpcurl (go install), Apache Kafka and HAPI FHIR (Maven Central),
+## kcat and haproxy (apt), grpcurl (go install), Apache Kafka and HAPI FHIR (Maven Central),
 ## schemathesis (PyPI, into a venv under .cache/).
 test-deps: tools
 	bash test/kcat/check.sh install
 	bash test/kafka/kafka.sh fetch
+	bash test/scaleout/haproxy.sh install
 	bash test/hapifhir/hapi.sh fetch
 	bash test/interop/setup.sh install >/dev/null
 	bash test/openapi/setup.sh >/dev/null

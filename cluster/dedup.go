@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/pipeline"
@@ -111,12 +110,9 @@ func (d *DedupLog) readLoop(ctx context.Context) {
 // read, bounded by ctx, so that a restarted instance remembers what the
 // others stored.
 func (d *DedupLog) CatchUp(ctx context.Context) error {
-	ends, err := kadm.NewClient(d.cl).ListEndOffsets(ctx, d.topic)
+	ends, err := endOffsets(ctx, d.cl, d.topic)
 	if err != nil {
-		return fmt.Errorf("cluster: end offsets of %s: %w", d.topic, err)
-	}
-	if err := ends.Error(); err != nil {
-		return fmt.Errorf("cluster: end offsets of %s: %w", d.topic, err)
+		return err
 	}
 	for _, o := range ends.Offsets().Sorted() {
 		for {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/connectors"
@@ -222,21 +223,12 @@ func (m *Member) Subscribe(f func(connector string, t connectors.Target)) {
 // catchUp waits until every record written to the topic before the call
 // has been read, bounded by ctx.
 func (m *Member) catchUp(ctx context.Context) (map[int32]int64, error) {
-	ends, err := kadm.NewClient(m.cl).ListEndOffsets(ctx, m.cfg.Topic)
+	ends, err := endOffsets(ctx, m.cl, m.cfg.Topic)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: end offsets of %s: %w", m.cfg.Topic, err)
+		return nil, err
 	}
 	want := map[int32]int64{}
-	var perr error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			perr = o.Err
-		}
-		want[o.Partition] = o.Offset
-	})
-	if perr != nil {
-		return nil, fmt.Errorf("cluster: end offsets of %s: %w", m.cfg.Topic, perr)
-	}
+	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
 	for p, off := range want {
 		if err := m.waitRead(ctx, p, off); err != nil {
 			return nil, err
@@ -281,4 +273,29 @@ func (m *Member) Incarnation() string { return m.incarnation }
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// endOffsets lists topic's end offsets, retrying while the cluster is
+// still learning of a topic just created (a broker that does not host it
+// yet answers UNKNOWN_TOPIC_OR_PARTITION) or electing leaders, until ctx
+// ends.
+func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (kadm.ListedOffsets, error) {
+	adm := kadm.NewClient(cl)
+	for {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil {
+			return ends, nil
+		}
+		if !kerr.IsRetriable(err) && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return nil, fmt.Errorf("cluster: end offsets of %s: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("cluster: end offsets of %s: %w (%w)", topic, ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

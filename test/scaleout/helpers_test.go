@@ -1,0 +1,285 @@
+package scaleout_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+)
+
+// syncBuffer collects a subprocess's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// tail is the last n lines.
+func (s *syncBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// freeAddrs returns n loopback addresses nothing listens on right now.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	var lns []net.Listener
+	for i := range out {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out[i] = ln.Addr().String()
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+// proc is one subprocess: a gateway or HAProxy.
+type proc struct {
+	name    string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan struct{}
+	waitErr error
+}
+
+func startProc(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, logs: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(args[0], args[1:]...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.waitErr = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		if p.running() {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("%s log tail:\n%s", name, p.logs.tail(30))
+		}
+	})
+	return p
+}
+
+func (p *proc) running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// signal sends sig and waits up to timeout for the exit.
+func (p *proc) signal(t *testing.T, sig syscall.Signal, timeout time.Duration) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %s: %v", p.name, err)
+	}
+	select {
+	case <-p.done:
+		return p.waitErr
+	case <-time.After(timeout):
+		t.Fatalf("%s still running %s after %v", p.name, timeout, sig)
+		return nil
+	}
+}
+
+// gw is one gateway process with its addresses.
+type gw struct {
+	*proc
+	mllp, http string
+}
+
+// startGateway writes a configuration (fresh loopback ports, a state
+// directory of its own and no instance_id, as an operator would deploy
+// identical instances) and runs `gateway serve` until /readyz is 200.
+func startGateway(t *testing.T, name string, brokers []string) *gw {
+	t.Helper()
+	addrs := freeAddrs(t, 3)
+	cfg := fmt.Sprintf(`mllp_addr: %q
+http_addr: %q
+grpc_addr: %q
+state_dir: %q
+shutdown_timeout: 30s
+kafka:
+  brokers: ["%s"]
+  producer: {delivery_timeout: 20s, request_timeout: 5s}
+  topics: {create: true, partitions: 3, replication_factor: 3, min_insync_replicas: 2}
+connectors:
+  - name: hl7-mllp
+    type: hl7-mllp
+    config: {hl7.dedup.enabled: "true", hl7.dedup.scope: cluster}
+  - {name: fhir-rest, type: fhir-rest}
+`, addrs[0], addrs[1], addrs[2], t.TempDir(), strings.Join(brokers, `", "`))
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &gw{proc: startProc(t, name, gatewayBin, "serve", "--config", path), mllp: addrs[0], http: addrs[1]}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if code, err := httpDo("GET", "http://"+g.http+"/readyz", nil); err == nil && code == http.StatusOK {
+			return g
+		}
+		if !g.running() || time.Now().After(deadline) {
+			t.Fatalf("%s not ready (exited: %v):\n%s", name, !g.running(), g.logs.tail(30))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// startHAProxy runs HAProxy in the foreground on loopback: a TCP frontend
+// for MLLP and an HTTP one for REST in front of gws, health-checked on
+// /readyz, as the README's Deployment section shows.
+func startHAProxy(t *testing.T, gws []*gw) (mllpAddr, httpAddr string) {
+	t.Helper()
+	fe := freeAddrs(t, 2)
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    maxconn 4000
+defaults
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    retries 3
+    option redispatch
+frontend mllp
+    bind %s
+    mode tcp
+    default_backend gw_mllp
+backend gw_mllp
+    mode tcp
+    balance roundrobin
+    option httpchk GET /readyz
+`, fe[0])
+	for i, g := range gws {
+		_, hp, _ := net.SplitHostPort(g.http)
+		fmt.Fprintf(&b, "    server gw%d %s check port %s inter 300ms fall 2 rise 2\n", i+1, g.mllp, hp)
+	}
+	fmt.Fprintf(&b, `frontend rest
+    bind %s
+    mode http
+    default_backend gw_http
+backend gw_http
+    mode http
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    retry-on conn-failure
+`, fe[1])
+	for i, g := range gws {
+		fmt.Fprintf(&b, "    server gw%d %s check inter 300ms fall 2 rise 2\n", i+1, g.http)
+	}
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, "haproxy", "haproxy", "-db", "-f", path)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.DialTimeout("tcp", fe[1], time.Second); err == nil {
+			c.Close()
+			return fe[0], fe[1]
+		}
+		if !p.running() || time.Now().After(deadline) {
+			t.Fatalf("haproxy did not start:\n%s", p.logs.tail(30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func httpDo(method, url string, body []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// sendOnce sends msg on a new MLLP connection and returns the ACK code.
+func sendOnce(addr string, msg []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	c, err := mllp.Dial(ctx, addr, nil)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	raw, err := c.Send(ctx, msg)
+	if err != nil {
+		return "", err
+	}
+	ack, err := hl7.ParseACK(raw)
+	if err != nil {
+		return "", err
+	}
+	return ack.Code, nil
+}
+
+// withControlID is the ADT sample with MSH-10 replaced.
+func withControlID(id string) []byte {
+	return bytes.Replace(adtA01, []byte("|MSG00001|"), []byte("|"+id+"|"), 1)
+}
+
+// txEntries is the number of Patients per transaction Bundle.
+const txEntries = 3
+
+// txBundle is a transaction Bundle of txEntries Patient creates with ids
+// "<tag>-<k>".
+func txBundle(tag string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
+	for k := range txEntries {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Patient","id":"%s-%d","name":[{"family":"Scale"}]},"request":{"method":"POST","url":"Patient"}}`,
+			k, tag, k)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
