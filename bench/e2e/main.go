@@ -47,18 +47,23 @@ func main() {
 	concs := flag.String("connections", "1,8,64", "concurrency levels")
 	debugAddr := flag.String("debug-addr", "", "passed to the gateway: serve its profiler (/debug/pprof/) here")
 	child := flag.Bool("plain-child", false, "internal: run the plain producer phase in this process and print its result")
-	brokers := flag.String("brokers", "", "internal (-plain-child): the broker to produce to")
+	brokers := flag.String("brokers", "", "internal (-plain-child, -broker-child): the broker's address")
+	brokerChildFlag := flag.Bool("broker-child", false, "internal: run the broker in this process")
+	embeddedFlag := flag.Bool("embedded", false, "run the broker inside the gateway process (its embedded broker) instead of in a process of its own; the gateway's CPU figures then include the broker's")
 	flag.Parse()
 	var err error
-	if *child {
+	switch {
+	case *brokerChildFlag:
+		err = brokerChild(*brokers)
+	case *child:
 		n, cerr := strconv.Atoi(*concs)
 		if cerr != nil {
 			err = fmt.Errorf("bad concurrency %q", *concs)
 		} else {
 			err = plainChild(*brokers, *glob, n, *dur)
 		}
-	} else {
-		err = run(*bin, *glob, *dur, *concs, *debugAddr)
+	default:
+		err = run(*bin, *glob, *dur, *concs, *debugAddr, *embeddedFlag)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -66,7 +71,7 @@ func main() {
 	}
 }
 
-func run(bin, glob string, dur time.Duration, concs, debugAddr string) error {
+func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedBroker bool) error {
 	msgs, err := loadMessages(glob)
 	if err != nil {
 		return err
@@ -77,8 +82,20 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string) error {
 	}
 	mllpAddr, httpAddr := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
 	kafkaAddr := "127.0.0.1:" + ports[3]
+	brokerFlag, brokerPid, where := "--embedded-kafka-addr", 0, "embedded (kfake) in the gateway process"
+	if !embeddedBroker {
+		bp, err := startBrokerProc(kafkaAddr)
+		if err != nil {
+			return err
+		}
+		defer bp.stop()
+		if err := createTopics(context.Background(), kafkaAddr, msgs); err != nil {
+			return err
+		}
+		brokerFlag, brokerPid, where = "--kafka-brokers", bp.cmd.Process.Pid, "the gateway's embedded broker code (kfake) in a process of its own"
+	}
 	cmd := exec.Command(bin, "serve", "--mllp-addr", mllpAddr, "--http-addr", httpAddr,
-		"--grpc-addr", "127.0.0.1:"+ports[2], "--embedded-kafka-addr", kafkaAddr, "--log-level", "warn")
+		"--grpc-addr", "127.0.0.1:"+ports[2], brokerFlag, kafkaAddr, "--log-level", "warn")
 	if debugAddr != "" {
 		cmd.Args = append(cmd.Args, "--debug-addr", debugAddr)
 	}
@@ -99,38 +116,59 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string) error {
 		Count: len(msgs), UniqueControlIDs: true, ControlIDPrefix: "WARM"}); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	fmt.Printf("e2e: %d distinct payloads, %s per measurement, broker: embedded (kfake) in the gateway process\n", len(msgs), dur)
-	fmt.Printf("cpu µs/msg: proc = the gateway process (MLLP, pipeline, producer and its embedded broker) on the gateway\n" +
-		"row, the plain producer's own process on the plain row; broker = the gateway process while the plain\n" +
-		"producer runs (the embedded broker, gateway idle); sender = the MLLP load generator (this process)\n")
+	fmt.Printf("e2e: %d distinct payloads, %s per measurement, broker: %s\n", len(msgs), dur, where)
+	fmt.Printf("cpu µs/msg: proc = the gateway process (MLLP, pipeline, producer) on the gateway row, the plain\n" +
+		"producer's own process on the plain row; broker = the broker's process during that phase (with\n" +
+		"-embedded: the gateway process while the plain producer runs); sender = the MLLP load generator\n")
 	fmt.Printf("%-6s %-8s %12s %10s %10s %10s %9s %9s %9s\n", "conns", "path", "msgs/s", "p50", "p99", "max", "proc", "broker", "sender")
 	for _, f := range strings.Split(concs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
 			return fmt.Errorf("bad concurrency %q", f)
 		}
-		if err := measure(context.Background(), cmd.Process.Pid, mllpAddr, kafkaAddr, glob, msgs, n, dur); err != nil {
+		pids := procs{gateway: cmd.Process.Pid, broker: brokerPid}
+		if err := measure(context.Background(), pids, mllpAddr, kafkaAddr, glob, msgs, n, dur); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// procs are the processes whose CPU time is sampled around each phase;
+// broker is 0 when the broker is embedded in the gateway.
+type procs struct{ gateway, broker int }
+
+// cpuSample is the CPU time used so far by each measured process.
+type cpuSample struct{ gateway, broker, self time.Duration }
+
+func (p procs) sample() (cpuSample, error) {
+	var s cpuSample
+	var err error
+	if s.gateway, err = procCPU(p.gateway); err != nil {
+		return s, err
+	}
+	if p.broker != 0 {
+		if s.broker, err = procCPU(p.broker); err != nil {
+			return s, err
+		}
+	}
+	s.self = selfCPU()
+	return s, nil
+}
+
 // measure runs one concurrency level on both paths and prints their rows:
 // rates, latencies and CPU time per message of each process involved.
-func measure(ctx context.Context, gwPid int, mllpAddr, kafkaAddr, glob string, msgs [][]byte, n int, dur time.Duration) error {
-	gw0, err := procCPU(gwPid)
+func measure(ctx context.Context, p procs, mllpAddr, kafkaAddr, glob string, msgs [][]byte, n int, dur time.Duration) error {
+	s0, err := p.sample()
 	if err != nil {
 		return err
 	}
-	self0 := selfCPU()
 	rep, err := loadgen.Run(ctx, loadgen.Options{Addr: mllpAddr, Messages: msgs, Connections: n, Duration: dur,
 		UniqueControlIDs: true, ControlIDPrefix: "E2E" + strconv.Itoa(n)})
 	if err != nil {
 		return fmt.Errorf("gateway load: %w", err)
 	}
-	self1 := selfCPU()
-	gw1, err := procCPU(gwPid)
+	s1, err := p.sample()
 	if err != nil {
 		return err
 	}
@@ -138,11 +176,15 @@ func measure(ctx context.Context, gwPid int, mllpAddr, kafkaAddr, glob string, m
 		return fmt.Errorf("gateway answered %s, not only AA/CA", rep)
 	}
 	done := int64(rep.Answered + rep.Silent)
-	gwCPU := perMsg(gw1-gw0, done)
+	gwCPU, gwBroker := perMsg(s1.gateway-s0.gateway, done), perMsg(s1.broker-s0.broker, done)
+	brokerCol := "-"
+	if p.broker != 0 {
+		brokerCol = fmt.Sprintf("%.1f", gwBroker)
+	}
 	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9s %9.1f\n", n, "gateway", rep.MsgsPerSec, rep.P50, rep.P99, rep.Max,
-		gwCPU, "-", perMsg(self1-self0, done))
+		gwCPU, brokerCol, perMsg(s1.self-s0.self, done))
 	fmt.Printf("       (%s)\n", rep)
-	gw2, err := procCPU(gwPid)
+	s2, err := p.sample()
 	if err != nil {
 		return err
 	}
@@ -150,17 +192,28 @@ func measure(ctx context.Context, gwPid int, mllpAddr, kafkaAddr, glob string, m
 	if err != nil {
 		return fmt.Errorf("plain producer: %w", err)
 	}
-	gw3, err := procCPU(gwPid)
+	s3, err := p.sample()
 	if err != nil {
 		return err
 	}
-	prodCPU, brokerCPU := perMsg(plain.CPU, plain.Count), perMsg(gw3-gw2, plain.Count)
+	brokerPlain := s3.broker - s2.broker
+	if p.broker == 0 {
+		brokerPlain = s3.gateway - s2.gateway // the embedded broker, gateway idle
+	}
+	prodCPU, brokerCPU := perMsg(plain.CPU, plain.Count), perMsg(brokerPlain, plain.Count)
 	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9.1f %9s\n", n, "plain", plain.Rate, plain.P50, plain.P99, plain.Max,
 		prodCPU, brokerCPU, "-")
-	// cpu: the gateway process against the plain producer and the broker
-	// it drives (both sides include the broker's work); cpu-no-broker
-	// takes the broker's figure off the gateway's, an estimate since the
-	// broker's cost per message depends on how records are batched.
+	if p.broker != 0 {
+		// cpu: the gateway process against the plain producer's;
+		// with-broker adds each phase's broker time to both sides.
+		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, "ratio", rep.MsgsPerSec/plain.Rate,
+			gwCPU/prodCPU, (gwCPU+gwBroker)/(prodCPU+brokerCPU))
+		return nil
+	}
+	// Embedded: cpu compares the gateway process with the plain producer
+	// and the broker it drives (both include the broker's work);
+	// cpu-no-broker takes the broker's figure off the gateway's, an
+	// estimate since the broker's cost per message depends on batching.
 	fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   cpu-no-broker %.2f\n", n, "ratio", rep.MsgsPerSec/plain.Rate,
 		gwCPU/(prodCPU+brokerCPU), (gwCPU-brokerCPU)/prodCPU)
 	return nil
