@@ -101,6 +101,7 @@ func runSchemathesis(t *testing.T, bin string, gw *gateway, phases, checks strin
 		args = append(args, "--checks", checks)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir // whatever schemathesis writes stays out of the source tree
 	cmd.Env = append(os.Environ(),
 		"SCHEMATHESIS_HOOKS="+filepath.Join(root, "test", "openapi", "hooks.py"),
 		"NO_COLOR=1", "PYTHONUNBUFFERED=1")
