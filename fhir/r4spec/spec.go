@@ -48,7 +48,7 @@ type Spec struct {
 	valueSets map[string]map[string]map[string]bool
 	unchecked map[string]string
 
-	childCache sync.Map // childKey -> *Element, see Child
+	members map[string]map[string]*Element // see Members
 }
 
 var (
@@ -99,6 +99,7 @@ func parse() *Spec {
 		url, why, _ := strings.Cut(r, "\t")
 		s.unchecked[url] = why
 	}
+	s.buildMembers()
 	return s
 }
 
@@ -146,29 +147,38 @@ func (s *Spec) Children(path string) []*Element { return s.children[path] }
 // base types; parentType is a type name or a backbone element's path. A
 // backbone or content-referenced element's own type is its path.
 func (s *Spec) Child(parentType, name string) *Element {
-	k := childKey{parentType, name}
-	if e, ok := s.childCache.Load(k); ok {
-		return e.(*Element)
-	}
-	e := s.child(parentType, name)
-	if e != nil {
-		s.childCache.Store(k, e) // bounded by the definitions: misses are not kept
-	}
-	return e
+	return s.members[parentType][name]
 }
 
-type childKey struct{ parent, name string }
+// Members returns every element of a type or backbone path by name
+// (without "[x]"), its base types' included. The map is shared: do not
+// modify it.
+func (s *Spec) Members(parentType string) map[string]*Element { return s.members[parentType] }
 
-func (s *Spec) child(parentType, name string) *Element {
-	for t := parentType; t != ""; t = s.BaseType(t) {
-		if e := s.elements[t+"."+name]; e != nil {
-			return e
-		}
-		if e := s.elements[t+"."+name+"[x]"]; e != nil {
-			return e
+// buildMembers fills s.members for every type and backbone path, nearer
+// definitions shadowing their bases'.
+func (s *Spec) buildMembers() {
+	s.members = map[string]map[string]*Element{}
+	owners := make([]string, 0, len(s.types)+len(s.children))
+	for t := range s.types {
+		owners = append(owners, t)
+	}
+	for p := range s.children {
+		if s.types[p] == nil {
+			owners = append(owners, p)
 		}
 	}
-	return nil
+	for _, o := range owners {
+		m := map[string]*Element{}
+		for t := o; t != ""; t = s.BaseType(t) {
+			for _, e := range s.children[t] {
+				if _, shadowed := m[e.Name]; !shadowed {
+					m[e.Name] = e
+				}
+			}
+		}
+		s.members[o] = m
+	}
 }
 
 // ElementTypeName is the type of a single-typed element as FHIRPath sees

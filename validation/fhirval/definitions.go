@@ -32,6 +32,23 @@ const maxInvariantSteps = 200_000
 type defs struct {
 	spec *r4spec.Spec
 	out  validation.Findings
+
+	// The evaluation options for the resource being walked, built once
+	// per resource rather than per invariant.
+	optsRes, optsRoot *fhirpath.Node
+	opts              []fhirpath.EvalOption
+}
+
+// options returns the evaluation options with %resource res and
+// %rootResource root.
+func (d *defs) options(res, root *fhirpath.Node) []fhirpath.EvalOption {
+	if d.opts == nil || d.optsRes != res || d.optsRoot != root {
+		d.optsRes, d.optsRoot = res, root
+		d.opts = []fhirpath.EvalOption{fhirpath.WithModel(d.spec), fhirpath.WithMaxSteps(maxInvariantSteps),
+			fhirpath.WithVariable("resource", fhirpath.Collection{res}),
+			fhirpath.WithVariable("rootResource", fhirpath.Collection{root})}
+	}
+	return d.opts
 }
 
 // definitionFindings walks the resource v (decoded with UseNumber) whose
@@ -64,6 +81,9 @@ func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc st
 		d.invariants(n, compiled(el.Constraints), loc, res, root)
 	}
 	d.invariants(n, ti.invariants, loc, res, root)
+	if ti.resource {
+		d.dom3(obj, loc)
+	}
 	for _, e := range ti.required {
 		if !present(obj, e) {
 			d.add(validation.CodeRequiredMissing, loc+"."+e.Name, "required element missing (min "+strconv.Itoa(e.Min)+")")
@@ -157,9 +177,7 @@ func (d *defs) invariants(n *fhirpath.Node, invs []*invariant, loc string, res, 
 		}
 		// txt-1 and txt-2 are both htmlChecks(): evaluate such twins once.
 		if src = inv.expr.String(); last == nil || src != lastSrc {
-			ok, known, err = inv.expr.EvaluateBool(n, fhirpath.WithModel(d.spec), fhirpath.WithMaxSteps(maxInvariantSteps),
-				fhirpath.WithVariable("resource", fhirpath.Collection{res}),
-				fhirpath.WithVariable("rootResource", fhirpath.Collection{root}))
+			ok, known, err = inv.expr.EvaluateBool(n, d.options(res, root)...)
 			last, lastSrc = inv.expr, src
 		}
 		switch {
@@ -172,16 +190,6 @@ func (d *defs) invariants(n *fhirpath.Node, invs []*invariant, loc string, res, 
 			d.add(validation.CodeDataType, loc, inv.c.Key+": "+inv.c.Human)
 		}
 	}
-}
-
-// elementOK is ele-1 for complex elements: an element needs a value or
-// children besides its id (an empty object is the scanner's finding).
-func elementOK(obj map[string]any) bool {
-	if len(obj) != 1 {
-		return true
-	}
-	_, onlyID := obj["id"]
-	return !onlyID
 }
 
 // present reports whether the mandatory element e has a value or an

@@ -99,6 +99,7 @@ func TestLenientReportsInvariantsAsWarnings(t *testing.T) {
 // of BenchmarkValidate this step adds.
 func BenchmarkDefinitions(b *testing.B) {
 	bodies := benchCorpus(b)
+	defer reportCPU(b)()
 	for i := 0; b.Loop(); i++ {
 		body := bodies[i%len(bodies)]
 		if v, ok := decodeGeneric(body); ok {

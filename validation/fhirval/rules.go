@@ -1,7 +1,6 @@
 package fhirval
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
@@ -36,18 +35,6 @@ func runRules(body []byte, root string) validation.Findings {
 		return nil // the scanner reports syntax problems
 	}
 	return runRulesOn(v, root)
-}
-
-// decodeGeneric decodes body with encoding/json into maps, slices and
-// json.Number, as runRules and the definitions walk read it.
-func decodeGeneric(body []byte) (any, bool) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
-		return nil, false
-	}
-	return v, true
 }
 
 // runRulesOn is runRules on a body decodeGeneric has read.

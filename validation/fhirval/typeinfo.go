@@ -1,6 +1,7 @@
 package fhirval
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -55,19 +56,16 @@ func buildType(typ string) *typeInfo {
 	if s.Type(typ) == nil && s.Element(typ) == nil {
 		return nil
 	}
-	ti := &typeInfo{name: typ, elems: map[string]*r4spec.Element{}}
+	ti := &typeInfo{name: typ, elems: s.Members(typ)}
+	for _, e := range ti.elems {
+		if e.Min > 0 {
+			ti.required = append(ti.required, e)
+		}
+	}
+	slices.SortFunc(ti.required, func(a, b *r4spec.Element) int { return strings.Compare(a.Name, b.Name) })
 	for t := typ; t != ""; t = s.BaseType(t) {
 		if t == "Resource" {
 			ti.resource = true
-		}
-		for _, e := range s.Children(t) {
-			if _, shadowed := ti.elems[e.Name]; shadowed {
-				continue
-			}
-			ti.elems[e.Name] = e
-			if e.Min > 0 {
-				ti.required = append(ti.required, e)
-			}
 		}
 		if strings.Contains(t, ".") {
 			continue // a backbone element's own constraints come with its element
@@ -106,7 +104,7 @@ func compileAll() {
 		seen[path] = true
 		if e := s.Element(path); e != nil {
 			for _, c := range e.Constraints {
-				if c.Key == "ele-1" {
+				if native[c.Context+" "+c.Key] {
 					continue
 				}
 				inv := &invariant{c: c}
@@ -127,6 +125,15 @@ func compileAll() {
 		}
 	}
 	s.Types(func(t *r4spec.Type) { visit(t.Name) })
+}
+
+// native are the invariants checked in Go rather than by FHIRPath, for
+// speed (see elementOK and containedReferenced); their results are the
+// same on every document.
+var native = map[string]bool{
+	"Element ele-1":           true,
+	"Element.extension ele-1": true,
+	"DomainResource dom-3":    true,
 }
 
 // errata replace R4 4.0.1 invariants that are wrong as published, by
