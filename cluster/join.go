@@ -56,12 +56,16 @@ func (m *Member) Join(ctx context.Context) error {
 			rival = &m.foreign[i]
 		}
 	}
-	m.joined = rival == nil
 	m.mu.Unlock()
 	if rival != nil {
 		return inUse(m.cfg.InstanceID, rival.hb, "started at the same time")
 	}
+	m.mu.Lock()
+	m.joined = true
+	m.mu.Unlock()
+	m.mu.Lock()
 	m.hbDone = make(chan struct{})
+	m.mu.Unlock()
 	go m.heartbeatLoop()
 	return nil
 }

@@ -260,11 +260,21 @@ func (m *Member) Close() {
 	m.closed.Do(func() {
 		m.cancel()
 		<-m.done
-		if m.hbDone != nil {
-			<-m.hbDone
+		m.mu.Lock()
+		hb := m.hbDone
+		m.mu.Unlock()
+		if hb != nil {
+			<-hb
 		}
 		m.cl.Close()
 	})
+}
+
+// Joined reports whether Join succeeded.
+func (m *Member) Joined() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.joined
 }
 
 // Incarnation is random per process start; tests and logs use it.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/config"
@@ -19,13 +18,21 @@ import (
 	"github.com/hl7gw/gateway/topics"
 )
 
-// joinTimeout bounds creating and checking the status topic, reading it
-// and claiming the instance id at start (a previous holder's liveness wait
-// included).
-const joinTimeout = 30 * time.Second
+// Join timings. At start the gateway tries to join for startJoinTimeout
+// (a previous holder's liveness wait fits in it); when the status topic
+// cannot be reached it starts anyway, not ready, and retries every
+// joinRetry, each attempt bounded by joinTimeout.
+const (
+	startJoinTimeout = 10 * time.Second
+	joinTimeout      = 30 * time.Second
+	joinRetry        = 2 * time.Second
+)
 
 // errStatusTopic is a status topic the gateway cannot use as configured.
 var errStatusTopic = errors.New("status topic unusable")
+
+// errNotJoined keeps /readyz at 503 until the status topic is read.
+var errNotJoined = errors.New("not joined: the status topic (instance ids, connector states) is not read yet")
 
 // identify settles this gateway's instance id (configured, kept in the
 // state directory, or new), puts it on every log line and exports
@@ -49,12 +56,78 @@ func (g *gateway) identify() error {
 	return nil
 }
 
-// joinCluster creates (always, like Kafka Connect's internal topics) and
-// checks the compacted status topic, reads it, and claims the instance id:
-// a second process with an id in use is refused here with
-// cluster.ErrInstanceIDInUse.
-func (g *gateway) joinCluster(ctx context.Context, brokers []string, extra []kgo.Opt) error {
-	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+// joinCluster opens the status topic and claims the instance id (see
+// joinOnce). A second process with an id in use, or a status topic that is
+// not compacted, refuses the start. When Kafka cannot be reached (no
+// broker, refused credentials or ACLs) the gateway starts all the same, as
+// it always has, answering AR while nothing can be stored, but /readyz
+// stays 503 (a load balancer sends it nothing) until a background attempt
+// joins; a conflict found then stops the gateway.
+func (g *gateway) joinCluster(ctx context.Context, brokers []string) error {
+	// Not the producer's options: with the embedded broker they allow
+	// topic auto-creation, which would make the topic before Ensure makes
+	// it compacted.
+	opts, err := publish.Options(g.cfg.Kafka, brokers)
+	if err != nil {
+		return err
+	}
+	g.member, err = cluster.New(cluster.Config{InstanceID: g.instanceID, WorkerID: workerID(g.cfg.HTTPAddr),
+		Topic: g.cfg.Kafka.Topics.StatusTopic, Log: g.log}, opts...)
+	if err != nil {
+		return err
+	}
+	ping := g.ready.ping
+	g.ready.ping = func(ctx context.Context) error {
+		if !g.member.Joined() {
+			return errNotJoined
+		}
+		return ping(ctx)
+	}
+	err = g.joinOnce(ctx, startJoinTimeout)
+	if err == nil || fatalJoin(err) {
+		return err
+	}
+	g.log.Warn("status topic not reachable at start; joining in the background, not ready until then",
+		slog.String("status_topic", g.cfg.Kafka.Topics.StatusTopic), slog.String("error", err.Error()))
+	g.background(func(ctx context.Context) {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(joinRetry):
+			}
+			err := g.joinOnce(ctx, joinTimeout)
+			switch {
+			case err == nil:
+				return
+			case fatalJoin(err):
+				g.log.Error("gateway cannot run", slog.String("error", err.Error()))
+				select {
+				case g.errc <- err:
+				default:
+				}
+				return
+			case ctx.Err() == nil:
+				g.log.Debug("status topic still not reachable", slog.String("error", err.Error()))
+			}
+		}
+	})
+	return nil
+}
+
+// fatalJoin reports whether a join error is one no retry can cure.
+func fatalJoin(err error) bool {
+	return errors.Is(err, cluster.ErrInstanceIDInUse) || errors.Is(err, errNotCompacted)
+}
+
+// errNotCompacted is a status topic whose records would be deleted.
+var errNotCompacted = errors.New("status topic is not compacted")
+
+// joinOnce creates (always, like Kafka Connect's internal topics) and
+// checks the compacted status topic, reads it, and claims the instance id
+// (cluster.Member.Join), within timeout.
+func (g *gateway) joinOnce(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	name := g.cfg.Kafka.Topics.StatusTopic
 	adm := kadm.NewClient(g.prod.Client())
@@ -66,6 +139,11 @@ func (g *gateway) joinCluster(ctx context.Context, brokers []string, extra []kgo
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", errStatusTopic, name, err)
 	}
+	for _, p := range rep.Topics[0].Problems {
+		if p.Code == topics.CodeNotCompacted {
+			return fmt.Errorf("%w: %s", errNotCompacted, p)
+		}
+	}
 	if rep.HasErrors() {
 		return fmt.Errorf("%w: %s", errStatusTopic, rep)
 	}
@@ -73,15 +151,6 @@ func (g *gateway) joinCluster(ctx context.Context, brokers []string, extra []kgo
 		if !g.cfg.Embedded() {
 			g.log.Warn("topic problem", slog.String("topic", name), slog.String("code", p.Code), slog.String("detail", p.Detail), slog.String("hint", p.Hint))
 		}
-	}
-	opts, err := publish.Options(g.cfg.Kafka, brokers, extra...)
-	if err != nil {
-		return err
-	}
-	g.member, err = cluster.New(cluster.Config{InstanceID: g.instanceID, WorkerID: workerID(g.cfg.HTTPAddr),
-		Topic: name, Log: g.log}, opts...)
-	if err != nil {
-		return err
 	}
 	if err := g.member.Join(ctx); err != nil {
 		return err
@@ -161,7 +230,7 @@ func (g *gateway) leaveCluster(ctx context.Context) {
 // openSharedDedup reads the dedup topic (created and checked first, like
 // the status topic) when a connector asks for hl7.dedup.scope=cluster, so
 // that the doors built next share the memory of stored messages.
-func (g *gateway) openSharedDedup(ctx context.Context, brokers []string, extra []kgo.Opt) error {
+func (g *gateway) openSharedDedup(ctx context.Context, brokers []string) error {
 	var window time.Duration
 	for _, c := range g.cfg.Connectors {
 		s, err := c.Settings(g.cfg)
@@ -175,25 +244,13 @@ func (g *gateway) openSharedDedup(ctx context.Context, brokers []string, extra [
 	if window == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	ctx, cancel := context.WithTimeout(ctx, startJoinTimeout)
 	defer cancel()
 	name := g.cfg.Kafka.Topics.DedupTopic
-	adm := kadm.NewClient(g.prod.Client())
-	spec, err := g.stateTopicSpec(ctx, adm, name)
-	if err != nil {
-		return fmt.Errorf("dedup topic %s: %w", name, err)
-	}
-	// Spread over partitions (every instance reads them all); records
-	// older than twice the longest window are deleted.
-	spec.Partitions, spec.Retention = g.cfg.Kafka.Topics.Partitions, 2*window
-	rep, err := topics.Ensure(ctx, adm, []topics.Spec{spec}, true)
-	if err != nil {
-		return fmt.Errorf("dedup topic %s: %w", name, err)
-	}
-	if rep.HasErrors() {
-		return fmt.Errorf("dedup topic: %s", rep)
-	}
-	opts, err := publish.Options(g.cfg.Kafka, brokers, extra...)
+	// Not the producer's options: with the embedded broker they allow
+	// topic auto-creation, which would make the topic before Ensure makes
+	// it compacted.
+	opts, err := publish.Options(g.cfg.Kafka, brokers)
 	if err != nil {
 		return err
 	}
@@ -201,10 +258,39 @@ func (g *gateway) openSharedDedup(ctx context.Context, brokers []string, extra [
 	if err != nil {
 		return err
 	}
+	// Unlike the status topic, nothing here can make acceptance wrong: a
+	// memory not read yet or not writable means a resend may be stored
+	// twice (counted as not_shared), as without sharing. So problems are
+	// warnings and the reader keeps trying.
+	if err := g.ensureDedupTopic(ctx, name, window); err != nil {
+		g.log.Warn("dedup topic not checked", slog.String("topic", name), slog.String("error", err.Error()))
+		return nil
+	}
 	if err := g.dedupLog.CatchUp(ctx); err != nil {
-		return err
+		g.log.Warn("dedup topic not read to its end at start", slog.String("topic", name), slog.String("error", err.Error()))
+		return nil
 	}
 	g.log.Info("shared duplicate memory read", slog.String("dedup_topic", name), slog.Int("remembered", g.dedupLog.Len()))
+	return nil
+}
+
+// ensureDedupTopic creates the dedup topic, spread over partitions (every
+// instance reads them all), records older than twice the longest window
+// deleted, and checks it.
+func (g *gateway) ensureDedupTopic(ctx context.Context, name string, window time.Duration) error {
+	adm := kadm.NewClient(g.prod.Client())
+	spec, err := g.stateTopicSpec(ctx, adm, name)
+	if err != nil {
+		return err
+	}
+	spec.Partitions, spec.Retention = g.cfg.Kafka.Topics.Partitions, 2*window
+	rep, err := topics.Ensure(ctx, adm, []topics.Spec{spec}, true)
+	if err != nil {
+		return err
+	}
+	if rep.HasErrors() {
+		return errors.New(rep.String())
+	}
 	return nil
 }
 

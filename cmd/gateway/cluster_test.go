@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -258,4 +259,33 @@ func connectorStatus(t *testing.T, base, name string) connectors.Status {
 		t.Fatalf("status: %d %q (%v)", code, body, err)
 	}
 	return st
+}
+
+func TestAGatewayStartedBeforeItsBrokerIsNotReadyUntilItJoins(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	began := time.Now()
+	g, _ := startGateway(t, testConfig(fmt.Sprintf("127.0.0.1:%d", port)))
+	t.Logf("started without a broker in %s", time.Since(began).Round(time.Millisecond))
+	if code, body := httpDo(t, http.MethodGet, g.opsURL(t)+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz without a broker: %d %s", code, body)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(3, "hl7.adt.a01", "hl7.dlq", "fhir.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	began = time.Now()
+	eventually(t, "the gateway joins and becomes ready once the broker is up", func() bool {
+		code, _ := httpDo(t, http.MethodGet, g.opsURL(t)+"/readyz")
+		return code == http.StatusOK && g.member.Joined()
+	})
+	t.Logf("ready %s after the broker came up", time.Since(began).Round(time.Millisecond))
+	if got := sendMLLP(t, g.mllpAddr(), readFile(t, "testdata/adt_a01.hl7")); got != "AA" {
+		t.Errorf("after joining: %s, want AA", got)
+	}
 }

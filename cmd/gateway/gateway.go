@@ -119,10 +119,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 	if err := g.checkTopics(ctx); err != nil {
 		return nil, err
 	}
-	if err := g.joinCluster(ctx, brokers, extra); err != nil {
+	if err := g.joinCluster(ctx, brokers); err != nil {
 		return nil, err
 	}
-	if err := g.openSharedDedup(ctx, brokers, extra); err != nil {
+	if err := g.openSharedDedup(ctx, brokers); err != nil {
 		return nil, err
 	}
 	if err := g.buildDoors(ctx); err != nil {
