@@ -261,11 +261,11 @@ func (c *checker) coded(a at, fd *item, kind primKind, tab *item, v []byte, comp
 			return
 		}
 	}
-	if kind == kindID || !c.spec.user[table] {
+	if kind == kindID || !tab.user {
 		if in, known := inValues(table, tab.vals, v); known {
 			if !in {
 				hard := a.seg == 0 && comp == 0 && (a.field == 15 || a.field == 16)
-				c.stdRule(a, fd, hard, validation.CodeTableValue, c.loc(a, comp, sub), "value not in HL7 table "+table)
+				c.stdRule(a, fd, hard, validation.CodeTableValue, c.loc(a, comp, sub), tab.notInTable)
 			}
 			return
 		}

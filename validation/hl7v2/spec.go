@@ -70,6 +70,12 @@ type item struct {
 	// vals are the HL7 table's values (nil for user tables and tables
 	// without values).
 	vals map[string]struct{}
+	// user is whether table is a user-defined table (its values are the
+	// site's, checked only through a profile's value sets).
+	user bool
+	// notInTable is the finding's text for a value outside the HL7
+	// table, built once here rather than per finding.
+	notInTable string
 	// profile marks fields defined by a conformance profile (Z-segments),
 	// whose rules are always enforced at the mode's severity.
 	profile bool
@@ -298,7 +304,8 @@ func (s *spec) items(src []compact.Item) []item {
 		if it.Usage != "" {
 			u = it.Usage[0]
 		}
-		out[i] = item{name: it.Name, typ: s.typ(it.Type), usage: u, rpt: it.Rpt, len: it.Len, table: it.Table, vals: s.tables[it.Table]}
+		out[i] = item{name: it.Name, typ: s.typ(it.Type), usage: u, rpt: it.Rpt, len: it.Len, table: it.Table, vals: s.tables[it.Table],
+			user: s.user[it.Table], notInTable: "value not in HL7 table " + it.Table}
 	}
 	return out
 }
