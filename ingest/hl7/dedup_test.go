@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/pipeline"
 )
@@ -207,5 +208,76 @@ func TestDedupAppliesToBatchMembers(t *testing.T) {
 	}
 	if got := len(r.records(t)); got != 2 {
 		t.Fatalf("%d records, want 2 (B1 once, B2)", got)
+	}
+}
+
+// sharedDoor is a door of connector "t" whose duplicate memory is shared
+// through the dedup topic of brokers, as on another gateway instance.
+func sharedDoor(t *testing.T, p *pipeline.Pipeline[hl7.Request, *hl7.Parsed], brokers []string, instance string) (*hl7.Door, *hl7.Dedup, *cluster.DedupLog) {
+	t.Helper()
+	dl, err := cluster.NewDedupLog("gw.dedup", instance, nil, kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dl.Close)
+	dd := hl7.NewDedup(hl7.DedupConfig{Window: time.Minute, Shared: dl}, "t", prometheus.NewRegistry())
+	return hl7.NewDoor(p, nil, hl7.WithDedup(dd)), dd, dl
+}
+
+func TestASharedMemoryAnswersAResendOnAnotherInstanceFromTheFirstCopy(t *testing.T) {
+	r := &dedupRig{}
+	r.p, r.brokers = newPipeline(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	adm, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	if _, err := kadm.NewClient(adm).CreateTopic(ctx, 2, 1, nil, "gw.dedup"); err != nil {
+		t.Fatal(err)
+	}
+	doorA, _, _ := sharedDoor(t, r.p, r.brokers, "a")
+	doorB, ddB, logB := sharedDoor(t, r.p, r.brokers, "b")
+	submit := func(d *hl7.Door, raw []byte) pipeline.Outcome {
+		t.Helper()
+		ack, out := d.SubmitHL7(ctx, raw)
+		if info, err := hl7.ParseACK(ack); err != nil || info.Code != "AA" {
+			t.Fatalf("answer %+v %v, want AA", info, err)
+		}
+		return out
+	}
+
+	first := submit(doorA, message("S1", ""))
+	if err := logB.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resend := submit(doorB, withTime(message("S1", ""), "20240101120500"))
+	if got := testutil.ToFloat64(ddB.Metric().WithLabelValues(hl7.DupSuppressed)); got != 1 {
+		t.Errorf("suppressed on B = %v, want 1", got)
+	}
+	if len(resend.Deliveries) != 1 || resend.Deliveries[0] != first.Deliveries[0] {
+		t.Errorf("resend answered with %+v, want the first copy's %+v", resend.Deliveries, first.Deliveries)
+	}
+	if n := len(r.records(t)); n != 1 {
+		t.Fatalf("%d records after a resend on another instance, want 1", n)
+	}
+
+	submit(doorB, bytes.Replace(message("S1", ""), []byte("123^^^H"), []byte("456^^^H"), 1))
+	if got := testutil.ToFloat64(ddB.Metric().WithLabelValues(hl7.DupConflict)); got != 1 {
+		t.Errorf("conflict on B = %v, want 1", got)
+	}
+	if n := len(r.records(t)); n != 2 {
+		t.Fatalf("%d records after other content under the same id, want 2", n)
+	}
+
+	// An instance started later reads what was stored before it.
+	doorC, ddC, logC := sharedDoor(t, r.p, r.brokers, "c")
+	if err := logC.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	submit(doorC, message("S1", ""))
+	if got := testutil.ToFloat64(ddC.Metric().WithLabelValues(hl7.DupSuppressed)); got != 1 || len(r.records(t)) != 2 {
+		t.Errorf("a later instance: suppressed %v, %d records; want 1 and 2", got, len(r.records(t)))
 	}
 }
