@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -68,26 +67,53 @@ func HL7Record(raw []byte, prefix, connector string, m HL7Meta, warnings validat
 	if err != nil {
 		return nil, err
 	}
-	ceType, _ := Topic("", "MSH-9", "hl7", m.MessageType, m.TriggerEvent)
+	ceType := topic[len(prefix):] // the topic is the prefix and then ce_type
 	u := m.decoded()
-	h := make([]kgo.RecordHeader, 0, 16)
-	h = appendHeader(h, "ce_specversion", "1.0")
-	h = appendHeader(h, "ce_id", HL7EventID(u.ControlID, raw))
-	h = appendHeader(h, "ce_source", HL7Source(connector, u.SendingFacility, u.SendingApp))
-	h = appendHeader(h, "ce_type", ceType)
-	h = appendHeader(h, "ce_time", now.UTC().Format(time.RFC3339Nano))
-	h = appendHeader(h, "content-type", ContentTypeHL7)
-	h = appendHeader(h, "hl7.message_type", u.MessageType)
-	h = appendHeader(h, "hl7.trigger_event", u.TriggerEvent)
-	h = appendHeader(h, "hl7.version", u.Version)
-	h = appendHeader(h, "hl7.control_id", u.ControlID)
-	h = appendHeader(h, "hl7.sending_application", u.SendingApp)
-	h = appendHeader(h, "hl7.sending_facility", u.SendingFacility)
-	h = appendHeader(h, "hl7.charset", m.Charset)
+	hb := newHeaderBuf(256 + len(raw)/512 + 24*min(len(warnings), maxWarningPositions))
+	hb.add("ce_specversion", "1.0")
+	hb.add("ce_id", HL7EventID(u.ControlID, raw))
+	hb.begin("ce_source")
+	hb.buf = appendSource(hb.buf, connector, u.SendingFacility, u.SendingApp)
+	hb.end()
+	hb.add("ce_type", ceType)
+	hb.begin("ce_time")
+	hb.buf = now.UTC().AppendFormat(hb.buf, time.RFC3339Nano)
+	hb.end()
+	hb.add("content-type", ContentTypeHL7)
+	hb.add("hl7.message_type", u.MessageType)
+	hb.add("hl7.trigger_event", u.TriggerEvent)
+	hb.add("hl7.version", u.Version)
+	hb.add("hl7.control_id", u.ControlID)
+	hb.add("hl7.sending_application", u.SendingApp)
+	hb.add("hl7.sending_facility", u.SendingFacility)
+	hb.add("hl7.charset", m.Charset)
 	if len(warnings) > 0 {
-		h = appendHeader(h, "hl7.warnings", WarningsHeader(warnings))
+		hb.begin("hl7.warnings")
+		hb.buf = appendWarnings(hb.buf, warnings)
+		hb.end()
 	}
-	return &kgo.Record{Topic: topic, Key: []byte(UTF8(HL7Key(m), m.Charset)), Value: raw, Headers: h}, nil
+	h := hb.headers()
+	hb.buf = appendKey(hb.buf, m)
+	return &kgo.Record{Topic: topic, Key: hb.tail(), Value: raw, Headers: h}, nil
+}
+
+// appendKey appends the record key, UTF8(HL7Key(m), m.Charset), without
+// building the key string when its parts are ASCII (decoding then changes
+// nothing).
+func appendKey(b []byte, m HL7Meta) []byte {
+	if !isASCII(m.PatientID) || !isASCII(m.PatientAuthority) || !isASCII(m.ControlID) {
+		return append(b, UTF8(HL7Key(m), m.Charset)...)
+	}
+	switch {
+	case m.PatientID != "" && m.PatientAuthority != "":
+		b = append(b, m.PatientID...)
+		b = append(b, "^^^"...)
+		return append(b, m.PatientAuthority...)
+	case m.PatientID != "":
+		return append(b, m.PatientID...)
+	default:
+		return append(b, m.ControlID...)
+	}
 }
 
 // HL7Source is ce_source: /gateway/<connector>/<facility>/<application>,
@@ -159,22 +185,7 @@ const maxWarningPositions = 50
 // WarningsHeader renders findings as "N:code@location,code@location,...":
 // the count, then at most 50 positions. It never includes values.
 func WarningsHeader(fs validation.Findings) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(len(fs)))
-	b.WriteByte(':')
-	for i, f := range fs {
-		if i == maxWarningPositions {
-			b.WriteString(",...")
-			break
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(int(f.Code)))
-		b.WriteByte('@')
-		b.WriteString(f.Location)
-	}
-	return b.String()
+	return string(appendWarnings(make([]byte, 0, 8+24*min(len(fs), maxWarningPositions)), fs))
 }
 
 // appendHeader adds a header, leaving out empty values.
