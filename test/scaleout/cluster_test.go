@@ -34,7 +34,7 @@ func (a *answers) setBundle(tag string, c int) {
 // connection through addr until ctx ends, reconnecting after a failure.
 func (a *answers) mllpSender(ctx context.Context, addr string, s int) {
 	for n := 0; ctx.Err() == nil; n++ {
-		id := fmt.Sprintf("SO%d-%d", s, n)
+		id := fmt.Sprintf("SO%s.%d-%d", runID, s, n)
 		code, err := sendOnce(addr, withControlID(id))
 		if err != nil {
 			code = ""
@@ -48,7 +48,7 @@ func (a *answers) mllpSender(ctx context.Context, addr string, s int) {
 // ends.
 func (a *answers) bundleSender(ctx context.Context, base string, s int) {
 	for n := 0; ctx.Err() == nil; n++ {
-		tag := fmt.Sprintf("SB%d-%d", s, n)
+		tag := fmt.Sprintf("SB%s.%d-%d", runID, s, n)
 		code, err := httpDo(http.MethodPost, base+"/fhir", txBundle(tag))
 		if err != nil {
 			code = 0
@@ -71,7 +71,8 @@ func TestThreeGatewaysBehindHAProxySurviveAKillAndADrain(t *testing.T) {
 		checkPause(t, gws)
 	})
 	t.Run("a resend routed to another instance is not stored twice", func(t *testing.T) {
-		msg := withControlID("RESEND-1")
+		id := "RESEND-" + runID
+		msg := withControlID(id)
 		for i, g := range gws[:2] {
 			if code, err := sendOnce(g.mllp, msg); err != nil || code != "AA" {
 				t.Fatalf("copy %d on gw%d: %s %v", i+1, i+1, code, err)
@@ -79,12 +80,12 @@ func TestThreeGatewaysBehindHAProxySurviveAKillAndADrain(t *testing.T) {
 		}
 		n := 0
 		for _, r := range records(t, c, hl7Topic) {
-			if header(r, "hl7.control_id") == "RESEND-1" {
+			if header(r, "hl7.control_id") == id {
 				n++
 			}
 		}
 		if n != 1 {
-			t.Errorf("RESEND-1 stored %d times, want 1", n)
+			t.Errorf("%s stored %d times, want 1", id, n)
 		}
 	})
 
@@ -128,7 +129,7 @@ func checkPause(t *testing.T, gws []*gw) {
 	t.Helper()
 	until := func(g *gw, want string, since time.Time) time.Duration {
 		for n := 0; ; n++ {
-			code, err := sendOnce(g.mllp, withControlID(fmt.Sprintf("PAUSE-%s-%s-%d", g.name, want, n)))
+			code, err := sendOnce(g.mllp, withControlID(fmt.Sprintf("PAUSE-%s-%s-%s-%d", runID, g.name, want, n)))
 			if err == nil && code == want {
 				return time.Since(since)
 			}
@@ -171,7 +172,7 @@ func checkNothingLost(t *testing.T, a *answers) {
 	for _, r := range records(t, kc, fhirTopic) {
 		id, ok := strings.CutPrefix(string(r.Key), "Patient/")
 		i := strings.LastIndexByte(id, '-')
-		if !ok || i < 0 || !strings.HasPrefix(id, "SB") {
+		if !ok || i < 0 || !strings.HasPrefix(id, "SB"+runID+".") {
 			continue
 		}
 		k, err := strconv.Atoi(id[i+1:])

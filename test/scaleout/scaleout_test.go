@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ const (
 )
 
 var (
+	// runID makes this run's control ids and Patient ids its own: the
+	// cluster's data directory, and so its topics, outlive a run.
+	runID      = strconv.FormatInt(time.Now().UnixMilli(), 36)
 	kc         *kafkatest.Cluster
 	gatewayBin string
 	adtA01     []byte
