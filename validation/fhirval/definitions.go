@@ -78,7 +78,7 @@ func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc st
 		d.add(validation.CodeRequiredMissing, loc, "ele-1: All FHIR elements must have a @value or children")
 	}
 	if el != nil {
-		d.invariants(n, compiled(el.Constraints), loc, res, root)
+		d.invariants(n, compiled(el), loc, res, root)
 	}
 	d.invariants(n, ti.invariants, loc, res, root)
 	if ti.resource {
@@ -158,7 +158,23 @@ func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.El
 			d.object(&fhirpath.Node{Name: key, Type: "Element", JSON: em, Parent: parent}, ti, nil, loc, res, root)
 		}
 	}
-	d.invariants(n, compiled(e.Constraints), loc, res, root)
+	invs := compiled(e)
+	if s, ok := v.(string); ok && typ == "xhtml" && plainNarrative(s) {
+		invs = withoutHTMLChecks(invs)
+	}
+	d.invariants(n, invs, loc, res, root)
+}
+
+// withoutHTMLChecks drops the htmlChecks() invariants (txt-1, txt-2) of a
+// narrative plainNarrative has already accepted.
+func withoutHTMLChecks(invs []*invariant) []*invariant {
+	var out []*invariant
+	for _, inv := range invs {
+		if inv.expr == nil || inv.expr.String() != "htmlChecks()" {
+			out = append(out, inv)
+		}
+	}
+	return out
 }
 
 // invariants evaluates each invariant on n; a false result is an error

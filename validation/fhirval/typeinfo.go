@@ -31,8 +31,8 @@ var (
 	typesMu sync.RWMutex
 	types   = map[string]*typeInfo{}
 
-	invOnce    sync.Once
-	invariants map[*r4spec.Constraint]*invariant
+	invOnce           sync.Once
+	elementInvariants map[*r4spec.Element][]*invariant
 )
 
 // typeOf returns the typeInfo of typ, building it on first use; nil for a
@@ -71,30 +71,25 @@ func buildType(typ string) *typeInfo {
 			continue // a backbone element's own constraints come with its element
 		}
 		if root := s.Element(t); root != nil {
-			ti.invariants = append(ti.invariants, compiled(root.Constraints)...)
+			ti.invariants = append(ti.invariants, compiled(root)...)
 		}
 	}
 	return ti
 }
 
-// compiled returns the compiled forms of cs, compiling every invariant of
-// the specification once, on first use. ele-1 is left to elementOK.
-func compiled(cs []*r4spec.Constraint) []*invariant {
+// compiled returns the compiled invariants of element e, compiling every
+// invariant of the specification once, on first use. Those in native are
+// checked in Go instead.
+func compiled(e *r4spec.Element) []*invariant {
 	invOnce.Do(compileAll)
-	out := make([]*invariant, 0, len(cs))
-	for _, c := range cs {
-		if inv := invariants[c]; inv != nil {
-			out = append(out, inv)
-		}
-	}
-	return out
+	return elementInvariants[e]
 }
 
 // compileAll compiles every constraint of every element against the
 // model, for its context type.
 func compileAll() {
 	s := r4spec.R4()
-	invariants = map[*r4spec.Constraint]*invariant{}
+	elementInvariants = map[*r4spec.Element][]*invariant{}
 	seen := map[string]bool{}
 	var visit func(path string)
 	visit = func(path string) {
@@ -117,7 +112,7 @@ func compileAll() {
 				} else {
 					inv.expr, _ = fhirpath.Compile(src)
 				}
-				invariants[c] = inv
+				elementInvariants[e] = append(elementInvariants[e], inv)
 			}
 		}
 		for _, ch := range s.Children(path) {
