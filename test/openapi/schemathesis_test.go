@@ -37,7 +37,7 @@ import (
 
 // maxExamples bounds the generated requests per operation and phase, so
 // that the run stays well under a minute and a half on two cores.
-const maxExamples = 60
+const maxExamples = 40
 
 // runs are the schemathesis runs against the served document. With
 // bearer tokens every check of schemathesis.toml runs through all phases.
