@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hl7gw/gateway/fhir/fhirpath"
 	"github.com/hl7gw/gateway/fhir/r4spec"
@@ -60,6 +61,7 @@ func definitionFindings(v map[string]any, root string) validation.Findings {
 		n := &fhirpath.Node{Type: rt, JSON: v}
 		d.object(n, ti, nil, root, n, n)
 	}
+	slices.SortStableFunc(d.out, func(a, b validation.Finding) int { return strings.Compare(a.Location, b.Location) })
 	return d.out
 }
 
@@ -89,20 +91,15 @@ func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc st
 			d.add(validation.CodeRequiredMissing, loc+"."+e.Name, "required element missing (min "+strconv.Itoa(e.Min)+")")
 		}
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // findings in a stable order
-	for _, k := range keys {
-		if k == "resourceType" || k == "fhir_comments" || k[0] == '_' {
+	for k, v := range obj { // map order: definitionFindings sorts the findings
+		if k == "resourceType" || k == "fhir_comments" || k == "" || k[0] == '_' {
 			continue
 		}
 		e, typ := ti.member(k)
 		if e == nil {
 			continue // google/fhir reports unknown elements
 		}
-		d.member(n, k, obj[k], obj["_"+k], e, typ, loc+"."+safeName(k), res, root)
+		d.member(n, k, v, obj["_"+k], e, typ, loc+"."+safeName(k), res, root)
 	}
 }
 
@@ -143,13 +140,12 @@ func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.El
 		return
 	}
 	em, _ := ext.(map[string]any)
-	n := &fhirpath.Node{Name: key, Type: typ, JSON: v, Ext: em, Parent: parent}
 	if e.ValueSet != "" {
 		d.binding(v, typ, e.ValueSet, loc)
 	}
 	if isObj {
 		if ti := typeOf(typ); ti != nil {
-			d.object(n, ti, e, loc, res, root)
+			d.object(&fhirpath.Node{Name: key, Type: typ, JSON: v, Parent: parent}, ti, e, loc, res, root)
 		}
 		return
 	}
@@ -162,7 +158,9 @@ func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.El
 	if s, ok := v.(string); ok && typ == "xhtml" && plainNarrative(s) {
 		invs = withoutHTMLChecks(invs)
 	}
-	d.invariants(n, invs, loc, res, root)
+	if len(invs) > 0 {
+		d.invariants(&fhirpath.Node{Name: key, Type: typ, JSON: v, Ext: em, Parent: parent}, invs, loc, res, root)
+	}
 }
 
 // withoutHTMLChecks drops the htmlChecks() invariants (txt-1, txt-2) of a
