@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
 
@@ -185,7 +186,7 @@ func txVictims(t *testing.T, adm *kadm.Client) (first, second int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p := config.Default().Kafka.Producer
+	p := publish.ForInstance(config.Default().Kafka, txInstanceID).Producer
 	ids := make([]string, p.TransactionalProducers)
 	for i := range ids {
 		ids[i] = p.TransactionalIDPrefix + "-" + strconv.Itoa(i)
@@ -226,6 +227,10 @@ const (
 	txAnswerWithin = txDeliveryTimeout + txRequestTimeout + answerMargin
 )
 
+// txInstanceID is the transaction scenario's gateway instance id; its
+// transactional ids are derived from it (publish.ForInstance).
+const txInstanceID = "fault-tx"
+
 // writeTxConfig is writeConfig with the transaction scenario's timings.
 func writeTxConfig(t *testing.T, brokers []string) *gatewayProc {
 	t.Helper()
@@ -239,6 +244,11 @@ func writeTxConfig(t *testing.T, brokers []string) *gatewayProc {
 		t.Fatalf("gateway config has no %q to change:\n%s", old, b)
 	}
 	b = bytes.Replace(b, []byte(old), fmt.Appendf(nil, "delivery_timeout: %s\n    request_timeout: %s\n", txDeliveryTimeout, txRequestTimeout), 1)
+	// A fixed instance id, so that txVictims knows the transactional ids.
+	if !bytes.HasSuffix(b, []byte("\n")) {
+		b = append(b, '\n')
+	}
+	b = append(b, "instance_id: "+txInstanceID+"\n"...)
 	if err := os.WriteFile(g.cfgFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
