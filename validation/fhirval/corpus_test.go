@@ -53,8 +53,8 @@ func readManifest(t testing.TB) []corpusCase {
 // the HL7 reference validator (excluded cases aside). The test fails when
 // the set changes, in either direction.
 var knownMisses = map[string]string{
-	"valid/r4ex-DeviceMetric-example.json":                  "google/fhir checks reference target types: DeviceMetric.parent points at a Device, the R4 example's known erratum",
-	"valid/r4ex-Observation-clinical-gender.json":           "google/fhir checks reference target types: Observation.performer target type not allowed by its R4 proto",
+	"valid/r4ex-DeviceMetric-example.json":                  "DeviceMetric.parent allows Device only and the example points at a DeviceDefinition: google/fhir refuses the target type, as the HL7 Java validator does (REFERENCE_REF_BADTARGETTYPE); the manifest keeps the example's verdict, not re-validated",
+	"valid/r4ex-Observation-clinical-gender.json":           "Observation.performer does not allow Encounter, which the example names: refused as the Java validator refuses a bad target type; the manifest's verdict is not re-validated",
 	"invalid/ftc-PulseOxBundle_25Oct2022.json":              "wrong LOINC display names: needs a terminology server (not marked as such in the manifest)",
 	"invalid/ftc-bundle-id-collection.json":                 "wrong CVX display name: needs a terminology server (not marked)",
 	"invalid/ftc-shc-cvx.json":                              "unknown CVX code: needs a terminology server (not marked)",
@@ -92,8 +92,8 @@ func TestCorpusAgreement(t *testing.T) {
 	}
 	t.Logf("strict accepts %d/%d valid (%.1f%%), refuses %d/%d eligible invalid (%.1f%%)",
 		accepted, valid, 100*float64(accepted)/float64(valid), refused, eligible, 100*float64(refused)/float64(eligible))
-	if float64(accepted) < 0.95*float64(valid) {
-		t.Errorf("strict accepts %d of %d valid resources, want >= 95%%", accepted, valid)
+	if float64(accepted) < 0.99*float64(valid) {
+		t.Errorf("strict accepts %d of %d valid resources, want >= 99%%", accepted, valid)
 	}
 	if float64(refused) < 0.80*float64(eligible) {
 		t.Errorf("strict refuses %d of %d invalid resources, want >= 80%%", refused, eligible)
