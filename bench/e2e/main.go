@@ -49,6 +49,8 @@ func main() {
 	child := flag.Bool("plain-child", false, "internal: run the plain producer phase in this process and print its result")
 	brokers := flag.String("brokers", "", "internal (-plain-child, -broker-child): the broker's address")
 	brokerChildFlag := flag.Bool("broker-child", false, "internal: run the broker in this process")
+	instances := flag.String("instances", "", "scale-out mode: measure this many gateway instances on one broker (e.g. 1,2,3), -scale-connections MLLP connections spread over them")
+	scaleConns := flag.Int("scale-connections", 24, "scale-out mode: MLLP connections in all")
 	embeddedFlag := flag.Bool("embedded", false, "run the broker inside the gateway process (its embedded broker) instead of in a process of its own; the gateway's CPU figures then include the broker's")
 	flag.Parse()
 	var err error
@@ -62,6 +64,8 @@ func main() {
 		} else {
 			err = plainChild(*brokers, *glob, n, *dur)
 		}
+	case *instances != "":
+		err = scaleOut(*bin, *glob, *dur, *instances, *scaleConns)
 	default:
 		err = run(*bin, *glob, *dur, *concs, *debugAddr, *embeddedFlag)
 	}
