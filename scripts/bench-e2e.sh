@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./bench/e2e -gateway bin/gateway "$@"
-go run ./bench/e2e -gateway bin/gateway -instances 1,2,3 -duration 4s 2>/dev/null
+go run ./bench/e2e -gateway bin/gateway -instances 1,2,3 -duration 4s

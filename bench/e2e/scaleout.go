@@ -82,7 +82,7 @@ func measureInstances(bin, kafkaAddr string, brokerPid int, msgs [][]byte, n, co
 			return scaleResult{}, err
 		}
 		c := exec.Command(bin, "serve", "--mllp-addr", "127.0.0.1:"+ports[0], "--http-addr", "127.0.0.1:"+ports[1],
-			"--grpc-addr", "127.0.0.1:"+ports[2], "--kafka-brokers", kafkaAddr, "--log-level", "warn",
+			"--grpc-addr", "127.0.0.1:"+ports[2], "--kafka-brokers", kafkaAddr, "--log-level", "error",
 			"--instance-id", fmt.Sprintf("bench-%d-of-%d", i+1, n))
 		c.Stderr = os.Stderr
 		if err := c.Start(); err != nil {
