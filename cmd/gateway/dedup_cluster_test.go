@@ -37,9 +37,14 @@ func suppressed(t *testing.T, g *gateway) float64 {
 func TestAResendLandingOnAnotherInstanceIsAnsweredAAWithoutASecondRecord(t *testing.T) {
 	a, b, brokers := clusterDedupPair(t)
 	msg := withControlID(readFile(t, "testdata/adt_a01.hl7"), "RESEND-1")
+	known := b.dedupLog.Len()
 	if got := sendMLLP(t, a.mllpAddr(), msg); got != "AA" {
 		t.Fatalf("first copy on A: %s", got)
 	}
+	// An engine resends after its ACK timeout, seconds later; by then B has
+	// read A's memory record. Wait for that rather than for a fixed time:
+	// the window before it is TestTheWindowInWhichTwoCopies...'s.
+	eventually(t, "B reads A's memory record", func() bool { return b.dedupLog.Len() > known })
 	if got := sendMLLP(t, b.mllpAddr(), msg); got != "AA" {
 		t.Fatalf("resend on B: %s", got)
 	}
