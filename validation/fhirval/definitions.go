@@ -215,7 +215,7 @@ func present(obj map[string]any, e *r4spec.Element) bool {
 		return v || x
 	}
 	for _, t := range e.Types {
-		name := e.Name + upperFirst(t)
+		name := e.Name + choiceSuffix(t)
 		if _, ok := obj[name]; ok {
 			return true
 		}

@@ -58,6 +58,11 @@ func TestDefinitions(t *testing.T) {
 		{"invariants apply inside Bundle entries",
 			`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient","contact":[{"gender":"male"}]}}]}`,
 			"Bundle.entry[0].resource.contact[0]", "pat-1: "},
+		{"a mandatory choice of SimpleQuantity is present as valueQuantity",
+			`{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"Patient/1"},"payor":[{"reference":"Organization/1"}],"costToBeneficiary":[{"valueQuantity":{"value":5}}]}`, "", ""},
+		{"a choice typed SimpleQuantity is checked as one",
+			`{"resourceType":"MedicationRequest","status":"active","intent":"order","medicationCodeableConcept":{"text":"x"},"subject":{"reference":"Patient/1"},"dosageInstruction":[{"doseAndRate":[{"doseQuantity":{"value":1,"comparator":"<"}}]}]}`,
+			"MedicationRequest.dosageInstruction[0].doseAndRate[0].doseQuantity", "sqty-1: "},
 		{"an element named resourceType is not a resource",
 			`{"resourceType":"ExampleScenario","status":"draft","instance":[{"resourceId":"a","resourceType":"Patient"}]}`, "", ""},
 	}

@@ -170,10 +170,21 @@ func (ti *typeInfo) member(key string) (e *r4spec.Element, typ string) {
 		}
 		suffix := key[i:]
 		for _, t := range e.Types {
-			if strings.EqualFold(t[:1], suffix[:1]) && t[1:] == suffix[1:] {
+			if choiceSuffix(t) == suffix {
 				return e, t
 			}
 		}
 	}
 	return nil, ""
+}
+
+// choiceSuffix is how a choice element's JSON key ends for type t
+// (valueString, valueQuantity): the type with an upper-case initial, and
+// Quantity for the core's Quantity profiles, which r4spec lists as types.
+func choiceSuffix(t string) string {
+	switch t {
+	case "SimpleQuantity", "MoneyQuantity":
+		return "Quantity"
+	}
+	return upperFirst(t)
 }
