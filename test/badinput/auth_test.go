@@ -44,21 +44,14 @@ func launchAuthGateway(t *testing.T) *gatewayProc {
 		"  - {name: grpc, type: grpc, config: {auth.api.keys.file: " + keys + "}}\n"
 	p, err := launchGateway(dir, launchOptions{config: cfg})
 	t.Cleanup(func() {
-		if !p.stop() {
+		if !p.Stop() {
 			t.Errorf("authenticated gateway did not stop cleanly on SIGTERM")
 		}
 	})
 	if err != nil {
-		t.Fatalf("start the authenticated gateway: %v\n%s", err, tail(p.stderrOut(), 4000))
+		t.Fatalf("start the authenticated gateway: %v\n%s", err, tail(p.output(), 4000))
 	}
 	return p
-}
-
-func (p *gatewayProc) stderrOut() string {
-	if p == nil || p.stderr == nil {
-		return ""
-	}
-	return p.stderr.String()
 }
 
 // rawHTTP sends one request exactly as written (no client-side cleaning of
@@ -102,7 +95,7 @@ const statusTopic = "hl7-gateway.status"
 // of the embedded broker but statusTopic: the records written so far.
 func recordsInBroker(t *testing.T, p *gatewayProc) (int64, []string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.kafkaAddr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +151,7 @@ func TestEncodedAndOddPathsNeedACredentialAndWriteNothing(t *testing.T) {
 	for _, path := range bypassPaths {
 		for _, method := range allMethods {
 			cases++
-			code, h, out := rawHTTP(t, p.httpAddr, method, path, "", body)
+			code, h, out := rawHTTP(t, p.HTTPAddr, method, path, "", body)
 			if code != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer ") {
 				t.Errorf("%s %s without a token answered %d (challenge %q), want 401: %.300s", method, path, code, h.Get("WWW-Authenticate"), out)
 			}
@@ -173,7 +166,7 @@ func TestEncodedAndOddPathsNeedACredentialAndWriteNothing(t *testing.T) {
 	// from the gate for a path that is not canonical, 403 for a canonical
 	// one without a row (mixed case). None writes a record either.
 	for _, path := range bypassPaths {
-		code, _, out := rawHTTP(t, p.httpAddr, "PUT", path, "Bearer "+authKey, body)
+		code, _, out := rawHTTP(t, p.HTTPAddr, "PUT", path, "Bearer "+authKey, body)
 		gate := code == http.StatusBadRequest && strings.Contains(out, "non-canonical request path")
 		if !gate && !(code == http.StatusForbidden && strings.Contains(out, "no scope is defined for this route")) {
 			t.Errorf("PUT %s with a key answered %d, want the gate's 400 or 403: %.300s", path, code, out)
@@ -186,14 +179,14 @@ func TestEncodedAndOddPathsNeedACredentialAndWriteNothing(t *testing.T) {
 	// The probes stay public, and a canonical request with the key is
 	// stored: the record count can see a write.
 	for _, probe := range []string{"/healthz", "/readyz", "/metrics", "/connectors"} {
-		if code, _, out := rawHTTP(t, p.httpAddr, "GET", probe, "", nil); code != http.StatusOK {
+		if code, _, out := rawHTTP(t, p.HTTPAddr, "GET", probe, "", nil); code != http.StatusOK {
 			t.Errorf("GET %s without a token: %d %.200s, want 200", probe, code, out)
 		}
 	}
-	if code, _, out := rawHTTP(t, p.httpAddr, "POST", "/fhir/Patient", "", body); code != http.StatusUnauthorized {
+	if code, _, out := rawHTTP(t, p.HTTPAddr, "POST", "/fhir/Patient", "", body); code != http.StatusUnauthorized {
 		t.Fatalf("POST /fhir/Patient without a token: %d %.300s", code, out)
 	}
-	if code, _, out := rawHTTP(t, p.httpAddr, "POST", "/fhir/Patient", "Bearer "+authKey, body); code != http.StatusCreated {
+	if code, _, out := rawHTTP(t, p.HTTPAddr, "POST", "/fhir/Patient", "Bearer "+authKey, body); code != http.StatusCreated {
 		t.Fatalf("POST /fhir/Patient with the key: %d %.300s, want 201", code, out)
 	}
 	if n, _ := recordsInBroker(t, p); n != 1 {
@@ -203,7 +196,7 @@ func TestEncodedAndOddPathsNeedACredentialAndWriteNothing(t *testing.T) {
 
 func TestGRPCMethodsWithoutARowAreRefusedToEveryToken(t *testing.T) {
 	p := launchAuthGateway(t)
-	cc, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +231,7 @@ func TestGRPCMethodsWithoutARowAreRefusedToEveryToken(t *testing.T) {
 
 func TestTenThousandBadTokensLogFewLines(t *testing.T) {
 	p := launchAuthGateway(t)
-	c, err := net.DialTimeout("tcp", p.httpAddr, 10*time.Second)
+	c, err := net.DialTimeout("tcp", p.HTTPAddr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +265,7 @@ func TestTenThousandBadTokensLogFewLines(t *testing.T) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // let the last lines reach stderr
-	out := p.stderrOut()
+	out := p.output()
 	lines := strings.Count(out, `"msg":"auth: request refused"`)
 	t.Logf("%d bad tokens: %d refusal lines logged", n, lines)
 	if lines == 0 || lines > 10 {

@@ -71,20 +71,20 @@ func raiseOwnFileLimit(t *testing.T, want uint64) uint64 {
 // embedded broker taking a record on a new connection.
 func serving(p *gatewayProc, src string, msg []byte) error {
 	d := from(src)
-	ack, err := mllpRoundTripFrom(d, p.mllpAddr, msg)
+	ack, err := mllpRoundTripFrom(d, p.MLLPAddr, msg)
 	if err != nil {
 		return fmt.Errorf("mllp from %s: %w", src, err)
 	}
 	if code := msaCode(ack); code != "AA" {
 		return fmt.Errorf("mllp from %s: MSA-1 %q, want AA", src, code)
 	}
-	if code, err := httpGetFrom(d, "http://"+p.httpAddr+"/healthz"); err != nil || code != http.StatusOK {
+	if code, err := httpGetFrom(d, "http://"+p.HTTPAddr+"/healthz"); err != nil || code != http.StatusOK {
 		return fmt.Errorf("/healthz from %s: %d, %v", src, code, err)
 	}
-	if err := grpcSubmitFrom(d, p.grpcAddr, msg); err != nil {
+	if err := grpcSubmitFrom(d, p.GRPCAddr, msg); err != nil {
 		return fmt.Errorf("grpc from %s: %w", src, err)
 	}
-	if err := produceFrom(d, p.kafkaAddr); err != nil {
+	if err := produceFrom(d, p.KafkaAddr); err != nil {
 		return fmt.Errorf("embedded broker from %s: %w", src, err)
 	}
 	return nil
@@ -200,7 +200,7 @@ func (f *flood) close() {
 // after it, a second address is served on every door and by the embedded
 // broker, and the gateway never comes near its limit.
 func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
-	if _, err := mllpRoundTripFrom(from(secondSource), gw.mllpAddr, readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")); errors.Is(err, syscall.EADDRNOTAVAIL) {
+	if _, err := mllpRoundTripFrom(from(secondSource), gw.MLLPAddr, readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")); errors.Is(err, syscall.EADDRNOTAVAIL) {
 		t.Skipf("cannot send from %s here: %v", secondSource, err)
 	}
 	files := raiseOwnFileLimit(t, floodConns+2000)
@@ -211,10 +211,10 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 
 	p, err := launchGateway(t.TempDir(), launchOptions{openFiles: floodGatewayFiles})
 	if err != nil {
-		p.stop()
-		t.Fatalf("start the gateway: %v\n%s", err, tail(p.stderrString(), 4000))
+		p.Stop()
+		t.Fatalf("start the gateway: %v\n%s", err, tail(p.output(), 4000))
 	}
-	t.Cleanup(func() { p.stop() })
+	t.Cleanup(func() { p.Stop() })
 	budget := limits.NewBudget(floodGatewayFiles, 3)
 	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
 
@@ -237,7 +237,7 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	f.run([]string{p.mllpAddr, p.httpAddr, p.grpcAddr}, floodConns, 64)
+	f.run([]string{p.MLLPAddr, p.HTTPAddr, p.GRPCAddr}, floodConns, 64)
 	close(stop)
 	wg.Wait()
 	t.Logf("flood: %d connections opened (%d failed to open) in %v; %d checks from %s during it",
@@ -253,7 +253,7 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 	if err := serving(p, secondSource, msg); err != nil {
 		t.Errorf("while the flood holds its connections: %v", err)
 	}
-	if code, err := httpGetFrom(from(secondSource), "http://"+p.httpAddr+"/readyz"); code != http.StatusOK {
+	if code, err := httpGetFrom(from(secondSource), "http://"+p.HTTPAddr+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz while the flood holds its connections: %d, %v", code, err)
 	}
 	fds := openFiles(t, p)
@@ -290,7 +290,7 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 			t.Errorf("after the flood: %v", err)
 		}
 	}
-	if code, err := httpGetFrom(from(secondSource), "http://"+p.httpAddr+"/readyz"); code != http.StatusOK {
+	if code, err := httpGetFrom(from(secondSource), "http://"+p.HTTPAddr+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after the flood: %d, %v", code, err)
 	}
 }
@@ -298,7 +298,7 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 // openFiles counts the gateway process's open file descriptors.
 func openFiles(t *testing.T, p *gatewayProc) int {
 	t.Helper()
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Cmd.Process.Pid))
 	if err != nil {
 		t.Fatalf("count the gateway's open files: %v", err)
 	}
@@ -313,7 +313,7 @@ type metrics []string
 func scrape(t *testing.T, p *gatewayProc) metrics {
 	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: from(secondSource).DialContext, DisableKeepAlives: true}}
-	resp, err := c.Get("http://" + p.httpAddr + "/metrics")
+	resp, err := c.Get("http://" + p.HTTPAddr + "/metrics")
 	if err != nil {
 		t.Fatalf("scrape /metrics: %v", err)
 	}
@@ -350,11 +350,4 @@ func (m metrics) sum(name string, pairs ...string) float64 {
 		}
 	}
 	return total
-}
-
-func (p *gatewayProc) stderrString() string {
-	if p == nil || p.stderr == nil {
-		return ""
-	}
-	return p.stderr.String()
 }

@@ -13,39 +13,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/hl7gw/gateway/internal/logbuf"
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
 // rssLimitKiB bounds the gateway's resident memory after the whole suite.
 const rssLimitKiB = 400 << 10
 
-// gatewayProc is one running `gateway serve`.
+// gatewayProc is one running `gateway serve` and a gRPC client of it.
 type gatewayProc struct {
-	mllpAddr, httpAddr, grpcAddr, kafkaAddr string
-	cmd                                     *exec.Cmd
-	exited                                  chan struct{}
-	stderr                                  *logbuf.Buffer
-	grpc                                    gatewayv1.GatewayServiceClient
-	rssBeforeKiB                            int64
+	*gatewayproc.Proc
+	grpc         gatewayv1.GatewayServiceClient
+	rssBeforeKiB int64
 }
 
 // gw is the gateway under test, started by TestMain with the defaults.
-var gw = &gatewayProc{}
+var gw = &gatewayProc{Proc: &gatewayproc.Proc{}}
 
 // gatewayBin is the gateway binary TestMain built.
 var gatewayBin string
@@ -72,14 +66,12 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	if err := startGateway(tmp); err != nil {
 		fmt.Fprintln(os.Stderr, "badinput:", err)
-		if gw.stderr != nil {
-			fmt.Fprintln(os.Stderr, gw.stderr.String())
-		}
+		fmt.Fprintln(os.Stderr, gw.output())
 		stopGateway()
 		return 1
 	}
 	code := m.Run()
-	after, err := vmRSSKiB(gw.cmd.Process.Pid)
+	after, err := vmRSSKiB(gw.Cmd.Process.Pid)
 	switch {
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "badinput: read VmRSS after the suite:", err)
@@ -102,17 +94,9 @@ func run(m *testing.M) int {
 // startGateway builds ./cmd/gateway into dir and runs `gateway serve` on
 // free loopback ports as gw, waiting until /readyz answers 200.
 func startGateway(dir string) error {
-	root, err := moduleRoot()
-	if err != nil {
+	var err error
+	if gatewayBin, err = gatewayproc.Build(context.Background(), dir); err != nil {
 		return err
-	}
-	gatewayBin = filepath.Join(dir, "gateway")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", gatewayBin, "./cmd/gateway")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/gateway: %w\n%s", err, out)
 	}
 	p, err := launchGateway(dir, launchOptions{})
 	if p != nil {
@@ -121,7 +105,7 @@ func startGateway(dir string) error {
 	if err != nil {
 		return err
 	}
-	gw.rssBeforeKiB, err = vmRSSKiB(gw.cmd.Process.Pid)
+	gw.rssBeforeKiB, err = vmRSSKiB(gw.Cmd.Process.Pid)
 	return err
 }
 
@@ -130,53 +114,15 @@ func startGateway(dir string) error {
 // needs go into dir. On error the process, if started, is returned too,
 // so that the caller can show its output and stop it.
 func launchGateway(dir string, o launchOptions) (*gatewayProc, error) {
-	ports, err := freePorts(4)
-	if err != nil {
+	proc, err := gatewayproc.Start(gatewayBin, gatewayproc.Options{Dir: dir, Config: o.config, OpenFiles: o.openFiles})
+	if proc == nil {
 		return nil, err
 	}
-	p := &gatewayProc{mllpAddr: ports[0], httpAddr: ports[1], grpcAddr: ports[2], kafkaAddr: ports[3], stderr: &logbuf.Buffer{}}
-	args := []string{"serve",
-		"--mllp-addr", p.mllpAddr, "--http-addr", p.httpAddr, "--grpc-addr", p.grpcAddr,
-		"--embedded-kafka-addr", p.kafkaAddr, "--log-level", "warn", "--log-format", "json"}
-	if o.config != "" {
-		f, err := os.CreateTemp(dir, "gateway-*.yaml")
-		if err != nil {
-			return nil, err
-		}
-		if _, err := f.WriteString(o.config); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
-		args = append(args, "--config", f.Name())
+	p := &gatewayProc{Proc: proc}
+	if err != nil {
+		return p, err
 	}
-	p.cmd = exec.Command(gatewayBin, args...)
-	if o.openFiles > 0 {
-		// The shell sets the limit and becomes the gateway.
-		p.cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.openFiles), gatewayBin}, args...)...)
-	}
-	p.cmd.Stdout = p.stderr
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start gateway: %w", err)
-	}
-	p.exited = make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for !p.ready() {
-		select {
-		case <-p.exited:
-			return p, errors.New("gateway exited before it was ready")
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return p, errors.New("gateway not ready within 60s")
-		}
-	}
-	cc, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	cc, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20), grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
 		return p, fmt.Errorf("grpc client: %w", err)
@@ -185,77 +131,8 @@ func launchGateway(dir string, o launchOptions) (*gatewayProc, error) {
 	return p, nil
 }
 
-func (p *gatewayProc) ready() bool {
-	resp, err := http.Get("http://" + p.httpAddr + "/readyz")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-// stopGateway stops gw; see stop.
-func stopGateway() bool { return gw.stop() }
-
-// stop sends SIGTERM and waits; it kills the process after 30s.
-// It reports whether the process stopped on SIGTERM.
-func (p *gatewayProc) stop() bool {
-	if p == nil || p.cmd == nil || p.cmd.Process == nil {
-		return true
-	}
-	select {
-	case <-p.exited:
-		return false
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-		return true
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		return false
-	}
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// freePorts reserves n loopback ports at once, so that they differ, and
-// releases them for the gateway.
-func freePorts(n int) ([]string, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	var addrs []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("reserve port: %w", err)
-		}
-		lns = append(lns, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
-}
+// stopGateway stops gw; see gatewayproc.Proc.Stop.
+func stopGateway() bool { return gw.Stop() }
 
 // vmRSSKiB reads VmRSS from /proc/<pid>/status.
 func vmRSSKiB(pid int) (int64, error) {
@@ -282,8 +159,8 @@ func vmRSSKiB(pid int) (int64, error) {
 func requireAlive(t *testing.T) {
 	t.Helper()
 	select {
-	case <-gw.exited:
-		t.Fatalf("gateway process exited; output:\n%s", tail(gw.stderr.String(), 4000))
+	case <-gw.Exited():
+		t.Fatalf("gateway process exited; output:\n%s", tail(gw.output(), 4000))
 	default:
 	}
 	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
@@ -313,6 +190,14 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// output is everything p wrote so far ("" before it started).
+func (p *gatewayProc) output() string {
+	if p == nil || p.Proc == nil || p.Out == nil {
+		return ""
+	}
+	return p.Out.String()
 }
 
 func tail(s string, n int) string {

@@ -23,7 +23,7 @@ var errClosed = errors.New("connection closed without an answer")
 // and returns the answer's payload, or errClosed when the gateway closes
 // the connection instead. Waits are bounded generously (30s).
 func mllpRoundTrip(payload []byte) ([]byte, error) {
-	return mllpRoundTripFrom(&net.Dialer{}, gw.mllpAddr, payload)
+	return mllpRoundTripFrom(&net.Dialer{}, gw.MLLPAddr, payload)
 }
 
 // mllpRoundTripFrom is mllpRoundTrip to addr on a connection from d (which

@@ -46,19 +46,19 @@ func TestMTLSSubjectAllowListAdmitsOnlyTheWholeSubject(t *testing.T) {
 		"  - {name: grpc, type: grpc}\n", srvCert, srvKey, caFile)
 	p, err := launchGateway(dir, launchOptions{config: cfg})
 	t.Cleanup(func() {
-		if !p.stop() {
+		if !p.Stop() {
 			t.Errorf("mTLS gateway did not stop cleanly on SIGTERM")
 		}
 	})
 	if err != nil {
-		t.Fatalf("start the mTLS gateway: %v\n%s", err, tail(p.stderr.String(), 4000))
+		t.Fatalf("start the mTLS gateway: %v\n%s", err, tail(p.output(), 4000))
 	}
 
 	var admitted []string
 	n := 0
 	for name, c := range clients {
 		n++
-		code, err := sendOverTLS(p.mllpAddr, ca, tlstest.KeyPair(t, c[0], c[1]), n)
+		code, err := sendOverTLS(p.MLLPAddr, ca, tlstest.KeyPair(t, c[0], c[1]), n)
 		switch {
 		case err == nil && code == "AA":
 			admitted = append(admitted, name)

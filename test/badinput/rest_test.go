@@ -26,7 +26,7 @@ func httpDo(t *testing.T, method, path, contentType string, body []byte) (int, [
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+gw.httpAddr+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+gw.HTTPAddr+path, r)
 	if err != nil {
 		t.Fatal(err)
 	}

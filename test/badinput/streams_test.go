@@ -43,10 +43,10 @@ var stuckStreamConfig = `connectors:
 func TestStuckStreamsAreCutAndANewStreamIsServed(t *testing.T) {
 	p, err := launchGateway(t.TempDir(), launchOptions{config: stuckStreamConfig})
 	if err != nil {
-		p.stop()
-		t.Fatalf("start the gateway: %v\n%s", err, tail(p.stderrString(), 4000))
+		p.Stop()
+		t.Fatalf("start the gateway: %v\n%s", err, tail(p.output(), 4000))
 	}
-	t.Cleanup(func() { p.stop() })
+	t.Cleanup(func() { p.Stop() })
 	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

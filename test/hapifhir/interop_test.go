@@ -48,7 +48,7 @@ func TestHAPIFHIRGenericClientWithDefaultSettings(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	java := exec.CommandContext(ctx, "java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx512m",
-		"-cp", cp, "Interop", "http://"+g.httpAddr+"/fhir")
+		"-cp", cp, "Interop", "http://"+g.HTTPAddr+"/fhir")
 	var stderr bytes.Buffer
 	java.Stderr = &stderr
 	stdout, err := java.Output()
@@ -78,7 +78,7 @@ func TestHAPIFHIRGenericClientWithDefaultSettings(t *testing.T) {
 	t.Logf("CapabilityStatement: %s resource types; HAPI validator: %s errors, %s warnings",
 		facts["capability.resources"], facts["capability.validator.errors"], facts["capability.validator.warnings"])
 
-	recs := records(t, g.kafkaAddr)
+	recs := records(t, g.KafkaAddr)
 	checkCreateRecord(t, recs, facts)
 	checkTransactionRecords(t, recs, facts)
 	checkNothingRefusedWasWritten(t, recs)

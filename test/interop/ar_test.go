@@ -91,7 +91,7 @@ func TestErrorAnswersOfTheRunningGatewayCanBeMatched(t *testing.T) {
 // connectorState PUTs /connectors/{name}/{action} (pause or resume).
 func connectorState(t *testing.T, name, action string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, "http://"+gw.httpAddr+"/connectors/"+name+"/"+action, nil)
+	req, err := http.NewRequest(http.MethodPut, "http://"+gw.HTTPAddr+"/connectors/"+name+"/"+action, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestPausedRESTAndGRPCAnswersCanBeMatched(t *testing.T) {
 		}
 	}
 	t.Run("POST /v1/hl7 answers 503 with a matched AR", func(t *testing.T) {
-		resp, err := http.Post("http://"+gw.httpAddr+"/v1/hl7", "application/hl7-v2", bytes.NewReader(arMessage("ADT^A01", "REST-1", "2.5", "")))
+		resp, err := http.Post("http://"+gw.HTTPAddr+"/v1/hl7", "application/hl7-v2", bytes.NewReader(arMessage("ADT^A01", "REST-1", "2.5", "")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestPausedRESTAndGRPCAnswersCanBeMatched(t *testing.T) {
 		check(t, body, "REST-1")
 	})
 	t.Run("SubmitHL7 answers UNAVAILABLE with a matched AR", func(t *testing.T) {
-		cc, err := grpc.NewClient(gw.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(gw.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			t.Fatal(err)
 		}

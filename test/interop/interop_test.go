@@ -182,7 +182,7 @@ func cloudEvents(t *testing.T, s sent) {
 	if s.stored == 0 {
 		t.Fatal("the senders stored nothing")
 	}
-	out := runClient(t, clients.python, "clients.py", "consume", gw.kafkaAddr, fmt.Sprint(s.stored))
+	out := runClient(t, clients.python, "clients.py", "consume", gw.KafkaAddr, fmt.Sprint(s.stored))
 	var sum ceLine
 	latin := map[string]ceLine{} // by application
 	for _, raw := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {

@@ -16,23 +16,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 )
 
-// gw is the running gateway under test.
+// gw is the running gateway under test: its two MLLP connectors' addresses
+// and the process (HTTP, gRPC, embedded broker).
 var gw struct {
-	mllpAddr, pausedAddr, httpAddr, grpcAddr, kafkaAddr string
-	cmd                                                 *exec.Cmd
-	exited                                              chan struct{}
-	out                                                 *bytes.Buffer
+	mllpAddr, pausedAddr string
+	*gatewayproc.Proc
 }
 
 // clients are the installed real clients (setup.sh paths); missing says
@@ -59,14 +56,12 @@ func run(m *testing.M) int {
 	}
 	if err := startGateway(tmp); err != nil {
 		fmt.Fprintln(os.Stderr, "interop:", err)
-		if gw.out != nil {
-			fmt.Fprintln(os.Stderr, gw.out.String())
-		}
-		stopGateway()
+		fmt.Fprintln(os.Stderr, gw.Tail(8000))
+		gw.Stop()
 		return 1
 	}
 	code := m.Run()
-	if !stopGateway() {
+	if !gw.Stop() {
 		fmt.Fprintln(os.Stderr, "interop: gateway did not stop cleanly on SIGTERM")
 		code = 1
 	}
@@ -118,101 +113,23 @@ func needClients(t *testing.T) {
 // a grpc connector on free loopback ports and the embedded broker, waiting
 // until /readyz answers 200.
 func startGateway(dir string) error {
-	root, err := filepath.Abs("../..")
+	bin, err := gatewayproc.Build(context.Background(), dir)
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(dir, "gateway")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/gateway: %w\n%s", err, out)
-	}
-	ports, err := freePorts(6)
+	ports, err := gatewayproc.FreePorts(2)
 	if err != nil {
 		return err
 	}
-	gw.mllpAddr, gw.pausedAddr, gw.httpAddr, gw.kafkaAddr, gw.grpcAddr = ports[0], ports[1], ports[2], ports[3], ports[5]
+	gw.mllpAddr, gw.pausedAddr = ports[0], ports[1]
 	cfg := fmt.Sprintf(`connectors:
   - {name: mllp, type: hl7-mllp, config: {listen.address: %q}}
   - {name: paused, type: hl7-mllp, config: {listen.address: %q}}
   - {name: rest, type: fhir-rest}
   - {name: grpc, type: grpc}
 `, gw.mllpAddr, gw.pausedAddr)
-	cfgFile := filepath.Join(dir, "gateway.yaml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	gw.out = &bytes.Buffer{}
-	gw.cmd = exec.Command(bin, "serve", "--config", cfgFile,
-		"--mllp-addr", ports[4], "--http-addr", gw.httpAddr, "--grpc-addr", gw.grpcAddr,
-		"--embedded-kafka-addr", gw.kafkaAddr, "--log-level", "warn", "--log-format", "json")
-	gw.cmd.Stdout, gw.cmd.Stderr = gw.out, gw.out
-	if err := gw.cmd.Start(); err != nil {
-		return fmt.Errorf("start gateway: %w", err)
-	}
-	gw.exited = make(chan struct{})
-	go func() { _ = gw.cmd.Wait(); close(gw.exited) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for !ready() {
-		select {
-		case <-gw.exited:
-			return errors.New("gateway exited before it was ready")
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return errors.New("gateway not ready within 60s")
-		}
-	}
-	return nil
-}
-
-func ready() bool {
-	resp, err := http.Get("http://" + gw.httpAddr + "/readyz")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-// stopGateway sends SIGTERM and waits; it kills the process after 30s.
-// It reports whether the process stopped on SIGTERM.
-func stopGateway() bool {
-	if gw.cmd == nil || gw.cmd.Process == nil {
-		return true
-	}
-	select {
-	case <-gw.exited:
-		return false
-	default:
-	}
-	_ = gw.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-gw.exited:
-		return true
-	case <-time.After(30 * time.Second):
-		_ = gw.cmd.Process.Kill()
-		<-gw.exited
-		return false
-	}
-}
-
-// freePorts reserves n loopback ports at once, so that they differ, and
-// releases them for the gateway.
-func freePorts(n int) ([]string, error) {
-	var addrs []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("reserve port: %w", err)
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
+	gw.Proc, err = gatewayproc.Start(bin, gatewayproc.Options{Dir: dir, Config: cfg})
+	return err
 }
 
 // corpus lists the valid HL7 corpus files, sorted.

@@ -119,7 +119,7 @@ func send(t *testing.T, gw *gateway, key, method, path string, header map[string
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, "http://"+gw.httpAddr+path, rd)
+	req, err := http.NewRequest(method, "http://"+gw.HTTPAddr+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 )
 
 // maxExamples bounds the generated requests per operation and phase, so
@@ -70,9 +72,12 @@ func TestServedDocumentHoldsUnderSchemathesis(t *testing.T) {
 // runSchemathesis runs schemathesis against gw's /openapi.json and fails
 // the test on any failed check.
 func runSchemathesis(t *testing.T, bin string, gw *gateway, phases, checks string) {
-	root := moduleRoot(t)
+	root, err := gatewayproc.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
-	docURL := "http://" + gw.httpAddr + "/openapi.json"
+	docURL := "http://" + gw.HTTPAddr + "/openapi.json"
 	resp, err := http.Get(docURL)
 	if err != nil {
 		t.Fatalf("GET /openapi.json: %v", err)
@@ -198,7 +203,11 @@ func schemathesisBinary(t *testing.T) string {
 	t.Helper()
 	bin := os.Getenv("SCHEMATHESIS")
 	if bin == "" {
-		bin = filepath.Join(moduleRoot(t), ".cache", "schemathesis", "venv", "bin", "schemathesis")
+		root, err := gatewayproc.ModuleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Join(root, ".cache", "schemathesis", "venv", "bin", "schemathesis")
 	}
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("SCHEMATHESIS_REQUIRED") == "1" {
