@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const redacted = "[REDACTED]"
