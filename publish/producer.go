@@ -98,6 +98,38 @@ func New(ctx context.Context, k config.Kafka, brokers []string, reg prometheus.R
 	return p, nil
 }
 
+// InitTransactions registers every transactional id with its coordinator
+// now instead of at its first Bundle. Registering bumps the id's epoch, so
+// Kafka aborts at once a transaction that an earlier process with the same
+// ids (the same instance id) left open when it died: until then that
+// transaction holds back read_committed consumers of every partition it
+// wrote, up to the transaction timeout. It returns the ids that could not
+// be registered within ctx, joined; a slot that failed registers on first
+// use as before.
+func (p *Producer) InitTransactions(ctx context.Context) error {
+	type idClient struct {
+		id string
+		cl *kgo.Client
+	}
+	p.mu.Lock()
+	clients := make([]idClient, 0, len(p.slots))
+	for _, s := range p.slots {
+		clients = append(clients, idClient{s.id, s.cl})
+	}
+	p.mu.Unlock()
+	errs := make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() {
+			if _, _, err := c.cl.ProducerID(ctx); err != nil {
+				errs[i] = fmt.Errorf("publish: register transactional id %s: %w", c.id, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 func (p *Producer) newTxClient(id string) (*kgo.Client, error) {
 	cl, err := kgo.NewClient(append(p.txOpts[:len(p.txOpts):len(p.txOpts)], kgo.TransactionalID(id))...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -116,6 +117,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	g.ready = newReadiness(g.prod, g.broker)
+	go g.initTransactions(cfg.Kafka.Producer.DeliveryTimeout)
 	if err := g.checkTopics(ctx); err != nil {
 		return nil, err
 	}
@@ -250,4 +252,19 @@ func (g *gateway) closeAll() {
 	if g.broker != nil {
 		g.broker.Close()
 	}
+}
+
+// initTransactions registers the producer's transactional ids at start, so
+// that a transaction this instance id left open when its previous process
+// died is aborted now rather than after the transaction timeout (see
+// publish.Producer.InitTransactions). Best effort: an id that fails
+// registers on first use.
+func (g *gateway) initTransactions(within time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	if err := g.prod.InitTransactions(ctx); err != nil {
+		g.log.Warn("transactional ids not registered at start; they register on first use", slog.Any("error", err))
+		return
+	}
+	g.log.Debug("transactional ids registered")
 }

@@ -331,8 +331,7 @@ func checkTransactions(t *testing.T, c *kafkatest.Cluster, a *txAnswers) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	adm := c.AdminClient(t)
-	settled := waitStable(ctx, t, adm)
+	settled := c.WaitStable(t, 3*time.Minute, fhirTopic)
 	t.Logf("open transactions settled after %s", settled.Round(time.Millisecond))
 	sentinel := writeSentinels(ctx, t, c)
 	committed, crecs := readBundles(ctx, t, c, kgo.ReadCommitted(), sentinel)
@@ -382,38 +381,6 @@ func head(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
-}
-
-// waitStable blocks until the Patient topic's last stable offsets equal its
-// high watermarks (no open transaction), failing the test at ctx's end. It
-// returns how long that took.
-func waitStable(ctx context.Context, t *testing.T, adm *kadm.Client) time.Duration {
-	t.Helper()
-	start := time.Now()
-	last := "no offsets yet"
-	for {
-		hwm, err1 := adm.ListEndOffsets(ctx, fhirTopic)
-		lso, err2 := adm.ListCommittedOffsets(ctx, fhirTopic)
-		if err1 == nil && err2 == nil && hwm.Error() == nil && lso.Error() == nil {
-			open := 0
-			hwm.Each(func(o kadm.ListedOffset) {
-				if l, ok := lso.Lookup(o.Topic, o.Partition); !ok || l.Offset != o.Offset {
-					open++
-					last = fmt.Sprintf("%s[%d]: last stable %d, high watermark %d", o.Topic, o.Partition, l.Offset, o.Offset)
-				}
-			})
-			if open == 0 {
-				return time.Since(start)
-			}
-		} else {
-			last = fmt.Sprintf("list offsets: %v %v", err1, err2)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("a transaction is still open (a hanging transaction?): %s", last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }
 
 // writeSentinels produces one record with a fresh key to every partition

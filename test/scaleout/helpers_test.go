@@ -117,10 +117,10 @@ func (p *proc) signal(t *testing.T, sig syscall.Signal, timeout time.Duration) e
 	}
 }
 
-// gw is one gateway process with its addresses.
+// gw is one gateway process with its addresses and configuration file.
 type gw struct {
 	*proc
-	mllp, http string
+	mllp, http, cfg string
 }
 
 // startGateway writes a configuration (fresh loopback ports, a state
@@ -148,11 +148,21 @@ connectors:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := &gw{proc: startProc(t, name, gatewayBin, "serve", "--config", path), mllp: addrs[0], http: addrs[1]}
+	g := &gw{mllp: addrs[0], http: addrs[1], cfg: path}
+	g.launch(t, name)
+	return g
+}
+
+// launch runs `gateway serve` with g's configuration until /readyz is 200;
+// again after a kill, it is the same instance (same ports and state_dir,
+// so the same instance id and transactional ids).
+func (g *gw) launch(t *testing.T, name string) {
+	t.Helper()
+	g.proc = startProc(t, name, gatewayBin, "serve", "--config", g.cfg)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if code, err := httpDo("GET", "http://"+g.http+"/readyz", nil); err == nil && code == http.StatusOK {
-			return g
+			return
 		}
 		if !g.running() || time.Now().After(deadline) {
 			t.Fatalf("%s not ready (exited: %v):\n%s", name, !g.running(), g.logs.tail(30))

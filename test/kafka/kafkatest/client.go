@@ -164,3 +164,39 @@ func healthy(ctx context.Context, adm *kadm.Client, brokers int, topics []string
 	}
 	return true, ""
 }
+
+// WaitStable waits until no transaction is open on topics: every
+// partition's last stable offset equals its high watermark, so that a
+// read_committed consumer can read to the end. It returns how long that
+// took and fails t when timeout passes first (a hanging transaction).
+func (c *Cluster) WaitStable(t testing.TB, timeout time.Duration, topics ...string) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	adm := c.AdminClient(t)
+	start := time.Now()
+	last := "no offsets yet"
+	for {
+		hwm, err1 := adm.ListEndOffsets(ctx, topics...)
+		lso, err2 := adm.ListCommittedOffsets(ctx, topics...)
+		if err1 == nil && err2 == nil && hwm.Error() == nil && lso.Error() == nil {
+			open := 0
+			hwm.Each(func(o kadm.ListedOffset) {
+				if l, ok := lso.Lookup(o.Topic, o.Partition); !ok || l.Offset != o.Offset {
+					open++
+					last = fmt.Sprintf("%s[%d]: last stable %d, high watermark %d", o.Topic, o.Partition, l.Offset, o.Offset)
+				}
+			})
+			if open == 0 {
+				return time.Since(start)
+			}
+		} else {
+			last = fmt.Sprintf("list offsets: %v %v", err1, err2)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a transaction is still open after %s (a hanging transaction?): %s", timeout, last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
