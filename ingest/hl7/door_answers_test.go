@@ -280,6 +280,18 @@ func TestABatchToAPausedConnectorAnswersEachMessage(t *testing.T) {
 	}
 }
 
+// TestABatchThatCannotBeSplitIsAnsweredInItsFirstMessagesTerms: a batch
+// whose envelope is broken (a BHS nested in an open batch) is stored in the
+// dead-letter topic and answered AE; the answer names the first message's
+// control id in MSA-2 and swaps its sender and receiver, rather than
+// leaving MSA-2 empty.
+func TestABatchThatCannotBeSplitIsAnsweredInItsFirstMessagesTerms(t *testing.T) {
+	doors := newAnswerDoors(t)
+	raw := "BHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||B1\r" + string(answerMessage("ADT^A01", "NEST-1", "P", "2.5", "", "")) +
+		"BHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||B2\r" + string(answerMessage("ADT^A01", "NEST-2", "P", "2.5", "", "")) + "BTS|2\r"
+	checkAnswer(t, exchange(t, doors.main, []byte(raw)), "NEST-1", "2.5", "AE", "100")
+}
+
 // TestCorpusACKsFitOneRead answers the whole valid corpus with lenient
 // validation, as a default connector does, and with every warning turned
 // into an ERR segment (hl7.ack.warnings.enabled, 50 at most): each

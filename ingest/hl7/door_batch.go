@@ -14,11 +14,16 @@ import (
 // as reference (FHS-12/BHS-12), one ACK per message, and BTS/FTS counts.
 // A batch that cannot be split is submitted whole, so that it fails in the
 // parse stage and lands in the dead-letter queue like any unparseable
-// message.
+// message. Its answer is written in the terms of the first message whose
+// MSH can be read (MSA-2 its MSH-10, sender and receiver swapped, its
+// version and charset), so that the sender can tie it to what it sent.
 func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Outcome) {
 	b, err := SplitBatch(raw)
 	if err != nil || len(b.Messages) == 0 {
 		m, out := d.submitOne(ctx, raw)
+		if m == nil {
+			m = firstMSH(raw)
+		}
 		return d.ack(m, raw, out), out
 	}
 	var (
@@ -127,4 +132,23 @@ func replyHeader(seg []byte, ts, controlID string) []byte {
 	}
 	out.WriteByte('\r')
 	return out.Bytes()
+}
+
+// firstMSH is the first message header inside raw that parses (nil if
+// none): the segment that starts raw or follows a segment terminator.
+func firstMSH(raw []byte) *Message {
+	for i := 0; i < len(raw); {
+		j := bytes.Index(raw[i:], []byte("MSH"))
+		if j < 0 {
+			return nil
+		}
+		at := i + j
+		if at == 0 || raw[at-1] == '\r' || raw[at-1] == '\n' {
+			if m, err := parseMSH(raw[at:]); err == nil {
+				return m
+			}
+		}
+		i = at + 3
+	}
+	return nil
 }
