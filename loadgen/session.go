@@ -98,24 +98,9 @@ const maxInFlight = 64
 // for a possible error answer to a trailing ER message (default
 // DefaultNoAnswerWait).
 func DialSession(ctx context.Context, addr string, tlsCfg *tls.Config, timeout, noAnswerWait time.Duration) (*Session, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := mllp.DialConn(ctx, addr, tlsCfg)
 	if err != nil {
-		return nil, fmt.Errorf("mllp dial: %w", err)
-	}
-	if tlsCfg != nil {
-		cfg := tlsCfg.Clone()
-		if cfg.ServerName == "" {
-			if host, _, err := net.SplitHostPort(addr); err == nil {
-				cfg.ServerName = host
-			}
-		}
-		tc := tls.Client(nc, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = nc.Close()
-			return nil, fmt.Errorf("mllp tls handshake: %w", err)
-		}
-		nc = tc
+		return nil, err
 	}
 	if timeout <= 0 {
 		timeout = 30 * time.Second

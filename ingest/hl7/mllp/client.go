@@ -32,26 +32,38 @@ type Client struct {
 // (ServerName defaults to addr's host). It blocks until connected and, with
 // TLS, handshaken, or until ctx ends.
 func Dial(ctx context.Context, addr string, tlsCfg *tls.Config) (*Client, error) {
+	nc, err := DialConn(ctx, addr, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{nc: nc, r: NewReader(nc, DefaultMaxFrameSize)}, nil
+}
+
+// DialConn is Dial's connection without the client around it, for senders
+// that frame and read on their own (the load generator): TCP to addr, then
+// the TLS handshake when tlsCfg is not nil (ServerName defaults to addr's
+// host), bounded by ctx.
+func DialConn(ctx context.Context, addr string, tlsCfg *tls.Config) (net.Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("mllp: dial: %w", err)
 	}
-	if tlsCfg != nil {
-		cfg := tlsCfg.Clone()
-		if cfg.ServerName == "" {
-			if host, _, err := net.SplitHostPort(addr); err == nil {
-				cfg.ServerName = host
-			}
-		}
-		tc := tls.Client(nc, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = nc.Close()
-			return nil, fmt.Errorf("mllp: tls handshake: %w", err)
-		}
-		nc = tc
+	if tlsCfg == nil {
+		return nc, nil
 	}
-	return &Client{nc: nc, r: NewReader(nc, DefaultMaxFrameSize)}, nil
+	cfg := tlsCfg.Clone()
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("mllp: tls handshake: %w", err)
+	}
+	return tc, nil
 }
 
 // LocalAddr returns the client's local address.
