@@ -119,22 +119,8 @@ func TestEnhancedModeHonoursMSH15(t *testing.T) {
 }
 
 func TestNoAnswerKeepsTheMLLPConnectionOpen(t *testing.T) {
-	d := newDoor(t)
-	srv := mllp.NewServer("t", mllp.ServerConfig{}, mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, p []byte) []byte {
-		ack, _ := d.SubmitHL7(ctx, append([]byte(nil), p...))
-		return ack
-	}), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	addr := serveMLLP(t, newDoor(t))
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
