@@ -1,5 +1,5 @@
 // Package hapival sets the gateway's FHIR validation beside HAPI FHIR's
-// instance validator on the corpus of validation/fhirval: which resources
+// instance validator on the corpus of fhir/fhirval: which resources
 // each refuses against the expected verdicts (an agreement matrix), and the
 // CPU time each spends on one pass over the corpus.
 //

@@ -10,10 +10,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/hl7gw/gateway/validation/fhirval"
+	"github.com/hl7gw/gateway/fhir/fhirval"
 )
 
-const corpus = "../../validation/fhirval/testdata/corpus"
+const corpus = "../../fhir/fhirval/testdata/corpus"
 
 type verdicts struct {
 	expected string // valid, invalid, excluded (needs a terminology server or options)

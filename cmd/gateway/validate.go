@@ -8,9 +8,9 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/ingest/hl7"
 	"github.com/hl7gw/gateway/validation"
-	"github.com/hl7gw/gateway/validation/fhirval"
 	"github.com/hl7gw/gateway/validation/hl7v2"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	bcrpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/bundle_and_contained_resource_go_proto"
 
-	"github.com/hl7gw/gateway/validation/fhirval"
+	"github.com/hl7gw/gateway/fhir/fhirval"
 )
 
 // CapabilityOptions is what the CapabilityStatement (GET [base]/metadata)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hl7gw/gateway/validation/fhirval"
+	"github.com/hl7gw/gateway/fhir/fhirval"
 )
 
 // TestCapabilityStatesTheConfiguration: the security and versioning the

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
-	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
 func TestCapabilityStatementDescribesTheWriteOnlyFacade(t *testing.T) {

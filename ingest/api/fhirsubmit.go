@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/ingest/fhir"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 	"github.com/hl7gw/gateway/validation"
-	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
 // fhirResult is what one FHIR request came to, for either door.

@@ -8,8 +8,8 @@ import (
 
 	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/validation"
-	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
 // Entry is one entry of a transaction or batch Bundle, as routed.

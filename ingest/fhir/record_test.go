@@ -14,8 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/pipeline"
-	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -82,7 +82,7 @@ func TestStoredForm(t *testing.T) {
 // corpus (fhirval's, with its licences, and this package's), the stored
 // form decodes to the example with id and meta set, nothing else changed.
 func TestStoredFormOfTheCorpus(t *testing.T) {
-	files, err := filepath.Glob("../../validation/fhirval/testdata/corpus/valid/*.json")
+	files, err := filepath.Glob("../../fhir/fhirval/testdata/corpus/valid/*.json")
 	local, err2 := filepath.Glob("testdata/corpus/valid/*.json")
 	files = append(files, local...)
 	if err != nil || err2 != nil || len(files) < 500 {

@@ -16,10 +16,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/router"
 	"github.com/hl7gw/gateway/validation"
-	"github.com/hl7gw/gateway/validation/fhirval"
 )
 
 // Action is what the request does to the resource.
