@@ -79,7 +79,7 @@ bench: bench-go bench-py bench-e2e
 
 # bench/fhirload runs 3s per figure: at the default 1s its 8-client rate varies by about 10% here.
 bench-go:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -cpu=1 ./ingest/hl7/ ./validation/hl7v2/ ./ingest/hl7/mllp/ ./publish/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -cpu=1 ./hl7/ ./hl7/conformance/ ./ingest/hl7door/ ./ingest/mllp/ ./publish/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./fhir/fhirval/
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3s -count=1 ./bench/fhirload/
 

@@ -18,7 +18,7 @@ type HL7ACKSettings struct {
 var hl7ACKKeys = []string{"hl7.ack.warnings.enabled", "hl7.ack.max.err.segments"}
 
 // maxACKErrSegments is the most ERR segments an ACK can be configured to
-// carry; ingest/hl7 writes no more than that whatever it is given.
+// carry; package hl7 writes no more than that whatever it is given.
 const maxACKErrSegments = 50
 
 func init() {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/ingest/mllp"
 )
 
 // segments splits an HL7 message into segments of fields, independently of

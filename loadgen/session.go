@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/ingest/mllp"
 )
 
 // A Session sends HL7 messages over one MLLP connection and waits only for

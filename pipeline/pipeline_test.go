@@ -13,7 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/hl7gw/gateway/config"
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/router"
@@ -24,7 +25,7 @@ const adt = "MSH|^~\\&|APP|FAC|RAPP|RFAC|20240101120000||ADT^A01^ADT_A01|C1|P|2.
 
 // newPipeline runs HL7 steps over a real producer and a kfake broker on
 // loopback. blocking makes the steps wait on the returned channel.
-func newPipeline(t *testing.T, cfg pipeline.Config, v hl7.Validator, tune ...func(*config.Kafka)) (*pipeline.Pipeline[hl7.Request, *hl7.Parsed], *kfake.Cluster) {
+func newPipeline(t *testing.T, cfg pipeline.Config, v hl7door.Validator, tune ...func(*config.Kafka)) (*pipeline.Pipeline[hl7door.Request, *hl7door.Parsed], *kfake.Cluster) {
 	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
 	if err != nil {
@@ -42,7 +43,7 @@ func newPipeline(t *testing.T, cfg pipeline.Config, v hl7.Validator, tune ...fun
 		t.Fatal(err)
 	}
 	t.Cleanup(prod.Close)
-	steps := hl7.NewSteps(hl7.StepsConfig{Connector: cfg.Connector, Validator: v})
+	steps := hl7door.NewSteps(hl7door.StepsConfig{Connector: cfg.Connector, Validator: v})
 	return pipeline.New(cfg, steps, prod, pipeline.NewMetrics(prometheus.NewRegistry())), cluster
 }
 
@@ -62,7 +63,7 @@ func TestOutcomes(t *testing.T) {
 	tests := []struct {
 		name      string
 		cfg       func(*pipeline.Config)
-		validator hl7.Validator
+		validator hl7door.Validator
 		raw       string
 		status    pipeline.Status
 		stage     pipeline.Stage
@@ -82,7 +83,7 @@ func TestOutcomes(t *testing.T) {
 				tt.cfg(&cfg)
 			}
 			p, _ := newPipeline(t, cfg, tt.validator)
-			_, out := p.Submit(context.Background(), hl7.Request{}, []byte(tt.raw))
+			_, out := p.Submit(context.Background(), hl7door.Request{}, []byte(tt.raw))
 			if out.Status != tt.status || out.Stage != tt.stage {
 				t.Fatalf("outcome = %s/%s (%v), want %s/%s", out.Status, out.Stage, out.Findings, tt.status, tt.stage)
 			}
@@ -102,7 +103,7 @@ func TestOutcomes(t *testing.T) {
 func TestWhenTheDeadLetterTopicCannotBeWrittenTheAnswerIsUnavailable(t *testing.T) {
 	p, cluster := newPipeline(t, baseConfig(), nil)
 	cluster.Close()
-	_, out := p.Submit(context.Background(), hl7.Request{}, []byte("garbage"))
+	_, out := p.Submit(context.Background(), hl7door.Request{}, []byte("garbage"))
 	if out.Status != pipeline.Unavailable || out.Reason == "" || out.Cause == nil {
 		t.Fatalf("outcome = %+v, want unavailable with a reason", out)
 	}
@@ -111,12 +112,12 @@ func TestWhenTheDeadLetterTopicCannotBeWrittenTheAnswerIsUnavailable(t *testing.
 func TestAPausedConnectorAnswersUnavailableWithoutReading(t *testing.T) {
 	p, _ := newPipeline(t, baseConfig(), nil)
 	p.SetPaused(true)
-	_, out := p.Submit(context.Background(), hl7.Request{}, []byte(adt))
+	_, out := p.Submit(context.Background(), hl7door.Request{}, []byte(adt))
 	if out.Status != pipeline.Unavailable || !errors.Is(out.Cause, pipeline.ErrPaused) || out.Reason != "paused" {
 		t.Fatalf("outcome = %+v", out)
 	}
 	p.SetPaused(false)
-	if _, out := p.Submit(context.Background(), hl7.Request{}, []byte(adt)); out.Status != pipeline.Accepted {
+	if _, out := p.Submit(context.Background(), hl7door.Request{}, []byte(adt)); out.Status != pipeline.Accepted {
 		t.Fatalf("after resume: %+v", out)
 	}
 }
@@ -142,14 +143,14 @@ func TestPastTheInFlightBoundTheAnswerIsOverloaded(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
 		wg.Go(func() {
-			if _, out := p.Submit(context.Background(), hl7.Request{}, []byte(adt)); out.Status != pipeline.Accepted {
+			if _, out := p.Submit(context.Background(), hl7door.Request{}, []byte(adt)); out.Status != pipeline.Accepted {
 				t.Errorf("held message: %+v", out)
 			}
 		})
 	}
 	<-g.entered
 	<-g.entered
-	_, out := p.Submit(context.Background(), hl7.Request{}, []byte(adt))
+	_, out := p.Submit(context.Background(), hl7door.Request{}, []byte(adt))
 	if out.Status != pipeline.Unavailable || !errors.Is(out.Cause, pipeline.ErrOverloaded) {
 		t.Fatalf("third message: %+v, want overloaded", out)
 	}
@@ -172,7 +173,7 @@ func TestAMessageKafkaWillNeverTakeIsRefusedNotRetried(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, _ := newPipeline(t, baseConfig(), nil, small)
-			_, out := p.Submit(context.Background(), hl7.Request{}, []byte(tt.raw))
+			_, out := p.Submit(context.Background(), hl7door.Request{}, []byte(tt.raw))
 			if out.Status != pipeline.Refused || out.Reason != "record_too_large" {
 				t.Fatalf("outcome = %s %q (%v), want refused record_too_large", out.Status, out.Reason, out.Cause)
 			}

@@ -60,7 +60,7 @@ func BenchmarkPublish(b *testing.B) {
 // request is in flight). It reports the compression ratio beside the cost;
 // this is what the default (snappy) was chosen on.
 func BenchmarkCompression(b *testing.B) {
-	paths, err := filepath.Glob("../ingest/hl7/testdata/corpus/valid/*.hl7")
+	paths, err := filepath.Glob("../hl7/testdata/corpus/valid/*.hl7")
 	if err != nil || len(paths) == 0 {
 		b.Fatalf("no corpus: %v", err)
 	}

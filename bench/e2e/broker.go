@@ -15,7 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/embedded"
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/router"
 )
 
@@ -101,7 +102,7 @@ func createTopics(ctx context.Context, broker string, msgs [][]byte) error {
 		if err != nil {
 			return err
 		}
-		t, err := router.HL7Topic("", hl7.Meta(pm, ""))
+		t, err := router.HL7Topic("", hl7door.Meta(pm, ""))
 		if err != nil {
 			return err
 		}

@@ -35,14 +35,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/loadgen"
 	"github.com/hl7gw/gateway/router"
 )
 
 func main() {
 	bin := flag.String("gateway", "bin/gateway", "gateway binary")
-	glob := flag.String("messages", "ingest/hl7/testdata/corpus/valid/*.hl7", "HL7 files to send (batches and messages whose MSH-15 asks for no ACK are left out)")
+	glob := flag.String("messages", "hl7/testdata/corpus/valid/*.hl7", "HL7 files to send (batches and messages whose MSH-15 asks for no ACK are left out)")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each measurement")
 	concs := flag.String("connections", "1,8,64", "concurrency levels")
 	debugAddr := flag.String("debug-addr", "", "passed to the gateway: serve its profiler (/debug/pprof/) here")
@@ -244,7 +245,7 @@ func loadMessages(glob string) ([][]byte, error) {
 		if a := m.Header().AcceptAckType; a != "" && a != "AL" {
 			continue // the sender asked for no accept ACK: nothing to wait for
 		}
-		if _, err := router.HL7Topic("", hl7.Meta(m, "")); err != nil {
+		if _, err := router.HL7Topic("", hl7door.Meta(m, "")); err != nil {
 			continue // no topic can be named after its MSH-9: a DLQ case, not the happy path
 		}
 		msgs = append(msgs, b)

@@ -17,7 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/config"
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/router"
 )
@@ -82,7 +83,7 @@ func plainProduce(ctx context.Context, brokers []string, msgs [][]byte, conns in
 		if err != nil {
 			return plainResult{}, err
 		}
-		if topics[i], err = router.HL7Topic("", hl7.Meta(parsed, "")); err != nil {
+		if topics[i], err = router.HL7Topic("", hl7door.Meta(parsed, "")); err != nil {
 			return plainResult{}, err
 		}
 	}

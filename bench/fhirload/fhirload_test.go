@@ -23,7 +23,7 @@ import (
 
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/ingest/api"
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 )
@@ -70,7 +70,7 @@ func server(b *testing.B) string {
 	b.Cleanup(prod.Close)
 	p := pipeline.New(pipeline.Config{
 		Connector: "fhir-rest", ValidationEnabled: true, DLQTopic: "fhir.dlq", ContentType: "application/fhir+json",
-	}, fhir.NewSteps(fhir.StepsConfig{Connector: "fhir-rest", ValidationEnabled: true, Strict: true}), prod, nil)
+	}, fhirdoor.NewSteps(fhirdoor.StepsConfig{Connector: "fhir-rest", ValidationEnabled: true, Strict: true}), prod, nil)
 	h, err := api.NewHTTPHandler(context.Background(), api.NewService(nil, p, api.ServiceOptions{}), api.HTTPOptions{})
 	if err != nil {
 		b.Fatal(err)

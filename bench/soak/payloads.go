@@ -7,7 +7,8 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/router"
 )
 
@@ -63,7 +64,7 @@ func newPayload(msg []byte) (payload, error) {
 	if err != nil {
 		return payload{}, fmt.Errorf("parse template: %w", err)
 	}
-	meta := hl7.Meta(m, "")
+	meta := hl7door.Meta(m, "")
 	topic, err := router.HL7Topic("", meta)
 	if err != nil {
 		return payload{}, fmt.Errorf("template topic: %w", err)

@@ -31,7 +31,7 @@ func TestLedgerVerdict(t *testing.T) {
 }
 
 func TestBuildPayloads(t *testing.T) {
-	ps, err := buildPayloads("../../ingest/hl7/testdata/corpus/valid/fhirconv-ADT01-28.hl7", 3)
+	ps, err := buildPayloads("../../hl7/testdata/corpus/valid/fhirconv-ADT01-28.hl7", 3)
 	if err != nil {
 		t.Fatal(err)
 	}

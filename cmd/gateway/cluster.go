@@ -13,7 +13,7 @@ import (
 	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/connectors"
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/topics"
 )
@@ -296,7 +296,7 @@ func (g *gateway) ensureDedupTopic(ctx context.Context, name string, window time
 
 // sharedMemory is the memory of stored messages a connector shares with
 // the other instances, or nil for hl7.dedup.scope=process.
-func (g *gateway) sharedMemory(s config.ConnectorSettings) hl7.SharedMemory {
+func (g *gateway) sharedMemory(s config.ConnectorSettings) hl7door.SharedMemory {
 	if g.dedupLog == nil || s.Edge.DedupScope != config.DedupScopeCluster {
 		return nil
 	}

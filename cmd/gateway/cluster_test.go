@@ -19,8 +19,8 @@ import (
 
 	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/connectors"
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/mllp"
 )
 
 // sharedBroker is one Kafka-protocol broker over TCP for several gateways,

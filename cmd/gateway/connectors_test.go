@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/connectors"
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/mllp"
 )
 
 // opsURL returns the base URL of the listener serving /connectors.

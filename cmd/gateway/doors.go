@@ -15,15 +15,15 @@ import (
 
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/edge/httpdrain"
+	"github.com/hl7gw/gateway/hl7/conformance"
 	"github.com/hl7gw/gateway/ingest/api"
 	"github.com/hl7gw/gateway/ingest/api/openapi"
-	"github.com/hl7gw/gateway/ingest/fhir"
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	"github.com/hl7gw/gateway/ingest/hl7door"
+	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/router"
 	"github.com/hl7gw/gateway/topics"
-	"github.com/hl7gw/gateway/validation/hl7v2"
 )
 
 // buildDoors creates, for every connector, its pipelines and its listener:
@@ -151,18 +151,18 @@ func (g *gateway) mountOps(m *http.ServeMux) {
 }
 
 // hl7Door builds the HL7 v2 pipeline of a connector.
-func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, error) {
-	var v hl7.Validator
+func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7door.Door, error) {
+	var v hl7door.Validator
 	if s.HL7ValidationEnabled {
-		opts := hl7v2.Options{Strict: s.HL7Strict, Version: s.HL7Version, CharsetFallback: s.HL7Charset}
+		opts := conformance.Options{Strict: s.HL7Strict, Version: s.HL7Version, CharsetFallback: s.HL7Charset}
 		if s.HL7ProfileFile != "" {
-			p, err := hl7v2.LoadProfile(s.HL7ProfileFile)
+			p, err := conformance.LoadProfile(s.HL7ProfileFile)
 			if err != nil {
 				return nil, fmt.Errorf("connector %s: hl7.parser.config.file: %w", name, err)
 			}
 			opts.Profile = p
 		}
-		val, err := hl7v2.New(opts)
+		val, err := conformance.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: %w", name, err)
 		}
@@ -170,26 +170,26 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7.Door, e
 	} else {
 		// Not validated, but the record headers still need the charset
 		// to be UTF-8.
-		val, err := hl7v2.New(hl7v2.Options{CharsetFallback: s.HL7Charset})
+		val, err := conformance.New(conformance.Options{CharsetFallback: s.HL7Charset})
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: %w", name, err)
 		}
 		v = val
 	}
-	steps := hl7.NewSteps(hl7.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
+	steps := hl7door.NewSteps(hl7door.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
 	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
 	g.addPipeline(name, p)
-	opts := []hl7.DoorOption{hl7.WithACKPolicy(hl7.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
+	opts := []hl7door.DoorOption{hl7door.WithACKPolicy(hl7door.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
 	if s.Edge.Dedup {
-		dd := hl7.NewDedup(hl7.DedupConfig{Window: s.Edge.DedupWindow, MaxEntries: s.Edge.DedupMax, Shared: g.sharedMemory(s)}, name, g.reg)
-		opts = append(opts, hl7.WithDedup(dd))
+		dd := hl7door.NewDedup(hl7door.DedupConfig{Window: s.Edge.DedupWindow, MaxEntries: s.Edge.DedupMax, Shared: g.sharedMemory(s)}, name, g.reg)
+		opts = append(opts, hl7door.WithDedup(dd))
 	}
-	return hl7.NewDoor(p, g.log, opts...), nil
+	return hl7door.NewDoor(p, g.log, opts...), nil
 }
 
 // fhirPipeline builds the FHIR pipeline of a connector.
-func (g *gateway) fhirPipeline(name string, s config.ConnectorSettings) *pipeline.Pipeline[fhir.Request, *fhir.Message] {
-	steps := fhir.NewSteps(fhir.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict,
+func (g *gateway) fhirPipeline(name string, s config.ConnectorSettings) *pipeline.Pipeline[fhirdoor.Request, *fhirdoor.Message] {
+	steps := fhirdoor.NewSteps(fhirdoor.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, ValidationEnabled: s.FHIRValidationEnabled, Strict: s.FHIRStrict,
 		AsReceived: s.FHIRRecordAsReceived})
 	p := pipeline.New(g.pipelineConfig(name, s, s.FHIRDLQTopic, router.ContentTypeFHIR, s.FHIRValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
 	g.addPipeline(name, p)

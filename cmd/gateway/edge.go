@@ -17,7 +17,7 @@ import (
 	"github.com/hl7gw/gateway/edge/limits"
 	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/edge/tlsconf"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/ingest/mllp"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 

@@ -21,8 +21,8 @@ import (
 	"github.com/hl7gw/gateway/edge/auth"
 	"github.com/hl7gw/gateway/edge/auth/authtest"
 	"github.com/hl7gw/gateway/edge/tlsconf/tlstest"
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/metrictest"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/hl7gw/gateway/edge/httpdrain"
 	"github.com/hl7gw/gateway/edge/limits"
 	"github.com/hl7gw/gateway/embedded"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 )

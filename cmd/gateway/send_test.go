@@ -15,7 +15,7 @@ import (
 // nothing, AL, NE and ER.
 func corpusFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("../../ingest/hl7/testdata/corpus/valid/*.hl7")
+	files, err := filepath.Glob("../../hl7/testdata/corpus/valid/*.hl7")
 	if err != nil || len(files) < 100 {
 		t.Fatalf("corpus: %d files, %v", len(files), err)
 	}

@@ -9,9 +9,9 @@ import (
 	"strconv"
 
 	"github.com/hl7gw/gateway/fhir/fhirval"
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/hl7/conformance"
 	"github.com/hl7gw/gateway/validation"
-	"github.com/hl7gw/gateway/validation/hl7v2"
 )
 
 // validateCmd implements `gateway validate --format hl7|fhir [--strict |
@@ -40,15 +40,15 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 	var check func([]byte) validation.Findings
 	switch *format {
 	case "hl7":
-		opts := hl7v2.Options{Strict: strict, Version: *version}
+		opts := conformance.Options{Strict: strict, Version: *version}
 		if *profile != "" {
-			p, err := hl7v2.LoadProfile(*profile)
+			p, err := conformance.LoadProfile(*profile)
 			if err != nil {
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}
 			opts.Profile = p
 		}
-		v, err := hl7v2.New(opts)
+		v, err := conformance.New(opts)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
@@ -97,7 +97,7 @@ func strictness(fs *flag.FlagSet, format string, strict, lenient bool) (bool, er
 
 // checkHL7 parses and validates one file: a message, or a batch whose
 // messages are each checked (findings located as "message N: ...").
-func checkHL7(v *hl7v2.Validator, b []byte) validation.Findings {
+func checkHL7(v *conformance.Validator, b []byte) validation.Findings {
 	one := func(raw []byte) validation.Findings {
 		m, err := hl7.Parse(raw)
 		if err != nil {

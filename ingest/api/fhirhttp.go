@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hl7gw/gateway/fhir"
 	"github.com/hl7gw/gateway/fhir/fhirval"
-	"github.com/hl7gw/gateway/ingest/fhir"
 )
 
 // This file holds the FHIR manners the REST door applies before the

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/hl7gw/gateway/fhir"
 	"github.com/hl7gw/gateway/fhir/fhirval"
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 	"github.com/hl7gw/gateway/validation"
@@ -14,8 +15,8 @@ import (
 
 // fhirResult is what one FHIR request came to, for either door.
 type fhirResult struct {
-	req fhir.Request
-	msg *fhir.Message // nil when parsing failed, and for batches
+	req fhirdoor.Request
+	msg *fhirdoor.Message // nil when parsing failed, and for batches
 	out pipeline.Outcome
 	// batch is set for a batch Bundle: one result per request entry.
 	batch   bool
@@ -28,7 +29,7 @@ type fhirResult struct {
 // entryResult is the outcome of one batch entry.
 type entryResult struct {
 	entry fhir.Entry
-	msg   *fhir.Message
+	msg   *fhirdoor.Message
 	out   pipeline.Outcome
 }
 
@@ -59,7 +60,7 @@ func (r fhirResult) resourceType() string {
 // (fhirResult.conds); neither is a batch entry with one (its result keeps
 // the entry's Condition): the gateway cannot honour them and never
 // ignores them.
-func (s *Service) submitFHIR(ctx context.Context, req fhir.Request, raw []byte) fhirResult {
+func (s *Service) submitFHIR(ctx context.Context, req fhirdoor.Request, raw []byte) fhirResult {
 	if req.ResourceType == "" && req.Action == fhir.ActionCreate {
 		switch bundleType(raw) {
 		case "batch":
@@ -83,7 +84,7 @@ func (s *Service) submitFHIR(ctx context.Context, req fhir.Request, raw []byte) 
 // unavailable, the whole batch answers unavailable so that the client
 // retries it; otherwise the batch is accepted and each entry carries its
 // own outcome.
-func (s *Service) submitBatch(ctx context.Context, req fhir.Request, raw []byte) fhirResult {
+func (s *Service) submitBatch(ctx context.Context, req fhirdoor.Request, raw []byte) fhirResult {
 	res := fhirResult{req: req, batch: true}
 	entries, err := fhir.SplitBatch(raw)
 	if err != nil {
@@ -98,7 +99,7 @@ func (s *Service) submitBatch(ctx context.Context, req fhir.Request, raw []byte)
 			res.entries = append(res.entries, entryResult{entry: e})
 			continue
 		}
-		er := fhir.Request{Action: e.Action, ResourceType: e.ResourceType, ID: e.ID, FullURL: e.FullURL}
+		er := fhirdoor.Request{Action: e.Action, ResourceType: e.ResourceType, ID: e.ID, FullURL: e.FullURL}
 		m, out := s.fhir.Submit(ctx, er, e.Body)
 		s.logOutcome("fhir.batch."+string(e.Action), e.ResourceType, out)
 		res.entries = append(res.entries, entryResult{entry: e, msg: m, out: out})

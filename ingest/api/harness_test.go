@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/hl7gw/gateway/ingest/fhir"
-	"github.com/hl7gw/gateway/ingest/hl7"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -122,14 +122,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 	fhirPipe := pipeline.New(pipeline.Config{
 		Connector: "fhir-rest", ValidationEnabled: true, Tolerance: pipeline.ToleranceAll,
 		DLQTopic: "fhir.dlq", DLQContextHeaders: true, ContentType: "application/fhir+json",
-	}, fhir.NewSteps(fhir.StepsConfig{
+	}, fhirdoor.NewSteps(fhirdoor.StepsConfig{
 		Connector: "fhir-rest", ValidationEnabled: true, Strict: true, AsReceived: o.asReceived,
 		NewID: func() string { return fmt.Sprintf("gen-%d", e.ids.Add(1)) },
 	}), pub, nil)
-	hl7Door := hl7.NewDoor(pipeline.New(pipeline.Config{
+	hl7Door := hl7door.NewDoor(pipeline.New(pipeline.Config{
 		Connector: "grpc", ValidationEnabled: true, Tolerance: pipeline.ToleranceAll,
 		DLQTopic: "hl7.dlq", DLQContextHeaders: true, ContentType: "application/hl7-v2",
-	}, hl7.NewSteps(hl7.StepsConfig{Connector: "grpc"}), pub, nil), nil)
+	}, hl7door.NewSteps(hl7door.StepsConfig{Connector: "grpc"}), pub, nil), nil)
 
 	svc := NewService(hl7Door, fhirPipe, ServiceOptions{MaxBodyBytes: o.maxBody, RetryAfter: 2 * time.Second})
 	h, err := NewHTTPHandler(context.Background(), svc, HTTPOptions{})

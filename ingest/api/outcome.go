@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/fhir"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/validation"
 )

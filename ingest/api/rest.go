@@ -13,7 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/fhir"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -88,25 +89,25 @@ func (s *Service) PostHL7(ctx context.Context, req *gatewayv1.PostHL7Request) (*
 
 // CreateResource is POST [base]/{type}.
 func (s *Service) CreateResource(ctx context.Context, req *gatewayv1.CreateResourceRequest) (*httpbody.HttpBody, error) {
-	return s.restFHIR(ctx, fhir.Request{Action: fhir.ActionCreate, ResourceType: req.GetResourceType()}, req.GetBody().GetData())
+	return s.restFHIR(ctx, fhirdoor.Request{Action: fhir.ActionCreate, ResourceType: req.GetResourceType()}, req.GetBody().GetData())
 }
 
 // UpdateResource is PUT [base]/{type}/{id}.
 func (s *Service) UpdateResource(ctx context.Context, req *gatewayv1.UpdateResourceRequest) (*httpbody.HttpBody, error) {
-	return s.restFHIR(ctx, fhir.Request{Action: fhir.ActionUpdate, ResourceType: req.GetResourceType(), ID: req.GetId()}, req.GetBody().GetData())
+	return s.restFHIR(ctx, fhirdoor.Request{Action: fhir.ActionUpdate, ResourceType: req.GetResourceType(), ID: req.GetId()}, req.GetBody().GetData())
 }
 
 // DeleteResource is DELETE [base]/{type}/{id}.
 func (s *Service) DeleteResource(ctx context.Context, req *gatewayv1.DeleteResourceRequest) (*httpbody.HttpBody, error) {
-	return s.restFHIR(ctx, fhir.Request{Action: fhir.ActionDelete, ResourceType: req.GetResourceType(), ID: req.GetId()}, nil)
+	return s.restFHIR(ctx, fhirdoor.Request{Action: fhir.ActionDelete, ResourceType: req.GetResourceType(), ID: req.GetId()}, nil)
 }
 
 // SubmitBundle is POST [base] with a transaction or batch Bundle.
 func (s *Service) SubmitBundle(ctx context.Context, req *gatewayv1.SubmitBundleRequest) (*httpbody.HttpBody, error) {
-	return s.restFHIR(ctx, fhir.Request{Action: fhir.ActionCreate}, req.GetBody().GetData())
+	return s.restFHIR(ctx, fhirdoor.Request{Action: fhir.ActionCreate}, req.GetBody().GetData())
 }
 
-func (s *Service) restFHIR(ctx context.Context, req fhir.Request, raw []byte) (*httpbody.HttpBody, error) {
+func (s *Service) restFHIR(ctx context.Context, req fhirdoor.Request, raw []byte) (*httpbody.HttpBody, error) {
 	if s.fhir == nil {
 		return nil, errNoFHIR
 	}
@@ -186,7 +187,7 @@ func versionID(action fhir.Action, eventID string) string {
 // representation is the resource a create or update answers with: the
 // stored form the records are made of (id, meta.versionId,
 // meta.lastUpdated set), or raw with the assigned id when there is none.
-func representation(m *fhir.Message, raw []byte, id string) []byte {
+func representation(m *fhirdoor.Message, raw []byte, id string) []byte {
 	switch {
 	case m != nil && m.Stored != nil:
 		return m.Stored
@@ -196,7 +197,7 @@ func representation(m *fhir.Message, raw []byte, id string) []byte {
 	return raw
 }
 
-func eventID(m *fhir.Message) string {
+func eventID(m *fhirdoor.Message) string {
 	if m == nil {
 		return ""
 	}

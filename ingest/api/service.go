@@ -18,7 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/fhir"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -26,7 +27,7 @@ import (
 // HL7Submitter runs one HL7 v2 message or FHS/BHS batch through the HL7
 // pipeline and returns the ACK to send (nil when MSH-15 asked for none) and
 // the outcome. It blocks until the broker answered or ctx ended and must be
-// safe for concurrent use. ingest/hl7's Door implements it.
+// safe for concurrent use. hl7door's Door implements it.
 type HL7Submitter interface {
 	SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipeline.Outcome)
 }
@@ -34,9 +35,9 @@ type HL7Submitter interface {
 // FHIRSubmitter runs one FHIR request through the FHIR pipeline; the
 // returned message is nil when parsing failed. It blocks until the broker
 // answered or ctx ended and must be safe for concurrent use.
-// *pipeline.Pipeline[fhir.Request, *fhir.Message] implements it.
+// *pipeline.Pipeline[fhirdoor.Request, *fhirdoor.Message] implements it.
 type FHIRSubmitter interface {
-	Submit(ctx context.Context, req fhir.Request, raw []byte) (*fhir.Message, pipeline.Outcome)
+	Submit(ctx context.Context, req fhirdoor.Request, raw []byte) (*fhirdoor.Message, pipeline.Outcome)
 }
 
 // DefaultMaxBodyBytes is the default bound of a request body or message.
@@ -145,7 +146,7 @@ func (s *Service) SubmitFHIR(ctx context.Context, req *gatewayv1.SubmitFHIRReque
 	if int64(len(req.GetResource())) > s.opts.MaxBodyBytes {
 		return nil, status.Errorf(codes.ResourceExhausted, "resource of %d bytes exceeds the limit of %d", len(req.GetResource()), s.opts.MaxBodyBytes)
 	}
-	fr := fhir.Request{Action: action, ResourceType: req.GetResourceType(), ID: req.GetId()}
+	fr := fhirdoor.Request{Action: action, ResourceType: req.GetResourceType(), ID: req.GetId()}
 	res := s.submitFHIR(ctx, fr, req.GetResource())
 	resp := res.proto()
 	if err := grpcError(res.out, s.opts.RetryAfter, resp); err != nil {

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -145,6 +145,6 @@ func TestMessagesOverTheLimitAreResourceExhaustedOnEveryMethod(t *testing.T) {
 // fhirNever fails the test's FHIR calls that get past the size check.
 type fhirNever struct{}
 
-func (fhirNever) Submit(context.Context, fhir.Request, []byte) (*fhir.Message, pipeline.Outcome) {
+func (fhirNever) Submit(context.Context, fhirdoor.Request, []byte) (*fhirdoor.Message, pipeline.Outcome) {
 	return nil, pipeline.Outcome{Status: pipeline.Refused}
 }

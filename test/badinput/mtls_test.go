@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/edge/tlsconf/tlstest"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/ingest/mllp"
 )
 
 // TestMTLSSubjectAllowListAdmitsOnlyTheWholeSubject is issue 10's fourth

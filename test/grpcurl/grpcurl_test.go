@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/ingest/api"
-	"github.com/hl7gw/gateway/ingest/fhir"
+	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/pipeline"
 )
 
@@ -51,7 +51,7 @@ func TestGrpcurlCallsSubmitFHIRAndHealthThroughReflection(t *testing.T) {
 	}
 	defer cl.Close()
 	p := pipeline.New(pipeline.Config{Connector: "grpc", ValidationEnabled: true, DLQTopic: "fhir.dlq", ContentType: "application/fhir+json"},
-		fhir.NewSteps(fhir.StepsConfig{Connector: "grpc", ValidationEnabled: true, Strict: true}), publisher{cl}, nil)
+		fhirdoor.NewSteps(fhirdoor.StepsConfig{Connector: "grpc", ValidationEnabled: true, Strict: true}), publisher{cl}, nil)
 	srv := api.NewGRPCServer(api.NewService(nil, p, api.ServiceOptions{}), func(ctx context.Context) error { return cl.Ping(ctx) })
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

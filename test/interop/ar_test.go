@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/mllp"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 

@@ -135,7 +135,7 @@ func startGateway(dir string) error {
 // corpus lists the valid HL7 corpus files, sorted.
 func corpus(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("../../ingest/hl7/testdata/corpus/valid/*.hl7")
+	files, err := filepath.Glob("../../hl7/testdata/corpus/valid/*.hl7")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no corpus files: %v", err)
 	}

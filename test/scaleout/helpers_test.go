@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hl7gw/gateway/ingest/hl7"
-	"github.com/hl7gw/gateway/ingest/hl7/mllp"
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/ingest/mllp"
 )
 
 // syncBuffer collects a subprocess's output.
