@@ -7,10 +7,10 @@ export PATH := $(BIN):$(PATH)
 
 # The whole suite runs its real-Kafka, kcat and grpcurl tests: nothing is
 # skipped silently in `make test`.
-TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1 SCHEMATHESIS_REQUIRED=1 INTEROP_REQUIRED=1 HAPIFHIR_REQUIRED=1
+TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1 SCHEMATHESIS_REQUIRED=1 INTEROP_REQUIRED=1 HAPIFHIR_REQUIRED=1 LFH_REQUIRED=1
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check r4spec r4spec-check tools bench bench-go bench-e2e bench-py soak fuzz clean
+.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check r4spec r4spec-check tools bench bench-go bench-e2e bench-py bench-v2fhir soak fuzz clean
 
 all: build
 
@@ -38,13 +38,15 @@ test-go: test-deps
 	$(TEST_ENV) $(GO) test -race -count=1 -p 2 -timeout 40m ./...
 
 ## test-deps: what the tests need besides Go, installed idempotently:
-## kcat and haproxy (apt), grpcurl (go install), Apache Kafka and HAPI FHIR (Maven Central),
+## kcat and haproxy (apt), grpcurl (go install), Apache Kafka, HAPI FHIR and LinuxForHealth's
+## hl7v2-fhir-converter (Maven Central),
 ## schemathesis (PyPI, into a venv under .cache/).
 test-deps: tools
 	bash test/kcat/check.sh install
 	bash test/kafka/kafka.sh fetch
 	bash test/scaleout/haproxy.sh install
 	bash test/hapifhir/hapi.sh fetch
+	bash bench/v2fhir/lfh.sh fetch
 	bash test/interop/setup.sh install >/dev/null
 	bash test/openapi/setup.sh >/dev/null
 
@@ -75,13 +77,19 @@ r4spec-check:
 	bash fhir/r4spec/fetch.sh --check
 
 ## bench: parser, validation, FHIR and end-to-end figures, each beside its baseline.
-bench: bench-go bench-py bench-e2e
+bench: bench-go bench-py bench-e2e bench-v2fhir
 
 # bench/fhirload runs 3s per figure: at the default 1s its 8-client rate varies by about 10% here.
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -cpu=1 ./hl7/ ./hl7/conformance/ ./ingest/hl7door/ ./ingest/mllp/ ./publish/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./fhir/fhirval/
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3s -count=1 ./bench/fhirload/
+
+# HL7 v2 to FHIR beside LinuxForHealth's converter: resources, coverage table,
+# CPU per message (10 s of LinuxForHealth's timed passes; make test runs it with 2 s).
+bench-v2fhir:
+	bash bench/v2fhir/lfh.sh fetch
+	LFH_REQUIRED=1 LFH_MIN_CPU=10s $(GO) test -run='^TestSideBySide$$' -count=1 -v ./bench/v2fhir/
 
 bench-py:
 	bash bench/hl7py/run.sh
