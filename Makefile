@@ -87,9 +87,9 @@ bench-go:
 
 # HL7 v2 to FHIR beside LinuxForHealth's converter: resources, coverage table,
 # CPU per message (10 s of LinuxForHealth's timed passes; make test runs it with 2 s).
-bench-v2fhir:
+bench-v2fhir: build
 	bash bench/v2fhir/lfh.sh fetch
-	LFH_REQUIRED=1 LFH_MIN_CPU=10s $(GO) test -run='^TestSideBySide$$' -count=1 -v ./bench/v2fhir/
+	GATEWAY_BIN=$(BIN)/gateway LFH_REQUIRED=1 LFH_MIN_CPU=10s $(GO) test -run='^TestSideBySide$$' -count=1 -v ./bench/v2fhir/
 
 bench-py:
 	bash bench/hl7py/run.sh

@@ -31,7 +31,7 @@ mkdir -p "$DEST"
 rm -f "$DEST/.complete"
 echo "$pom" >"$DEST/pom.xml"
 rm -rf "$DEST/libs.tmp"
-"$MAVEN" -q -B -f "$DEST/pom.xml" -Dmaven.repo.local="$M2" \
+"$MAVEN" -q -B -Dstyle.color=never -f "$DEST/pom.xml" -Dmaven.repo.local="$M2" \
 	org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 	-DincludeScope=runtime -DoutputDirectory="$DEST/libs.tmp" </dev/null ||
 	die "maven could not fetch the dependencies of $DEST/pom.xml (network? proxy?)"

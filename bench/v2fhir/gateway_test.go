@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,11 +23,16 @@ var gatewayBuild struct {
 	dir  string
 }
 
-// gatewayBinary builds ./cmd/gateway once per test binary and checks that
-// it has the convert command; without it the test skips unless env is "1".
+// gatewayBinary builds ./cmd/gateway once per test binary (GATEWAY_BIN
+// names a binary to use instead) and checks that it has the convert
+// command; without it the test skips unless env is "1".
 func gatewayBinary(t *testing.T, env string) string {
 	t.Helper()
 	gatewayBuild.once.Do(func() {
+		if bin := os.Getenv("GATEWAY_BIN"); bin != "" {
+			gatewayBuild.bin, gatewayBuild.err = filepath.Abs(bin)
+			return
+		}
 		dir, err := os.MkdirTemp("", "v2fhir-gateway-")
 		if err != nil {
 			gatewayBuild.err = err

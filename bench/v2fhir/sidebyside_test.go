@@ -164,9 +164,9 @@ func coverage(elems []compiled, msgs []message, lfh, gw map[string]map[string]an
 	cols := sortedKeys(types)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Coverage: gateway/LFH/messages with the source field, per message type (. = no message has it)\n")
-	fmt.Fprintf(&b, "%-46s %-9s", "element", "total")
+	fmt.Fprintf(&b, "%-46s %-11s", "element", "total")
 	for _, c := range cols {
-		fmt.Fprintf(&b, " %-9s", c)
+		fmt.Fprintf(&b, " %-11s", c)
 	}
 	b.WriteByte('\n')
 	for i, e := range elems {
@@ -174,9 +174,9 @@ func coverage(elems []compiled, msgs []message, lfh, gw map[string]map[string]an
 		for _, c := range cells[i] {
 			tot.src, tot.gw, tot.lfh = tot.src+c.src, tot.gw+c.gw, tot.lfh+c.lfh
 		}
-		fmt.Fprintf(&b, "%-46s %-9s", e.name, cellText(&tot))
+		fmt.Fprintf(&b, "%-46s %-11s", e.name, cellText(&tot))
 		for _, typ := range cols {
-			fmt.Fprintf(&b, " %-9s", cellText(cells[i][typ]))
+			fmt.Fprintf(&b, " %-11s", cellText(cells[i][typ]))
 		}
 		b.WriteByte('\n')
 	}
