@@ -90,7 +90,7 @@ var elements = []element{
 	{name: "ServiceRequest.identifier", fhir: []string{"ServiceRequest.identifier.value"}, src: []string{"ORC-2", "ORC-3", "OBR-2", "OBR-3"}},
 	{name: "ServiceRequest.requester", fhir: []string{"ServiceRequest.requester"}, src: []string{"ORC-12", "OBR-16"}},
 	{name: "ServiceRequest.authoredOn", fhir: []string{"ServiceRequest.authoredOn"}, src: []string{"ORC-9"}},
-	{name: "ServiceRequest.occurrence[x]", fhir: []string{"ServiceRequest.occurrence"}, src: []string{"OBR-7", "TQ1-7"}},
+	{name: "ServiceRequest.occurrence[x]", fhir: []string{"ServiceRequest.occurrence"}, src: []string{"ORC-15", "OBR-7", "OBR-27.4", "TQ1-7"}},
 	{name: "ServiceRequest.reasonCode", fhir: []string{"ServiceRequest.reasonCode"}, src: []string{"OBR-31"}},
 
 	{name: "AllergyIntolerance.code", fhir: []string{"AllergyIntolerance.code"}, src: []string{"AL1-3"}},

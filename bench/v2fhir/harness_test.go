@@ -101,6 +101,12 @@ func TestCoverageReportsWhatOnlyLFHFills(t *testing.T) {
 	if _, gaps, _ := coverage(elems, msgs, lfh, gw); len(gaps) != 0 {
 		t.Errorf("gaps %q without PID-29/30 in the message", gaps)
 	}
+	// A message the gateway refused is one failure (TestSideBySide's), not
+	// one per element.
+	lfh["m.hl7"] = bundle(`{"resourceType":"Patient","birthDate":"1970-01-01"}`)
+	if _, gaps, _ := coverage(elems, msgs, lfh, map[string]map[string]any{}); len(gaps) != 0 {
+		t.Errorf("gaps %q for a message the gateway refused", gaps)
+	}
 }
 
 func TestEveryElementNamesItsSource(t *testing.T) {

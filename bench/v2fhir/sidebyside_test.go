@@ -115,8 +115,8 @@ type cell struct{ src, gw, lfh int }
 
 // coverage prints the coverage table (rows: elements; columns: message
 // types; cells gateway/LFH/messages with the source) and returns the gaps:
-// messages where LFH fills an element the gateway does not while the
-// source field is present.
+// messages the gateway converted where LFH fills an element the gateway
+// does not while the source field is present.
 func coverage(elems []compiled, msgs []message, lfh, gw map[string]map[string]any) (string, []string, error) {
 	types := map[string]bool{}
 	cells := make([]map[string]*cell, len(elems))
@@ -156,7 +156,8 @@ func coverage(elems []compiled, msgs []message, lfh, gw map[string]map[string]an
 			if inLFH {
 				c.lfh++
 			}
-			if inLFH && !inGW {
+			// A message the gateway refused is reported once, by the caller.
+			if _, converted := gw[m.name]; inLFH && !inGW && converted {
 				gaps = append(gaps, fmt.Sprintf("%s: %s (%s present) filled by LFH, not by the gateway", m.name, e.name, srcText(e.element)))
 			}
 		}
