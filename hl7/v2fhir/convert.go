@@ -1,0 +1,337 @@
+package v2fhir
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/validation"
+)
+
+// Options adjust a conversion. The zero value is ready to use.
+type Options struct {
+	// Sender replaces MSH-4 (and MSH-3) as the namespace of resource ids:
+	// feeds that share an identifier space can be given one name.
+	Sender string
+	// Zone is the time zone of HL7 times written without an offset
+	// (DTM "20240102103000"): FHIR needs one whenever a time is present.
+	// nil means UTC.
+	Zone *time.Location
+	// Now is the clock for Provenance.recorded when MSH-7 has no time of
+	// day; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Result is what one message becomes.
+type Result struct {
+	Entries []Entry
+}
+
+// Entry is one resource of a Result.
+type Entry struct {
+	Type string // "Patient", "Encounter", ...
+	ID   string // deterministic, a valid FHIR id
+	Op   Op     // created, updated or deleted: topic fhir.<type>.<op>
+	// Key is the record key, the FHIR door's rule (router.FHIRKey):
+	// "Patient/<id>" for a Patient and for a resource whose subject or
+	// patient is that Patient, else "<Type>/<id>".
+	Key  string
+	JSON []byte // the resource, FHIR R4 JSON, with its id
+}
+
+// span is where one entry's JSON lies in a conv buffer.
+type span struct {
+	buf        uint8 // 0: c.w, 1: c.ref
+	start, end int
+}
+
+// conv is the state of one conversion.
+type conv struct {
+	msg    *hl7.Message
+	opt    Options
+	ev     event
+	d      hl7.Delimiters
+	cs     charset
+	sender string
+	source string // meta.source
+	zone   *time.Location
+
+	w   jw // the resources of the message
+	ref jw // Practitioners, Locations, Organizations: written while another resource is open
+
+	entries []Entry
+	spans   []span
+
+	patientID string // "" until the PID is converted
+	encID     string // "" when there is no Encounter
+	tmp       []byte // scratch for ids and text
+	fields    [64]hl7.Field
+}
+
+// Convert maps one parsed HL7 v2 message to FHIR R4 resources. Unsupported
+// message types return an *Error that matches ErrUnsupported. Convert never
+// panics and does not retain msg.
+func Convert(msg *hl7.Message, opt Options) (*Result, error) {
+	h := msg.Header()
+	ev, ok := events[h.MessageType+"^"+h.TriggerEvent]
+	if !ok {
+		switch h.MessageType {
+		case "ADT", "ORU", "VXU", "ORM", "OML":
+			return nil, unsupported(validation.CodeUnsupportedEvent, "trigger event not converted to FHIR")
+		}
+		return nil, unsupported(validation.CodeUnsupportedType, "message type not converted to FHIR")
+	}
+	c := &conv{msg: msg, opt: opt, ev: ev, d: msg.Delimiters(), zone: opt.Zone}
+	if c.zone == nil {
+		c.zone = time.UTC
+	}
+	c.cs = charsetOf(h.Charset)
+	c.w.b = make([]byte, 0, 2048+4*len(msg.Raw()))
+	if err := c.run(h); err != nil {
+		return nil, err
+	}
+	res := &Result{Entries: make([]Entry, 0, len(c.entries))}
+	// The message's own resources first, then the Practitioners,
+	// Locations and Organizations they reference, the Provenance last.
+	for pass := 0; pass < 3; pass++ {
+		for i, s := range c.spans {
+			e := c.entries[i]
+			rank := int(s.buf)
+			if e.Type == "Provenance" {
+				rank = 2
+			}
+			if rank != pass {
+				continue
+			}
+			b := c.w.b
+			if s.buf == 1 {
+				b = c.ref.b
+			}
+			e.JSON = b[s.start:s.end:s.end]
+			res.Entries = append(res.Entries, e)
+		}
+	}
+	return res, nil
+}
+
+func (c *conv) run(h hl7.Header) error {
+	c.sender = c.opt.Sender
+	msh := c.msg.MSH()
+	if c.sender == "" {
+		c.sender = hdName(c, msh.Field(4).Rep(1))
+	}
+	if c.sender == "" {
+		c.sender = hdName(c, msh.Field(3).Rep(1))
+	}
+	c.source = sourceURI(h.SendingApp, h.SendingFacility, h.ControlID)
+
+	idx := c.index()
+	if idx.pid < 0 {
+		return errorf(validation.CodeRequiredMissing, "PID", "the message has no PID segment")
+	}
+	if err := c.patient(idx); err != nil {
+		return err
+	}
+	if c.ev.structure == adtMerge {
+		if err := c.merge(idx); err != nil {
+			return err
+		}
+	}
+	if idx.pv1 >= 0 && !c.ev.noEncounter {
+		if err := c.encounter(idx); err != nil {
+			return err
+		}
+	}
+	if err := c.clinical(idx); err != nil {
+		return err
+	}
+	if err := c.groups(idx); err != nil {
+		return err
+	}
+	return c.provenance(msh)
+}
+
+// segIndex is where the segments the maps read are.
+type segIndex struct {
+	evn, pid, pd1, pv1, pv2, mrg int
+	nk1, al1, dg1, in1           []int
+	rest                         int // first segment after the patient and visit groups
+}
+
+func (c *conv) index() segIndex {
+	x := segIndex{evn: -1, pid: -1, pd1: -1, pv1: -1, pv2: -1, mrg: -1, rest: -1}
+	n := c.msg.NumSegments()
+	for i := 1; i < n; i++ {
+		s := c.msg.SegmentAt(i)
+		raw := s.Raw()
+		if len(raw) < 3 {
+			continue
+		}
+		switch string(raw[:3]) {
+		case "EVN":
+			setFirst(&x.evn, i)
+		case "PID":
+			setFirst(&x.pid, i)
+		case "PD1":
+			setFirst(&x.pd1, i)
+		case "PV1":
+			setFirst(&x.pv1, i)
+		case "PV2":
+			setFirst(&x.pv2, i)
+		case "MRG":
+			setFirst(&x.mrg, i)
+		case "NK1":
+			x.nk1 = append(x.nk1, i)
+		case "AL1":
+			x.al1 = append(x.al1, i)
+		case "DG1":
+			x.dg1 = append(x.dg1, i)
+		case "IN1":
+			x.in1 = append(x.in1, i)
+		case "ORC", "OBR", "RXA":
+			setFirst(&x.rest, i)
+		}
+	}
+	return x
+}
+
+func setFirst(p *int, i int) {
+	if *p < 0 {
+		*p = i
+	}
+}
+
+// seg splits segment i into c.fields and returns them: f[n] is field n
+// (f[0] unused).
+func (c *conv) seg(i int) *[64]hl7.Field {
+	c.msg.SegmentAt(i).SplitFields(c.fields[1:])
+	return &c.fields
+}
+
+// segCopy is seg into a caller's array, for a segment read while another
+// is split.
+func (c *conv) segCopy(i int, f *[64]hl7.Field) { c.msg.SegmentAt(i).SplitFields(f[1:]) }
+
+// id derives a resource id from the type, the sender and parts.
+func (c *conv) id(typ string, parts ...string) string {
+	b := c.tmp[:0]
+	b = append(b, typ...)
+	b = append(b, 0)
+	b = append(b, c.sender...)
+	for _, p := range parts {
+		b = append(b, 0)
+		b = append(b, p...)
+	}
+	c.tmp = b
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// has reports whether a resource of that type and id is already in the
+// result.
+func (c *conv) has(typ, id string) bool {
+	for i := range c.entries {
+		if c.entries[i].ID == id && c.entries[i].Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// unique returns id, or when the message already has a resource with that
+// id (two OBX with the same code and set id), an id derived from it and the
+// occurrence.
+func (c *conv) unique(typ, id string) string {
+	for n := 2; c.has(typ, id); n++ {
+		id = c.id(typ, id, string(rune('0'+n%10)), string(rune('0'+n/10%10)))
+	}
+	return id
+}
+
+// begin starts a resource in w: {"resourceType":T,"id":I,"meta":{"source":S}.
+func (c *conv) begin(w *jw, typ, id string) int {
+	start := len(w.b)
+	w.b = append(w.b, `{"resourceType":"`...)
+	w.b = append(w.b, typ...)
+	w.b = append(w.b, `","id":"`...)
+	w.b = append(w.b, id...)
+	w.b = append(w.b, '"')
+	if c.source != "" {
+		m := w.obj("meta")
+		w.str("source", c.source)
+		w.end(m, '}')
+	}
+	return start
+}
+
+// finish closes the resource begun at start and records its entry.
+// patientScoped says whether its subject or patient is the message's
+// Patient (the key is then the Patient's).
+func (c *conv) finish(w *jw, start int, typ, id string, op Op, patientScoped bool) {
+	w.b = append(w.b, '}')
+	key := typ + "/" + id
+	if patientScoped && c.patientID != "" {
+		key = "Patient/" + c.patientID
+	}
+	var buf uint8
+	if w == &c.ref {
+		buf = 1
+	}
+	c.entries = append(c.entries, Entry{Type: typ, ID: id, Op: op, Key: key})
+	c.spans = append(c.spans, span{buf: buf, start: start, end: len(w.b)})
+}
+
+// reference writes "k":{"reference":"T/id"}.
+func (w *jw) reference(k, typ, id string) {
+	m := w.obj(k)
+	w.key("reference")
+	w.b = append(w.b, '"')
+	w.b = append(w.b, typ...)
+	w.b = append(w.b, '/')
+	w.b = append(w.b, id...)
+	w.b = append(w.b, '"')
+	w.end(m, '}')
+}
+
+// refElem writes {"reference":"T/id"} as an array element.
+func (w *jw) refElem(typ, id string) {
+	m := w.obj("")
+	w.key("reference")
+	w.b = append(w.b, '"')
+	w.b = append(w.b, typ...)
+	w.b = append(w.b, '/')
+	w.b = append(w.b, id...)
+	w.b = append(w.b, '"')
+	w.end(m, '}')
+}
+
+// subject writes the Patient reference under k.
+func (c *conv) subject(w *jw, k string) { w.reference(k, "Patient", c.patientID) }
+
+// sourceURI is meta.source: "<MSH-3>|<MSH-4>#<MSH-10>", percent-encoding
+// what a FHIR uri cannot hold (spaces, controls, '%').
+func sourceURI(app, facility, control string) string {
+	if app == "" && facility == "" && control == "" {
+		return ""
+	}
+	b := make([]byte, 0, len(app)+len(facility)+len(control)+2)
+	b = appendURIPart(b, app)
+	b = append(b, '|')
+	b = appendURIPart(b, facility)
+	b = append(b, '#')
+	b = appendURIPart(b, control)
+	return string(b)
+}
+
+func appendURIPart(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == '%' || c >= 0x7f {
+			b = append(b, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&0xf])
+			continue
+		}
+		b = append(b, c)
+	}
+	return b
+}

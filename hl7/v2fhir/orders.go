@@ -1,0 +1,230 @@
+package v2fhir
+
+import (
+	"github.com/hl7gw/gateway/hl7"
+)
+
+// group is one order (ORC and/or OBR, or ORC and RXA) with its results.
+type group struct {
+	orc, obr, rxa, rxr int
+	obx                []int
+	notes              []int // NTE after the OBR (or ORC): the order's notes
+	obxNotes           [][]int
+}
+
+func newGroup() group { return group{orc: -1, obr: -1, rxa: -1, rxr: -1} }
+
+func (g *group) empty() bool { return g.orc < 0 && g.obr < 0 && g.rxa < 0 }
+
+// groups walks the order, result and immunization segments in message
+// order: an ORC opens a group, and so does an OBR or RXA when the open
+// group already has one. OBX belong to the open group (or, before any,
+// to the patient), NTE to the OBX before them, else to the group.
+func (c *conv) groups(x segIndex) error {
+	if x.rest < 0 && (c.ev.structure == vxu || c.ev.structure == order) {
+		if c.ev.structure == vxu {
+			return errorf(codeRequiredMissing, "RXA", "an immunization message without RXA")
+		}
+		return errorf(codeRequiredMissing, "ORC", "an order message without ORC or OBR")
+	}
+	g := newGroup()
+	var loose []int // OBX outside any order: patient observations
+	var looseNotes [][]int
+	last := ""
+	flush := func() error {
+		if g.empty() {
+			return nil
+		}
+		err := c.group(&g)
+		g = newGroup()
+		return err
+	}
+	n := c.msg.NumSegments()
+	for i := 1; i < n; i++ {
+		raw := c.msg.SegmentAt(i).Raw()
+		if len(raw) < 3 {
+			continue
+		}
+		name := string(raw[:3])
+		switch name {
+		case "ORC":
+			if err := flush(); err != nil {
+				return err
+			}
+			g.orc = i
+		case "OBR":
+			if g.obr >= 0 || g.rxa >= 0 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			g.obr = i
+		case "RXA":
+			if g.rxa >= 0 || g.obr >= 0 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			g.rxa = i
+		case "RXR":
+			if g.rxa >= 0 && g.rxr < 0 {
+				g.rxr = i
+			}
+		case "OBX":
+			if g.empty() {
+				loose = append(loose, i)
+				looseNotes = append(looseNotes, nil)
+			} else {
+				g.obx = append(g.obx, i)
+				g.obxNotes = append(g.obxNotes, nil)
+			}
+		case "NTE":
+			switch {
+			case last == "OBX" || last == "NTE" && g.empty() && len(loose) > 0 || last == "NTE" && len(g.obx) > 0:
+				if g.empty() {
+					looseNotes[len(looseNotes)-1] = append(looseNotes[len(looseNotes)-1], i)
+				} else {
+					g.obxNotes[len(g.obxNotes)-1] = append(g.obxNotes[len(g.obxNotes)-1], i)
+				}
+			case !g.empty():
+				g.notes = append(g.notes, i)
+			}
+		default:
+			name = last // other segments do not change where an NTE belongs
+		}
+		last = name
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for k, i := range loose {
+		if _, err := c.observation(i, looseNotes[k], nil, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orderIDs are the placer and filler numbers of an order group.
+type orderIDs struct {
+	placer, filler     hl7.Rep
+	placerKey, fillKey string
+}
+
+func (c *conv) orderIDs(orc, obr *[64]hl7.Field) orderIDs {
+	var o orderIDs
+	pick := func(a, b int) (hl7.Rep, string) {
+		if obr != nil {
+			if r := first(obr[a]); valued(r, 1) {
+				return r, c.eiKey(r)
+			}
+		}
+		if orc != nil {
+			if r := first(orc[b]); valued(r, 1) {
+				return r, c.eiKey(r)
+			}
+		}
+		return hl7.Rep{}, ""
+	}
+	o.placer, o.placerKey = pick(2, 2)
+	o.filler, o.fillKey = pick(3, 3)
+	return o
+}
+
+// group converts one order group.
+func (c *conv) group(g *group) error {
+	var orc, obr [64]hl7.Field
+	var orcP, obrP *[64]hl7.Field
+	if g.orc >= 0 {
+		c.segCopy(g.orc, &orc)
+		orcP = &orc
+	}
+	if g.obr >= 0 {
+		c.segCopy(g.obr, &obr)
+		obrP = &obr
+	}
+	if g.rxa >= 0 {
+		return c.immunization(g, orcP)
+	}
+	ids := c.orderIDs(orcP, obrP)
+	// The ServiceRequest: for orders always; for results when there is an
+	// ORC (the IG's "IF ORC VALUED").
+	srID := ""
+	if c.ev.structure == order || orcP != nil {
+		srID = c.serviceRequestID(ids, orcP, obrP, g)
+	}
+	drID := ""
+	if c.ev.structure == oru && obrP != nil {
+		key := ids.fillKey
+		if key == "" {
+			key = ids.placerKey
+		}
+		if key == "" {
+			key = "message^" + c.msg.Header().ControlID + "^" + itoa(g.obr)
+		}
+		drID = c.unique("DiagnosticReport", c.id("DiagnosticReport", key))
+	}
+	eff := ""
+	if obrP != nil {
+		eff = c.dtmQuiet(obr[7].Raw())
+	}
+	scope := ids.fillKey + "|" + ids.placerKey
+	if scope == "|" {
+		scope = srID + drID
+	}
+	obsIDs := make([]string, 0, len(g.obx))
+	for k, i := range g.obx {
+		id, err := c.observation(i, g.obxNotes[k], &obsLink{scope: scope, srID: srID, drID: drID, effective: eff}, "")
+		if err != nil {
+			return err
+		}
+		obsIDs = append(obsIDs, id)
+	}
+	if srID != "" {
+		if err := c.serviceRequest(srID, ids, orcP, obrP, g, obsIDs); err != nil {
+			return err
+		}
+	}
+	if drID != "" {
+		return c.diagnosticReport(drID, ids, orcP, obrP, g, srID, obsIDs)
+	}
+	return nil
+}
+
+func (c *conv) serviceRequestID(ids orderIDs, orc, obr *[64]hl7.Field, g *group) string {
+	key := ids.placerKey
+	if key == "" {
+		key = ids.fillKey
+	}
+	if key == "" {
+		code := ""
+		if obr != nil {
+			code = c.cps(first(obr[4]), 1)
+		}
+		key = "message^" + c.msg.Header().ControlID + "^" + code + "^" + itoa(max(g.orc, g.obr))
+	}
+	_ = orc
+	return c.unique("ServiceRequest", c.id("ServiceRequest", key))
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
+}

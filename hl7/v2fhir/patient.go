@@ -1,0 +1,306 @@
+package v2fhir
+
+import (
+	"github.com/hl7gw/gateway/hl7"
+)
+
+// altCodesURL is the extension that carries a code the IG's concept map
+// does not map, on a code element FHIR binds to its own value set.
+const altCodesURL = "http://hl7.org/fhir/StructureDefinition/alternate-codes"
+
+// code writes k:"<mapped code>" when vocab maps v, else, so that the code
+// is not dropped, "_k" with the alternate-codes extension holding it with
+// its v2 table system. fallback, when not "", is written as the code of an
+// unmapped value (Observation.status "unknown": a required element).
+func (c *conv) code(w *jw, k, v, table string, vocab map[string]concept, fallback string) {
+	if v == "" {
+		return
+	}
+	if t, ok := vocab[v]; ok {
+		w.str(k, t.Code)
+		return
+	}
+	w.str(k, fallback)
+	m := w.obj("_" + k)
+	c.altCodes(w, v, table)
+	w.end(m, '}')
+}
+
+// altCodes writes "extension":[alternate-codes with v in table].
+func (c *conv) altCodes(w *jw, v, table string) {
+	a := w.arr("extension")
+	e := w.obj("")
+	w.str("url", altCodesURL)
+	cc := w.obj("valueCodeableConcept")
+	ca := w.arr("coding")
+	c.coding(w, tableSystem(table), []byte(v), nil)
+	w.end(ca, ']')
+	w.end(cc, '}')
+	w.end(e, '}')
+	w.end(a, ']')
+}
+
+// patientKey picks the identifier a Patient's id derives from: the first
+// PID-3 (or MRG-1) repetition typed MR, else the first with a value.
+func (c *conv) patientKey(f hl7.Field) (value, authority string) {
+	var firstV, firstA string
+	reps(f, func(r hl7.Rep) {
+		v := c.cps(r, 1)
+		if v == "" {
+			return
+		}
+		a := c.hdSub(r, 4).key()
+		if value == "" && c.cps(r, 5) == "MR" {
+			value, authority = v, a
+		}
+		if firstV == "" {
+			firstV, firstA = v, a
+		}
+	})
+	if value == "" {
+		value, authority = firstV, firstA
+	}
+	return value, authority
+}
+
+// patient converts PID (with PD1 and NK1) to the Patient.
+func (c *conv) patient(x segIndex) error {
+	var f [64]hl7.Field
+	c.segCopy(x.pid, &f)
+	v, auth := c.patientKey(f[3])
+	loc := "PID-3"
+	if v == "" { // before v2.3.1 the external id (PID-2) or alternate id (PID-4)
+		if v, auth = c.patientKey(f[2]); v == "" {
+			v, auth = c.patientKey(f[4])
+		}
+	}
+	if v == "" {
+		return errorf(codeRequiredMissing, loc, "no patient identifier (PID-3, PID-2 or PID-4) to derive the Patient id from")
+	}
+	c.patientID = c.id("Patient", v, auth)
+	var mergedID string
+	if c.ev.structure == adtMerge && x.mrg >= 0 {
+		mrg := c.seg(x.mrg)
+		if mv, ma := c.patientKey(mrg[1]); mv != "" {
+			mergedID = c.id("Patient", mv, ma)
+		}
+	}
+	w := &c.w
+	start := c.begin(w, "Patient", c.patientID)
+
+	ext := w.arr("extension")
+	if mm := trimB(c.txt(sub(first(f[6]), 1, 1))); len(mm) > 0 {
+		e := w.obj("")
+		w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName")
+		w.strB("valueString", mm)
+		w.end(e, '}')
+	}
+	if valued(first(f[17]), 1) {
+		e := w.obj("")
+		w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-religion")
+		c.cwe(w, "valueCodeableConcept", first(f[17]), "0006", nil)
+		w.end(e, '}')
+	}
+	if bp := trimB(c.txt(f[23].Rep(1).Raw())); len(bp) > 0 {
+		e := w.obj("")
+		w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-birthPlace")
+		a := w.obj("valueAddress")
+		w.strB("text", bp)
+		w.end(a, '}')
+		w.end(e, '}')
+	}
+	w.end(ext, ']')
+
+	ids := w.arr("identifier")
+	reps(f[2], func(r hl7.Rep) { c.cx(w, r, "") })
+	reps(f[3], func(r hl7.Rep) { c.cx(w, r, "") })
+	reps(f[4], func(r hl7.Rep) { c.cx(w, r, "") })
+	if ssn := trimB(c.txt(f[19].Rep(1).Raw())); len(ssn) > 0 {
+		m := w.obj("")
+		t := w.obj("type")
+		ca := w.arr("coding")
+		c.coding(w, tableSystem("0203"), []byte("SS"), nil)
+		w.end(ca, ']')
+		w.end(t, '}')
+		w.str("system", "http://hl7.org/fhir/sid/us-ssn")
+		w.strB("value", ssn)
+		w.end(m, '}')
+	}
+	w.end(ids, ']')
+	w.boolean("active", true)
+
+	names := w.arr("name")
+	reps(f[5], func(r hl7.Rep) { c.xpn(w, r) })
+	reps(f[9], func(r hl7.Rep) { c.xpn(w, r) })
+	w.end(names, ']')
+
+	tel := w.arr("telecom")
+	reps(f[13], func(r hl7.Rep) { c.xtn(w, r, "home") })
+	reps(f[14], func(r hl7.Rep) { c.xtn(w, r, "work") })
+	w.end(tel, ']')
+
+	c.code(w, "gender", c.cps(first(f[8]), 1), "0001", vocabAdministrativeSex, "")
+
+	if bd := c.str(firstComponent(f[7].Raw(), c.d.Component)); bd != "" {
+		p, ok := parseDTM(bd)
+		if !ok {
+			return errorf(codeDataType, "PID-7", "birth date is not an HL7 date/time (DTM)")
+		}
+		w.str("birthDate", p.date())
+		if len(p.digits) > 8 {
+			m := w.obj("_birthDate")
+			a := w.arr("extension")
+			e := w.obj("")
+			w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-birthTime")
+			w.str("valueDateTime", p.dateTime(c.zone))
+			w.end(e, '}')
+			w.end(a, ']')
+			w.end(m, '}')
+		}
+	}
+	death, err := c.dtm(f[29].Raw(), at{"PID", x.pid, 29})
+	if err != nil {
+		return err
+	}
+	if death != "" {
+		w.str("deceasedDateTime", death)
+	} else if t, ok := vocabYesNoIndicator[c.cps(first(f[30]), 1)]; ok {
+		w.raw("deceasedBoolean", t.Code)
+	}
+
+	addr := w.arr("address")
+	reps(f[11], func(r hl7.Rep) { c.xad(w, r) })
+	w.end(addr, ']')
+
+	c.cwe(w, "maritalStatus", first(f[16]), "0002", vocabMaritalStatus)
+	if n := c.cps(first(f[25]), 1); allDigits(n) && len(n) < 9 {
+		w.raw("multipleBirthInteger", trimZeros(n))
+	} else if t, ok := vocabYesNoIndicator[c.cps(first(f[24]), 1)]; ok {
+		w.raw("multipleBirthBoolean", t.Code)
+	}
+
+	contacts := w.arr("contact")
+	for _, i := range x.nk1 {
+		c.contact(w, i)
+	}
+	w.end(contacts, ']')
+
+	comm := w.arr("communication")
+	if valued(first(f[15]), 1) || valued(first(f[15]), 2) {
+		m := w.obj("")
+		c.cwe(w, "language", first(f[15]), "0296", nil)
+		w.end(m, '}')
+	}
+	w.end(comm, ']')
+
+	if x.pd1 >= 0 {
+		pd1 := c.seg(x.pd1)
+		gp := w.arr("generalPractitioner")
+		reps(pd1[4], func(r hl7.Rep) {
+			if id := c.practitioner(r); id != "" {
+				w.refElem("Practitioner", id)
+			}
+		})
+		reps(pd1[3], func(r hl7.Rep) {
+			if id := c.organization(r); id != "" {
+				w.refElem("Organization", id)
+			}
+		})
+		w.end(gp, ']')
+	}
+	if mergedID != "" && mergedID != c.patientID {
+		l := w.arr("link")
+		m := w.obj("")
+		w.reference("other", "Patient", mergedID)
+		w.str("type", "replaces")
+		w.end(m, '}')
+		w.end(l, ']')
+	}
+	c.finish(w, start, "Patient", c.patientID, c.ev.patient, true)
+	return nil
+}
+
+// contact writes one NK1 as a Patient.contact.
+func (c *conv) contact(w *jw, i int) {
+	var f [64]hl7.Field
+	c.segCopy(i, &f)
+	if len(trimB(f[2].Raw())) == 0 && len(trimB(f[4].Raw())) == 0 && len(trimB(f[5].Raw())) == 0 && len(trimB(f[6].Raw())) == 0 {
+		return // pat-1: a contact needs a name, telecom or address; an NK1 without them is left out
+	}
+	m := w.obj("")
+	rel := w.arr("relationship")
+	if valued(first(f[3]), 1) {
+		c.cwe(w, "", first(f[3]), "0063", vocabRelationship)
+	}
+	if valued(first(f[7]), 1) {
+		c.cwe(w, "", first(f[7]), "0131", nil)
+	}
+	w.end(rel, ']')
+	if r := first(f[2]); len(trimB(r.Raw())) > 0 {
+		n := w.obj("name")
+		w.strB("family", c.txt(sub(r, 1, 1)))
+		g := w.arr("given")
+		w.elem(c.cps(r, 2))
+		w.elem(c.cps(r, 3))
+		w.end(g, ']')
+		w.end(n, '}')
+	}
+	tel := w.arr("telecom")
+	reps(f[5], func(r hl7.Rep) { c.xtn(w, r, "home") })
+	reps(f[6], func(r hl7.Rep) { c.xtn(w, r, "work") })
+	w.end(tel, ']')
+	if r := first(f[4]); len(trimB(r.Raw())) > 0 {
+		before := len(w.b)
+		w.key("address")
+		mark := len(w.b)
+		c.xad(w, r)
+		if len(w.b) == mark { // the XAD had nothing FHIR holds
+			w.b = w.b[:before]
+		}
+	}
+	c.code(w, "gender", c.cps(first(f[15]), 1), "0001", vocabAdministrativeSex, "")
+	w.end(m, '}')
+}
+
+// merge writes, for A40, the merged-away Patient named by MRG-1: no
+// longer active, replaced by the surviving one.
+func (c *conv) merge(x segIndex) error {
+	if x.mrg < 0 {
+		return errorf(codeRequiredMissing, "MRG", "a merge (A40) without an MRG segment")
+	}
+	var f [64]hl7.Field
+	c.segCopy(x.mrg, &f)
+	v, auth := c.patientKey(f[1])
+	if v == "" {
+		return errorf(codeRequiredMissing, "MRG-1", "no prior patient identifier")
+	}
+	id := c.id("Patient", v, auth)
+	if id == c.patientID {
+		return nil
+	}
+	w := &c.w
+	start := c.begin(w, "Patient", id)
+	ids := w.arr("identifier")
+	reps(f[1], func(r hl7.Rep) { c.cx(w, r, "") })
+	w.end(ids, ']')
+	w.boolean("active", false)
+	names := w.arr("name")
+	reps(f[7], func(r hl7.Rep) { c.xpn(w, r) })
+	w.end(names, ']')
+	l := w.arr("link")
+	m := w.obj("")
+	w.reference("other", "Patient", c.patientID)
+	w.str("type", "replaced-by")
+	w.end(m, '}')
+	w.end(l, ']')
+	c.finish(w, start, "Patient", id, Updated, false)
+	return nil
+}
+
+// trimZeros drops leading zeros of a digit string ("007" -> "7").
+func trimZeros(s string) string {
+	for len(s) > 1 && s[0] == '0' {
+		s = s[1:]
+	}
+	return s
+}
