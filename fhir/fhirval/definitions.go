@@ -91,6 +91,15 @@ func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc st
 			d.add(validation.CodeRequiredMissing, loc+"."+e.Name, "required element missing (min "+strconv.Itoa(e.Min)+")")
 		}
 	}
+	// A primitive's "_name" object (el nil, not a resource) has its
+	// extensions checked by value, which knows the primitive's type.
+	if (el != nil || ti.resource) && (obj["extension"] != nil || obj["modifierExtension"] != nil) {
+		h := holder{typ: ti.name, el: el, parent: n.Parent, key: n.Name}
+		if ti.resource {
+			h = holder{typ: ti.name}
+		}
+		d.extensionUse(obj, h, loc)
+	}
 	for k, v := range obj { // map order: definitionFindings sorts the findings
 		if k == "resourceType" || k == "fhir_comments" || k == "" || k[0] == '_' {
 			continue
@@ -150,6 +159,9 @@ func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.El
 		return
 	}
 	if em != nil {
+		if em["extension"] != nil {
+			d.extensionUse(em, holder{typ: typ, el: e, parent: parent, key: key}, loc)
+		}
 		if ti := typeOf("Element"); ti != nil {
 			d.object(&fhirpath.Node{Name: key, Type: "Element", JSON: em, Parent: parent}, ti, nil, loc, res, root)
 		}

@@ -16,7 +16,9 @@
 //     decode of the body: cardinality of nested elements, required
 //     bindings to the core value sets, and every error-severity invariant
 //     of every element present, evaluated with package fhirpath; findings
-//     carry the element's location and the invariant key ("pat-1: ...").
+//     carry the element's location and the invariant key ("pat-1: ...");
+//     the core's own extensions are checked for context, modifier use and
+//     value type (extensions.go).
 //     Codes of external terminologies (SNOMED CT, LOINC, UCUM, MIME types)
 //     are not checked.
 //

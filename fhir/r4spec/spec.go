@@ -49,6 +49,9 @@ type Spec struct {
 	unchecked map[string]string
 
 	members map[string]map[string]*Element // see Members
+
+	extensions map[string]*Extension
+	profiles   map[string]string // core constraint profile URL -> type
 }
 
 var (
@@ -100,6 +103,7 @@ func parse() *Spec {
 		s.unchecked[url] = why
 	}
 	s.buildMembers()
+	s.parseExtensions()
 	return s
 }
 

@@ -142,3 +142,26 @@ func TestEveryInvariantCompiles(t *testing.T) {
 		t.Errorf("only %d invariants generated", n)
 	}
 }
+
+func TestCoreExtensionsAndProfiles(t *testing.T) {
+	s := R4()
+	x := s.Extension("http://hl7.org/fhir/StructureDefinition/patient-birthTime")
+	if x == nil || x.Modifier || !reflect.DeepEqual(x.Contexts, []string{"Patient.birthDate"}) || !reflect.DeepEqual(x.ValueTypes, []string{"dateTime"}) {
+		t.Errorf("patient-birthTime = %+v", x)
+	}
+	if x := s.Extension("http://hl7.org/fhir/StructureDefinition/request-doNotPerform"); x == nil || !x.Modifier {
+		t.Errorf("request-doNotPerform = %+v, want a modifier extension", x)
+	}
+	if x := s.Extension("http://hl7.org/fhir/StructureDefinition/patient-nationality"); x == nil || len(x.ValueTypes) != 0 {
+		t.Errorf("patient-nationality = %+v, want a complex extension (no value types)", x)
+	}
+	if s.Extension("http://example.org/StructureDefinition/x") != nil {
+		t.Error("an unknown extension was found")
+	}
+	if typ, ok := s.Profile("http://hl7.org/fhir/StructureDefinition/vitalsigns"); !ok || typ != "Observation" {
+		t.Errorf("vitalsigns: %q %v, want Observation", typ, ok)
+	}
+	if _, ok := s.Profile("http://hl7.org/fhir/StructureDefinition/Patient"); ok {
+		t.Error("the Patient resource definition is listed as a profile")
+	}
+}

@@ -66,14 +66,18 @@ func run(jar, out string) error {
 		}
 		return n, nil
 	}
-	var sds []*node
-	for _, name := range []string{profilesTypes, profilesResources} {
+	var sds, others []*node
+	for _, name := range []string{profilesTypes, profilesResources, profilesOthers} {
 		b, err := read(name)
 		if err != nil {
 			return err
 		}
 		for _, r := range resources(b) {
-			if r.name == "StructureDefinition" {
+			switch {
+			case r.name != "StructureDefinition":
+			case name == profilesOthers:
+				others = append(others, r)
+			default:
 				sds = append(sds, r)
 			}
 		}
@@ -82,6 +86,14 @@ func run(jar, out string) error {
 	if err != nil {
 		return err
 	}
+	exts, err := read(extensionDefinitions)
+	if err != nil {
+		return err
+	}
+	if t.extensions, err = extensionRows(resources(exts)); err != nil {
+		return err
+	}
+	t.profiles = profileRows(append(append([]*node(nil), sds...), others...))
 	var terms []*node
 	for _, name := range valueSetFiles {
 		b, err := read(name)

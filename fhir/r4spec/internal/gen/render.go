@@ -28,5 +28,7 @@ func (t *tables) render(source string) ([]byte, error) {
 	block("constraintRows", "constraintRows: key, context path, FHIRPath expression, human text (severity error only).", t.constraints)
 	block("valueSetRows", "valueSetRows: required value set, code system, codes.", t.valueSets)
 	block("uncheckedValueSetRows", "uncheckedValueSetRows: required value sets the core package cannot enumerate, and why.", t.unchecked)
+	block("extensionRows", "extensionRows: core extension URL, modifier (\"1\"), element contexts, value[x] types (\"-\" for none).", t.extensions)
+	block("profileRows", "profileRows: core constraint profile URL, the type it constrains.", t.profiles)
 	return format.Source(b.Bytes())
 }

@@ -20,6 +20,8 @@ type tables struct {
 	requiredVS  map[string]bool
 	valueSets   []string // value set url, system, codes...
 	unchecked   []string // value set url, reason
+	extensions  []string // url, modifier ("1" or ""), contexts, value types ("-" for none)
+	profiles    []string // url, constrained type
 }
 
 type constraint struct{ key, context, expr, human string }
