@@ -4,6 +4,7 @@
 //	gateway [serve] [flags]                  run the gateway (the default command)
 //	gateway send ADDR FILE... [load flags]   send HL7 files over MLLP, print each ACK
 //	gateway validate --format hl7|fhir [--lenient] FILE...
+//	gateway convert [-compact] FILE...        HL7 v2 to FHIR R4 transaction Bundles
 //	gateway doctor [flags]                   check the Kafka connection step by step
 //	gateway hash-key [NAME SCOPES]           hash an API key read from standard input
 //	gateway version                          module version and VCS revision
@@ -58,6 +59,7 @@ var commands = []command{
 		"Validate files offline: PATH<TAB>OK|ERROR<TAB>reason per file, exit 1 on any ERROR.\n" +
 			"FHIR is strict by default, as the server (--lenient turns warnings back on);\n" +
 			"HL7 is lenient by default, as the server (--strict)."},
+	{"convert", "convert HL7 v2 files to FHIR R4 transaction Bundles", "gateway convert [-compact] [-sender S] [-zone TZ] FILE...", convertAbout},
 	{"doctor", "check the Kafka connection step by step", "gateway doctor [flags]",
 		"Check the Kafka connection step by step: DNS, TCP, TLS, SASL, metadata, topics,\n" +
 			"produce permission. With no brokers configured (flag > GATEWAY_* > --config file,\n" +
@@ -112,6 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = sendCmd(ctx, args, stdout, stderr)
 	case "validate":
 		err = validateCmd(ctx, args, stdout, stderr)
+	case "convert":
+		err = convertCmd(ctx, args, stdout, stderr)
 	case "doctor":
 		err = doctorCmd(ctx, args, stdout, stderr)
 	case "hash-key":
