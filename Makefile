@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 TEST_ENV := KAFKA_TESTS=1 KCAT_REQUIRED=1 GRPCURL_REQUIRED=1 SCHEMATHESIS_REQUIRED=1 INTEROP_REQUIRED=1 HAPIFHIR_REQUIRED=1 LFH_REQUIRED=1
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check r4spec r4spec-check tools bench bench-go bench-e2e bench-py bench-v2fhir soak fuzz clean
+.PHONY: all build run test test-go test-deps ops-check lint fmt-check vet proto proto-check r4spec r4spec-check v2fhir-vocab tools bench bench-go bench-e2e bench-py bench-v2fhir soak fuzz clean
 
 all: build
 
@@ -69,6 +69,10 @@ proto: tools
 proto-check: tools
 	bash scripts/proto.sh --check
 
+## v2fhir-vocab: regenerate hl7/v2fhir/vocab_gen.go from the IG concept maps in hl7/v2fhir/ig (TestVocabIsGenerated checks it).
+v2fhir-vocab:
+	cd hl7/v2fhir && $(GO) generate
+
 ## r4spec: regenerate fhir/r4spec/r4_gen.go from the FHIR R4 definitions (Maven Central, see fhir/r4spec/SOURCE.md).
 r4spec:
 	cd fhir/r4spec && $(GO) generate
@@ -83,6 +87,7 @@ bench: bench-go bench-py bench-e2e bench-v2fhir
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -cpu=1 ./hl7/ ./hl7/conformance/ ./ingest/hl7door/ ./ingest/mllp/ ./publish/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./fhir/fhirval/
+	$(GO) test -run='^$$' -bench=Convert -benchmem -count=1 -cpu=1 ./hl7/v2fhir/
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3s -count=1 ./bench/fhirload/
 
 # HL7 v2 to FHIR beside LinuxForHealth's converter: resources, coverage table,
