@@ -379,8 +379,15 @@ func (p *Producer) commit(s *txSlot) error {
 	return nil
 }
 
-// abort aborts the slot's open transaction; if that fails the slot gets a
-// fresh client (whose InitProducerID fences and aborts the old one).
+// abort aborts the slot's open transaction and then always gives the slot
+// a fresh client. A successful EndTxn(abort) is not enough: a produce
+// request of the failed transaction that the client gave up on (a request
+// timeout, a dropped connection) may still reach its partition leader
+// after the abort, and at the same producer epoch it would join the slot's
+// next transaction and be committed with it, a Bundle seen in part by
+// read_committed consumers. The fresh client's InitProducerID bumps the
+// epoch, so such a late record is fenced, and the coordinator aborts
+// whatever of the old transaction is still open.
 func (p *Producer) abort(s *txSlot, cause error) {
 	p.m.transactions.WithLabelValues("aborted").Inc()
 	ctx, cancel := context.WithTimeout(context.Background(), p.endWait)
@@ -390,9 +397,10 @@ func (p *Producer) abort(s *txSlot, cause error) {
 		err = s.cl.EndTransaction(ctx, kgo.TryAbort)
 	}
 	p.log.Warn("kafka transaction aborted", "transactional_id", s.id, "reason", Classify(cause))
-	if err != nil {
-		p.recover(s, "abort", err)
+	if err == nil {
+		err = cause
 	}
+	p.recover(s, "abort", err)
 }
 
 // recover replaces the slot's client after an error that may have left it
