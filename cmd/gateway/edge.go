@@ -105,7 +105,7 @@ func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Li
 	}
 	if allow != nil || per != nil || total > 0 {
 		// The first few refusals per source and minute, then a count.
-		refusals := netallow.NewRefusalLog(g.log.With(slog.String("connector", name), slog.String("door", door)), 0, 0)
+		refusals := netallow.NewRefusalLog(g.log.With(slog.String("connector", name), slog.String("door", door)), netallow.RefusalLogOptions{})
 		log := func(addr net.Addr, reason string) {
 			refusals.Warn(addr, "connection rejected", slog.String("reason", reason))
 		}

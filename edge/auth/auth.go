@@ -43,7 +43,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hl7gw/gateway/edge/netallow"
 )
+
+// refusalSummary is the message of the line that reports the refusals a
+// source had past its first logged ones (see netallow.RefusalLog).
+const refusalSummary = "auth: refusals not logged"
 
 // Authenticator checks credentials. Safe for concurrent use; a nil
 // *Authenticator accepts everything (see the package documentation).
@@ -55,7 +61,7 @@ type Authenticator struct {
 	m      *Metrics
 	log    *slog.Logger
 	// refusals samples the log lines of refused credentials.
-	refusals *refusalLog
+	refusals *netallow.RefusalLog
 
 	// keys are the API keys accepted now, static and from the file; never
 	// nil after New. A reload swaps the whole set, so Authenticate reads
@@ -101,7 +107,8 @@ func New(ctx context.Context, cfg Config, m *Metrics, log *slog.Logger) (*Authen
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{realm: cfg.Realm, static: slices.Clone(cfg.APIKeys), m: m, log: log, refusals: newRefusalLog()}
+	a := &Authenticator{realm: cfg.Realm, static: slices.Clone(cfg.APIKeys), m: m, log: log,
+		refusals: netallow.NewRefusalLog(log, netallow.RefusalLogOptions{Summary: refusalSummary})}
 	if a.realm == "" {
 		a.realm = DefaultRealm
 	}

@@ -15,7 +15,8 @@ import (
 // credential is valid). op is the HTTP method or gRPC method for the log.
 // It counts every result and logs failures at Warn (door, reason, remote
 // address, principal when known; never the token), sampled per source
-// address (refusalLog).
+// address (netallow.RefusalLog: the first five per address and minute,
+// then one summary line with the count not logged).
 func (a *Authenticator) admit(ctx context.Context, door string, values []string, scope string, routed bool, remote, op string) (Principal, *Error) {
 	var p Principal
 	var err error
@@ -36,11 +37,11 @@ func (a *Authenticator) admit(ctx context.Context, door string, values []string,
 	}
 	e := err.(*Error) // Authenticate returns only *Error
 	a.m.failure(door, e.Kind)
-	attrs := []any{"door", door, "reason", e.Kind.String(), "remote", remote, "op", op, "err", e.Msg}
+	attrs := []any{"door", door, "reason", e.Kind.String(), "op", op, "err", e.Msg}
 	if p.Name != "" {
 		attrs = append(attrs, "principal", p.Name)
 	}
-	a.refusals.warn(a.log, remote, "auth: request refused", attrs...)
+	a.refusals.WarnRemote(remote, "auth: request refused", attrs...)
 	return p, e
 }
 

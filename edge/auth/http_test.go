@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
+	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/internal/metrictest"
 )
 
@@ -37,7 +38,7 @@ func TestHTTPMiddlewareOverARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.refusals = nil // log every refusal: sampling has its own test
+	a.refusals = netallow.NewRefusalLog(log, netallow.RefusalLogOptions{First: 1000}) // log every refusal: sampling has its own test
 	srv := httptest.NewServer(a.HTTPMiddleware("fhir-rest", GatewayRouteTable(), principalEcho))
 	defer srv.Close()
 

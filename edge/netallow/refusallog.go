@@ -8,26 +8,40 @@ import (
 	"time"
 )
 
-// Defaults of NewRefusalLog.
+// Defaults of RefusalLogOptions.
 const (
 	RefusalLogFirst    = 5           // lines per source and interval
 	RefusalLogInterval = time.Minute // the interval
-	refusalLogSources  = 1024        // sources tracked at once; the rest share one entry
+	RefusalLogSources  = 1024        // sources tracked at once; the rest share one entry
+	// RefusalLogSummary is the message of the line that reports a source's
+	// refusals not logged in an interval.
+	RefusalLogSummary = "connections refused, not logged"
 )
 
-// RefusalLog samples the warnings of refused connections, so that a flood
-// of connections cannot grow the log at will: per source IP and interval,
-// the first lines are written; the rest are counted, and one summary line
-// per source ("connections refused, not logged", with the count) is
-// written with the first refusal after its interval ended. At most 1024
-// sources are tracked at once; further ones share the entry of the
-// unspecified address. Metrics still count every refusal. Safe for
-// concurrent use; a nil *RefusalLog writes every line.
+// RefusalLogOptions tune a RefusalLog; zero values mean the defaults above.
+type RefusalLogOptions struct {
+	First    int           // lines per source and interval
+	Interval time.Duration // the sampling interval
+	Sources  int           // sources tracked at once
+	Summary  string        // message of the summary line
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// RefusalLog samples the warnings of refusals (connections refused at the
+// listener, credentials refused by auth), so that a flood cannot grow the
+// log at will: per source IP and interval, the first lines are written;
+// the rest are counted, and one summary line per source (Summary, with
+// the source, the count and the interval) is written with the first
+// refusal after its interval ended. At most Sources sources are tracked
+// at once; further ones, and remotes without an IP address, share the
+// entry of the unspecified address (logged as source "other"). So an
+// interval logs at most (Sources+1)*(First+1) lines whatever the rate,
+// while metrics still count every refusal. Safe for concurrent use; a nil
+// *RefusalLog writes every line to slog.Default().
 type RefusalLog struct {
-	log      *slog.Logger
-	first    int
-	interval time.Duration
-	now      func() time.Time
+	log *slog.Logger
+	o   RefusalLogOptions
 
 	mu        sync.Mutex
 	sources   map[netip.Addr]*refusalWindow
@@ -40,37 +54,60 @@ type refusalWindow struct {
 	suppressed int
 }
 
-// NewRefusalLog writes to log the first `first` refusals of each source
-// per interval (<= 0: the defaults above).
-func NewRefusalLog(log *slog.Logger, first int, interval time.Duration) *RefusalLog {
-	if first <= 0 {
-		first = RefusalLogFirst
+// NewRefusalLog writes sampled lines to log.
+func NewRefusalLog(log *slog.Logger, o RefusalLogOptions) *RefusalLog {
+	if o.First <= 0 {
+		o.First = RefusalLogFirst
 	}
-	if interval <= 0 {
-		interval = RefusalLogInterval
+	if o.Interval <= 0 {
+		o.Interval = RefusalLogInterval
 	}
-	return &RefusalLog{log: log, first: first, interval: interval, now: time.Now, sources: map[netip.Addr]*refusalWindow{}}
+	if o.Sources <= 0 {
+		o.Sources = RefusalLogSources
+	}
+	if o.Summary == "" {
+		o.Summary = RefusalLogSummary
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &RefusalLog{log: log, o: o, sources: map[netip.Addr]*refusalWindow{}}
 }
 
-// Warn logs msg with attrs (and the remote address) at Warn level unless
+// Warn logs msg with the remote address and attrs at Warn level unless
 // addr's source has had its lines for this interval.
 func (l *RefusalLog) Warn(addr net.Addr, msg string, attrs ...any) {
 	remote := "unknown"
 	if addr != nil {
 		remote = addr.String()
 	}
-	attrs = append([]any{slog.String("remote", remote)}, attrs...)
+	ip, _ := AddrIP(addr)
+	l.warn(ip, msg, append([]any{slog.String("remote", remote)}, attrs...))
+}
+
+// WarnRemote is Warn for a remote address given as text ("host:port", as
+// http.Request.RemoteAddr, or a bare IP address).
+func (l *RefusalLog) WarnRemote(remote, msg string, attrs ...any) {
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		ip = ap.Addr()
+	} else if a, err := netip.ParseAddr(remote); err == nil {
+		ip = a
+	}
+	l.warn(ip.Unmap().WithZone(""), msg, append([]any{slog.String("remote", remote)}, attrs...))
+}
+
+func (l *RefusalLog) warn(ip netip.Addr, msg string, attrs []any) {
 	if l == nil {
 		slog.Default().Warn(msg, attrs...)
 		return
 	}
-	ip, _ := AddrIP(addr)
 	l.mu.Lock()
-	now := l.now()
+	now := l.o.Now()
 	ended := l.sweep(now)
 	w := l.sources[ip]
 	if w == nil {
-		if len(l.sources) >= refusalLogSources {
+		if len(l.sources) >= l.o.Sources {
 			ip = netip.Addr{}
 			w = l.sources[ip]
 		}
@@ -79,7 +116,7 @@ func (l *RefusalLog) Warn(addr net.Addr, msg string, attrs ...any) {
 			l.sources[ip] = w
 		}
 	}
-	emit := w.logged < l.first
+	emit := w.logged < l.o.First
 	if emit {
 		w.logged++
 	} else {
@@ -87,8 +124,8 @@ func (l *RefusalLog) Warn(addr net.Addr, msg string, attrs ...any) {
 	}
 	l.mu.Unlock()
 	for src, n := range ended {
-		l.log.Warn("connections refused, not logged", slog.String("source", sourceName(src)), slog.Int("count", n),
-			slog.String("interval", l.interval.String()))
+		l.log.Warn(l.o.Summary, slog.String("source", sourceName(src)), slog.Int("count", n),
+			slog.String("interval", l.o.Interval.String()))
 	}
 	if emit {
 		l.log.Warn(msg, attrs...)
@@ -96,7 +133,7 @@ func (l *RefusalLog) Warn(addr net.Addr, msg string, attrs ...any) {
 }
 
 // sweep drops the windows that ended and returns their suppressed counts.
-// It looks at most once a second.
+// It looks at most once a second. Called with mu held.
 func (l *RefusalLog) sweep(now time.Time) map[netip.Addr]int {
 	if now.Sub(l.lastSweep) < time.Second {
 		return nil
@@ -104,7 +141,7 @@ func (l *RefusalLog) sweep(now time.Time) map[netip.Addr]int {
 	l.lastSweep = now
 	var ended map[netip.Addr]int
 	for ip, w := range l.sources {
-		if now.Sub(w.start) < l.interval {
+		if now.Sub(w.start) < l.o.Interval {
 			continue
 		}
 		if w.suppressed > 0 {

@@ -135,7 +135,7 @@ func NewServer(name string, cfg ServerConfig, h Handler, m *Metrics) *Server {
 		h:          h,
 		m:          m.forListener(name),
 		log:        log,
-		refusals:   netallow.NewRefusalLog(log, 0, 0),
+		refusals:   netallow.NewRefusalLog(log, netallow.RefusalLogOptions{}),
 		base:       base,
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),

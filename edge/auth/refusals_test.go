@@ -11,10 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/internal/metrictest"
 )
 
-// fakeClock is a settable clock for refusalLog.
+// fakeClock is a settable clock for the refusal log.
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -35,7 +36,7 @@ func TestTenThousandBadTokensLogABoundedNumberOfLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	a.refusals.now = clock.now
+	a.refusals = netallow.NewRefusalLog(log, netallow.RefusalLogOptions{Summary: refusalSummary, Now: clock.now})
 	h := a.HTTPMiddleware("fhir-rest", GatewayRouteTable(), http.NotFoundHandler())
 	send := func(remote string, i int) {
 		r := httptest.NewRequest("POST", "http://gw/fhir/Patient", nil)
@@ -52,8 +53,8 @@ func TestTenThousandBadTokensLogABoundedNumberOfLines(t *testing.T) {
 		send(fmt.Sprintf("192.0.2.7:%d", 1024+i%60000), i)
 	}
 	lines := strings.Count(logs.String(), "auth: request refused")
-	if lines != refusalLogFirst {
-		t.Fatalf("%d refusal lines for 10,000 bad tokens from one address, want %d", lines, refusalLogFirst)
+	if lines != netallow.RefusalLogFirst {
+		t.Fatalf("%d refusal lines for 10,000 bad tokens from one address, want %d", lines, netallow.RefusalLogFirst)
 	}
 	if got := metrictest.Value(t, reg, "gateway_auth_failures_total", map[string]string{"door": "fhir-rest", "reason": "invalid"}); got != 10_000 {
 		t.Fatalf("failures counted %v, want every one of 10,000", got)
@@ -62,44 +63,27 @@ func TestTenThousandBadTokensLogABoundedNumberOfLines(t *testing.T) {
 	for i := range 10 {
 		send("198.51.100.3:4000", i)
 	}
-	if lines := strings.Count(logs.String(), "auth: request refused"); lines != 2*refusalLogFirst {
-		t.Fatalf("%d refusal lines after a second address, want %d", lines, 2*refusalLogFirst)
+	if lines := strings.Count(logs.String(), "auth: request refused"); lines != 2*netallow.RefusalLogFirst {
+		t.Fatalf("%d refusal lines after a second address, want %d", lines, 2*netallow.RefusalLogFirst)
 	}
 	// Once the interval has passed, the next refusal writes one summary
 	// per address with the exact count not logged, then logs again.
-	clock.add(refusalLogInterval + time.Second)
+	clock.add(netallow.RefusalLogInterval + time.Second)
 	send("192.0.2.7:5000", 0)
 	out := logs.String()
 	for _, want := range []string{
-		fmt.Sprintf("msg=\"auth: refusals not logged\" source=192.0.2.7 count=%d", 10_000-refusalLogFirst),
-		fmt.Sprintf("msg=\"auth: refusals not logged\" source=198.51.100.3 count=%d", 10-refusalLogFirst),
+		fmt.Sprintf("msg=\"auth: refusals not logged\" source=192.0.2.7 count=%d", 10_000-netallow.RefusalLogFirst),
+		fmt.Sprintf("msg=\"auth: refusals not logged\" source=198.51.100.3 count=%d", 10-netallow.RefusalLogFirst),
 	} {
 		if strings.Count(out, want) != 1 {
 			t.Fatalf("logs lack exactly one %q:\n%s", want, tail(out, 2000))
 		}
 	}
-	if lines := strings.Count(out, "auth: request refused"); lines != 2*refusalLogFirst+1 {
-		t.Fatalf("%d refusal lines in the new interval, want %d", lines, 2*refusalLogFirst+1)
+	if lines := strings.Count(out, "auth: request refused"); lines != 2*netallow.RefusalLogFirst+1 {
+		t.Fatalf("%d refusal lines in the new interval, want %d", lines, 2*netallow.RefusalLogFirst+1)
 	}
 	if strings.Contains(out, "bad-token-") {
 		t.Fatal("a token was logged")
-	}
-}
-
-func TestRefusalLogBoundsTheAddressesItTracks(t *testing.T) {
-	log, logs := newTestLogger()
-	l := newRefusalLog()
-	l.maxSrc = 100
-	// 10,000 addresses, each one refusal: the first 100 get their own lines,
-	// the rest share the "other" entry.
-	for i := range 10_000 {
-		l.warn(log, fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255), "auth: request refused")
-	}
-	if lines := strings.Count(logs.String(), "auth: request refused"); lines != 100+refusalLogFirst {
-		t.Fatalf("%d lines from 10,000 addresses, want %d", lines, 100+refusalLogFirst)
-	}
-	if len(l.sources) != 101 {
-		t.Fatalf("%d addresses tracked, want 101", len(l.sources))
 	}
 }
 
