@@ -65,7 +65,7 @@ func runGateway(t *testing.T, bin string, msgs []message) *gatewayRun {
 	for _, m := range msgs {
 		out, stderr, err := convert(bin, m.path)
 		if err != nil {
-			r.errors[m.name] = firstLine(stderr)
+			r.errors[m.name] = strings.TrimPrefix(firstLine(stderr), m.path+": ")
 			if r.errors[m.name] == "" {
 				r.errors[m.name] = err.Error()
 			}
