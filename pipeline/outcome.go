@@ -82,13 +82,36 @@ type Outcome struct {
 	Cause error
 	// Reason is a short label for Unavailable outcomes ("not_enough_replicas",
 	// "timeout", "not_authorized", "broker_unavailable", "overloaded",
-	// "paused", ...) used in metrics and logs.
+	// "paused", ...) used in metrics and logs. It is a label only: code that
+	// decides on a cause tests Cause with errors.Is against the sentinels
+	// below.
 	Reason string
 }
 
-// ErrOverloaded is the Cause when the in-flight bound of a connector is
-// reached; the sender should retry later.
-var ErrOverloaded = errors.New("gateway overloaded: in-flight limit reached")
+// The causes other packages decide on. They are tested with errors.Is,
+// never by their label; a Publisher's errors match ErrRecordTooLarge (for
+// package publish, *publish.Error does so itself).
+var (
+	// ErrOverloaded is the Cause when the in-flight bound of a connector is
+	// reached; the sender should retry later.
+	ErrOverloaded = errors.New("gateway overloaded: in-flight limit reached")
+	// ErrPaused is the Cause when the connector has been paused by an
+	// operator.
+	ErrPaused = errors.New("connector paused")
+	// ErrRecordTooLarge is matched by a publish error saying Kafka will
+	// never take the record (larger than the producer's batch limit or the
+	// topic's max.message.bytes): the message is Refused, not retried.
+	ErrRecordTooLarge = errors.New("record larger than Kafka takes")
+)
 
-// ErrPaused is the Cause when the connector has been paused by an operator.
-var ErrPaused = errors.New("connector paused")
+// The reason labels the pipeline itself gives (metric label values and the
+// "reason" log field; they never change). A Publisher's errors label
+// themselves through a Reason() string method.
+const (
+	ReasonOverloaded     = "overloaded"
+	ReasonPaused         = "paused"
+	ReasonRecordTooLarge = "record_too_large"
+	ReasonTimeout        = "timeout"
+	ReasonCanceled       = "canceled"
+	ReasonPublishFailed  = "publish_failed"
+)

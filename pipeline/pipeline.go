@@ -123,7 +123,7 @@ func (p *Pipeline[Req, M]) Submit(ctx context.Context, req Req, raw []byte) (M, 
 	start := time.Now()
 	var zero M
 	if p.paused.Load() {
-		out := Outcome{Status: Unavailable, Stage: StagePublish, Cause: ErrPaused, Reason: "paused"}
+		out := Outcome{Status: Unavailable, Stage: StagePublish, Cause: ErrPaused, Reason: ReasonPaused}
 		p.m.observe(p.cfg.Connector, "other", out, start)
 		return zero, out
 	}
@@ -132,7 +132,7 @@ func (p *Pipeline[Req, M]) Submit(ctx context.Context, req Req, raw []byte) (M, 
 		case p.sem <- struct{}{}:
 			defer func() { <-p.sem }()
 		default:
-			out := Outcome{Status: Unavailable, Stage: StagePublish, Cause: ErrOverloaded, Reason: "overloaded"}
+			out := Outcome{Status: Unavailable, Stage: StagePublish, Cause: ErrOverloaded, Reason: ReasonOverloaded}
 			p.m.observe(p.cfg.Connector, "other", out, start)
 			return zero, out
 		}
@@ -164,7 +164,7 @@ func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Out
 	dels, err := p.pub.Publish(ctx, routed.Records, routed.Atomic)
 	if err != nil {
 		if tooLarge(err) {
-			return m, Outcome{Status: Refused, Stage: StagePublish, Findings: append(findings, tooLargeFinding), Cause: err, Reason: "record_too_large"}
+			return m, Outcome{Status: Refused, Stage: StagePublish, Findings: append(findings, tooLargeFinding), Cause: err, Reason: ReasonRecordTooLarge}
 		}
 		return m, unavailable(err, findings)
 	}
@@ -188,7 +188,7 @@ func (p *Pipeline[Req, M]) fail(ctx context.Context, raw []byte, stage Stage, fi
 	if err != nil {
 		if tooLarge(err) {
 			// Not even the dead-letter topic takes it: a retry cannot help.
-			return Outcome{Status: Refused, Stage: stage, Findings: append(findings, tooLargeFinding), Cause: err, Reason: "record_too_large"}
+			return Outcome{Status: Refused, Stage: stage, Findings: append(findings, tooLargeFinding), Cause: err, Reason: ReasonRecordTooLarge}
 		}
 		out := unavailable(err, findings)
 		out.Stage = stage
@@ -205,7 +205,7 @@ func (p *Pipeline[Req, M]) fail(ctx context.Context, raw []byte, stage Stage, fi
 var tooLargeFinding = validation.Finding{Severity: validation.SeverityError, Code: validation.CodeValueTooLong,
 	Message: "message larger than the Kafka record size limit"}
 
-func tooLarge(err error) bool { return ReasonOf(err) == "record_too_large" }
+func tooLarge(err error) bool { return errors.Is(err, ErrRecordTooLarge) }
 
 func unavailable(err error, findings validation.Findings) Outcome {
 	return Outcome{Status: Unavailable, Stage: StagePublish, Findings: findings, Cause: err, Reason: ReasonOf(err)}
@@ -219,15 +219,17 @@ func ReasonOf(err error) string {
 	case errors.As(err, &r):
 		return r.Reason()
 	case errors.Is(err, ErrOverloaded):
-		return "overloaded"
+		return ReasonOverloaded
 	case errors.Is(err, ErrPaused):
-		return "paused"
+		return ReasonPaused
+	case errors.Is(err, ErrRecordTooLarge):
+		return ReasonRecordTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+		return ReasonTimeout
 	case errors.Is(err, context.Canceled):
-		return "canceled"
+		return ReasonCanceled
 	default:
-		return "publish_failed"
+		return ReasonPublishFailed
 	}
 }
 

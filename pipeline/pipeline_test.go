@@ -174,7 +174,7 @@ func TestAMessageKafkaWillNeverTakeIsRefusedNotRetried(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, _ := newPipeline(t, baseConfig(), nil, small)
 			_, out := p.Submit(context.Background(), hl7door.Request{}, []byte(tt.raw))
-			if out.Status != pipeline.Refused || out.Reason != "record_too_large" {
+			if out.Status != pipeline.Refused || out.Reason != "record_too_large" || !errors.Is(out.Cause, pipeline.ErrRecordTooLarge) {
 				t.Fatalf("outcome = %s %q (%v), want refused record_too_large", out.Status, out.Reason, out.Cause)
 			}
 			last := out.Findings[len(out.Findings)-1]

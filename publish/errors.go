@@ -10,20 +10,24 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/pipeline"
 )
 
 // Reasons a publish fails; stable labels for metrics, logs and answers.
+// Those the pipeline also gives are its own constants, so both packages
+// count the same event under one label.
 const (
 	ReasonNotEnoughReplicas = "not_enough_replicas"
 	ReasonNotAuthorized     = "not_authorized"
 	ReasonSASLFailed        = "sasl_authentication_failed"
-	ReasonTimeout           = "timeout"
+	ReasonTimeout           = pipeline.ReasonTimeout
 	ReasonBrokerUnavailable = "broker_unavailable"
-	ReasonRecordTooLarge    = "record_too_large"
+	ReasonRecordTooLarge    = pipeline.ReasonRecordTooLarge
 	ReasonUnknownTopic      = "unknown_topic"
 	ReasonBufferFull        = "buffer_full"
-	ReasonCanceled          = "canceled"
-	ReasonFailed            = "publish_failed"
+	ReasonCanceled          = pipeline.ReasonCanceled
+	ReasonFailed            = pipeline.ReasonPublishFailed
 )
 
 // Error is a failed publish. It never contains record keys or values.
@@ -55,6 +59,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // Reason is the short label (see the Reason constants); the pipeline uses
 // it for Unavailable outcomes.
 func (e *Error) Reason() string { return e.Why }
+
+// Is reports whether e is the pipeline's cause target: a record Kafka will
+// never take matches pipeline.ErrRecordTooLarge, whichever broker error or
+// producer limit said so. Other targets are left to Unwrap (kerr errors,
+// context errors).
+func (e *Error) Is(target error) bool {
+	return target == pipeline.ErrRecordTooLarge && e.Why == ReasonRecordTooLarge
+}
 
 func newError(topic string, err error) *Error {
 	return &Error{Why: Classify(err), Topic: topic, Err: err}

@@ -200,6 +200,9 @@ func TestPublishFailureReasons(t *testing.T) {
 			if !errors.Is(err, tt.wantIs) {
 				t.Errorf("err = %v does not wrap %v", err, tt.wantIs)
 			}
+			if got, want := errors.Is(err, pipeline.ErrRecordTooLarge), tt.want == ReasonRecordTooLarge; got != want {
+				t.Errorf("errors.Is(err, pipeline.ErrRecordTooLarge) = %v, want %v", got, want)
+			}
 			if pe.Topic != tt.topic {
 				t.Errorf("topic = %q", pe.Topic)
 			}

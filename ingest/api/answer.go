@@ -52,7 +52,7 @@ func grpcCode(out pipeline.Outcome) codes.Code {
 	case pipeline.Invalid, pipeline.Refused:
 		return codes.InvalidArgument
 	default:
-		if errors.Is(out.Cause, pipeline.ErrOverloaded) || out.Reason == "overloaded" {
+		if errors.Is(out.Cause, pipeline.ErrOverloaded) {
 			return codes.ResourceExhausted
 		}
 		return codes.Unavailable

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -196,6 +197,7 @@ func TestTranslationOfOutcomesIsOneTableForEachDoor(t *testing.T) {
 		{"a refused routing error is 422 and INVALID_ARGUMENT", pipeline.Outcome{Status: pipeline.Refused, Stage: pipeline.StageRoute, Findings: content}, false, 422, codes.InvalidArgument},
 		{"a broker outage is 503 and UNAVAILABLE", pipeline.Outcome{Status: pipeline.Unavailable, Reason: "broker_unavailable"}, true, 503, codes.Unavailable},
 		{"an overload is 503 and RESOURCE_EXHAUSTED", pipeline.Outcome{Status: pipeline.Unavailable, Cause: pipeline.ErrOverloaded, Reason: "overloaded"}, true, 503, codes.ResourceExhausted},
+		{"an overload wrapped by a batch is 503 and RESOURCE_EXHAUSTED", pipeline.Outcome{Status: pipeline.Unavailable, Cause: fmt.Errorf("message 2 of 3: %w", pipeline.ErrOverloaded), Reason: "overloaded"}, true, 503, codes.ResourceExhausted},
 		{"a paused connector is 503 and UNAVAILABLE", pipeline.Outcome{Status: pipeline.Unavailable, Cause: pipeline.ErrPaused, Reason: "paused"}, false, 503, codes.Unavailable},
 	}
 	for _, tc := range tests {
