@@ -33,6 +33,8 @@ type ConnectorSettings struct {
 
 	// HL7ACK: hl7.ack.*, the ERR segments of acknowledgements.
 	HL7ACK HL7ACKSettings
+	// HL7FHIR: hl7.fhir.convert*, HL7 v2 to FHIR conversion in the stream.
+	HL7FHIR HL7FHIRSettings
 
 	FHIRVersion           string // fhir.version ("R4"; "4.0.1" is read as R4; nothing else)
 	FHIRValidationEnabled bool   // fhir.validation.enabled (true)
@@ -53,7 +55,9 @@ type ConnectorSettings struct {
 	// errors.deadletterqueue.hl7.topic.name for grpc; default prefix+"hl7.dlq".
 	HL7DLQTopic string
 	// FHIRDLQTopic: errors.deadletterqueue.topic.name for fhir-rest,
-	// errors.deadletterqueue.fhir.topic.name for grpc; default prefix+"fhir.dlq".
+	// errors.deadletterqueue.fhir.topic.name for grpc, and for hl7-mllp
+	// when it converts to FHIR (hl7.fhir.convert; else ""); default
+	// prefix+"fhir.dlq".
 	FHIRDLQTopic      string
 	DLQContextHeaders bool // errors.deadletterqueue.context.headers.enable (true)
 	MaxInFlight       int  // max.inflight.messages (1000), at least 1
@@ -180,6 +184,7 @@ func (c Connector) Settings(global Config) (ConnectorSettings, error) {
 		s.FHIRDLQTopic = r.topic("errors.deadletterqueue.fhir.topic.name", s.TopicPrefix, "fhir.dlq")
 		s.MaxFrameBytes = r.integer("grpc.max.message.bytes", 10<<20, 1)
 	}
+	s.readHL7FHIR(&r, c.Type)
 	s.readEdge(&r, c.Type)
 	r.unknown(c.Type)
 	if len(r.errs) > 0 {

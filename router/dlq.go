@@ -13,7 +13,7 @@ import (
 type DLQInfo struct {
 	Topic     string // the dead-letter topic, prefix already applied
 	Connector string
-	Stage     string // PARSE, VALIDATE, ROUTE
+	Stage     string // PARSE, VALIDATE, ROUTE; CONVERT (ConversionDeadLetter)
 	Findings  validation.Findings
 	// ContentType of the original bytes.
 	ContentType string
@@ -55,6 +55,8 @@ func className(stage string, c validation.Code) string {
 		kind = "ParseError"
 	case "ROUTE":
 		kind = "RoutingError"
+	case StageConvert:
+		kind = "ConversionError"
 	}
 	return "hl7gw." + kind + "." + c.Reason()
 }

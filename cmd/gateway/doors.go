@@ -176,7 +176,16 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7door.Doo
 		}
 		v = val
 	}
-	steps := hl7door.NewSteps(hl7door.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v})
+	sc := hl7door.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v}
+	if s.HL7FHIR.Enabled() {
+		dlq := s.FHIRDLQTopic
+		if s.ErrorsTolerance == config.ToleranceNone {
+			dlq = ""
+		}
+		sc.Converter = hl7door.NewConverter(hl7door.ConvertConfig{Types: s.HL7FHIR.Types, Zone: s.HL7FHIR.Zone,
+			DLQTopic: dlq, DLQContextHeaders: s.DLQContextHeaders}, name, g.reg)
+	}
+	steps := hl7door.NewSteps(sc)
 	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
 	g.addPipeline(name, p)
 	opts := []hl7door.DoorOption{hl7door.WithACKPolicy(hl7door.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
@@ -250,10 +259,10 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge
 		ack, _ := door.SubmitHL7(ctx, bytes.Clone(payload))
 		return ack
 	})
-	srv := mllp.NewServer(name, e.mllpConfig(mllp.ServerConfig{
+	srv := mllp.NewServer(name, g.mllpConfig(e, mllp.ServerConfig{
 		MaxFrameSize: s.MaxFrameBytes, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout,
 		WriteTimeout: s.WriteTimeout, Logger: g.log.With(slog.String("connector", name)),
-	}, g.edgeMetrics().tls), h, g.mm)
+	}), h, g.mm)
 	g.mllp = append(g.mllp, &mllpDoor{name: name, srv: srv, ln: ln})
 	return nil
 }

@@ -99,6 +99,7 @@ func (d *Door) submitPipeline(ctx context.Context, raw []byte) (*hl7.Message, pi
 		m = p.Msg
 	}
 	d.logOutcome(m, out)
+	d.observeConversion(p, out)
 	return m, out
 }
 

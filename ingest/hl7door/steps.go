@@ -32,6 +32,9 @@ type Parsed struct {
 	Msg *hl7.Message
 	// Charset is set by Validate (or Route when validation is off).
 	Charset string
+	// conv is what Route did to convert the message to FHIR (nil when its
+	// type is not converted).
+	conv *conversion
 }
 
 // StepsConfig configures the HL7 v2 pipeline steps of one connector.
@@ -43,6 +46,9 @@ type StepsConfig struct {
 	Validator Validator
 	// Now is the clock for ce_time; nil means time.Now.
 	Now func() time.Time
+	// Converter, when set, also publishes the messages of its types as
+	// FHIR resources, atomically with the raw record (see Converter).
+	Converter *Converter
 }
 
 // Steps implements pipeline.Steps for HL7 v2 messages. It is safe for
@@ -82,15 +88,22 @@ func (s *Steps) Validate(_ context.Context, _ Request, p *Parsed) validation.Fin
 	return append(findings, csFindings...)
 }
 
-// Route builds the one record of an HL7 message: its bytes unchanged,
-// routed by MSH-9 and keyed by the patient.
+// Route builds the record of an HL7 message: its bytes unchanged, routed
+// by MSH-9 and keyed by the patient; with a Converter, for the types it
+// converts, followed by the message's FHIR resources (or the dead-letter
+// record of its conversion failure), all to be published in one
+// transaction.
 func (s *Steps) Route(_ context.Context, _ Request, p *Parsed, warnings validation.Findings) (pipeline.Routed, error) {
 	if p.Charset == "" && s.cfg.Validator != nil {
 		p.Charset, _ = s.cfg.Validator.Charset(p.Msg)
 	}
-	rec, err := router.HL7Record(p.Msg.Raw(), s.cfg.TopicPrefix, s.cfg.Connector, Meta(p.Msg, p.Charset), warnings, s.cfg.Now())
+	meta, now := Meta(p.Msg, p.Charset), s.cfg.Now()
+	rec, err := router.HL7Record(p.Msg.Raw(), s.cfg.TopicPrefix, s.cfg.Connector, meta, warnings, now)
 	if err != nil {
 		return pipeline.Routed{}, err
+	}
+	if s.cfg.Converter != nil {
+		return s.convert(p, rec, meta, now), nil
 	}
 	return pipeline.Routed{Records: []*kgo.Record{rec}}, nil
 }
