@@ -9,7 +9,9 @@
 # included, into DEST/libs with Maven's dependency plugin; M2 is the local
 # repository Maven downloads into. Idempotent: when DEST/.complete exists
 # and DEST/pom.xml equals the pom given, nothing is fetched. A run that
-# fails leaves no .complete, so the next one starts again.
+# fails leaves no .complete, so the next one starts again. Nothing is
+# written on standard output (Maven's output, even the colour resets its
+# -q leaves, goes to standard error), so callers may print paths there.
 #
 # Environment: MAVEN (default mvn).
 set -euo pipefail
@@ -33,7 +35,7 @@ echo "$pom" >"$DEST/pom.xml"
 rm -rf "$DEST/libs.tmp"
 "$MAVEN" -q -B -Dstyle.color=never -f "$DEST/pom.xml" -Dmaven.repo.local="$M2" \
 	org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-	-DincludeScope=runtime -DoutputDirectory="$DEST/libs.tmp" </dev/null ||
+	-DincludeScope=runtime -DoutputDirectory="$DEST/libs.tmp" </dev/null >&2 ||
 	die "maven could not fetch the dependencies of $DEST/pom.xml (network? proxy?)"
 rm -rf "$DEST/libs"
 mv "$DEST/libs.tmp" "$DEST/libs"

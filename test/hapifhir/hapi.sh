@@ -6,8 +6,9 @@
 #   hapi.sh classpath   print the class path (libs + compiled Interop); exit 1
 #                       when fetch has not run
 #
-# fetch is idempotent: a second run finds the marker file and downloads
-# nothing; Interop.java is recompiled only when it changed.
+# fetch is idempotent (scripts/maven-fetch.sh): a second run finds the
+# marker file and downloads nothing; Interop.java is recompiled only when it
+# changed.
 #
 # Environment: HAPI_VERSION (default 8.8.0, the client version issue 12 was
 # found with), HAPI_CACHE (default ~/.cache/hl7gw-hapi), MAVEN (default mvn).
@@ -16,8 +17,8 @@ set -euo pipefail
 HAPI_VERSION=${HAPI_VERSION:-8.8.0}
 SLF4J_VERSION=${SLF4J_VERSION:-2.0.17}
 HAPI_CACHE=${HAPI_CACHE:-$HOME/.cache/hl7gw-hapi}
-MAVEN=${MAVEN:-mvn}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 DEST="$HAPI_CACHE/hapi-$HAPI_VERSION"
 LIBS="$DEST/libs"
 CLASSES="$DEST/interop"
@@ -31,26 +32,11 @@ usage() {
 }
 
 fetch() {
-	local pom
-	pom=$(runtime_pom)
-	if [[ -f "$DEST/.complete" ]] && [[ "$(<"$DEST/pom.xml")" == "$pom" ]]; then
-		compile
-		return 0
-	fi
-	command -v "$MAVEN" >/dev/null || die "maven ($MAVEN) not found: apt-get install maven"
 	command -v javac >/dev/null || die "javac not found: the interop test needs a JDK 17+"
-	log "fetching HAPI FHIR $HAPI_VERSION from Maven Central into $DEST"
-	mkdir -p "$DEST"
-	rm -f "$DEST/.complete"
-	echo "$pom" >"$DEST/pom.xml"
-	rm -rf "$DEST/libs.tmp"
-	"$MAVEN" -q -B -f "$DEST/pom.xml" -Dmaven.repo.local="$HAPI_CACHE/m2" \
-		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$DEST/libs.tmp" ||
-		die "maven could not fetch HAPI FHIR $HAPI_VERSION (network? proxy?)"
-	rm -rf "$LIBS"
-	mv "$DEST/libs.tmp" "$LIBS"
-	touch "$DEST/.complete"
+	if ! [[ -f "$DEST/.complete" ]]; then
+		log "fetching HAPI FHIR $HAPI_VERSION from Maven Central into $DEST"
+	fi
+	runtime_pom | bash "$ROOT/scripts/maven-fetch.sh" "$DEST" "$HAPI_CACHE/m2"
 	compile
 }
 

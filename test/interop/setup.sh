@@ -18,7 +18,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hl7gw-interop}
 PYTHON=${PYTHON:-python3}
-MAVEN=${MAVEN:-mvn}
 HAPI_VERSION=${HAPI_VERSION:-2.5.1}
 # Pinned so that a run tests the same clients every time.
 PY_REQUIREMENTS="hl7==0.4.5 cloudevents==2.2.0 confluent-kafka==2.16.1"
@@ -84,27 +83,14 @@ hapi_pom() {
 EOF
 }
 
-# install_hapi fetches HAPI with Maven once per pom, then compiles
-# HapiSend.java once per source change.
+# install_hapi fetches HAPI with Maven once per pom (scripts/maven-fetch.sh),
+# then compiles HapiSend.java once per source change.
 install_hapi() {
-	local pom
-	pom=$(hapi_pom)
-	if ! [[ -f "$HAPI_DIR/.complete" && "$(<"$HAPI_DIR/pom.xml")" == "$pom" ]]; then
-		command -v "$MAVEN" >/dev/null || die "maven ($MAVEN) not found: apt-get install maven"
-		command -v javac >/dev/null || die "javac not found: HAPI needs a JDK 17+"
+	command -v javac >/dev/null || die "javac not found: HAPI needs a JDK 17+"
+	if ! [[ -f "$HAPI_DIR/.complete" ]]; then
 		log "fetching HAPI HL7v2 $HAPI_VERSION from Maven Central into $HAPI_DIR"
-		mkdir -p "$HAPI_DIR"
-		rm -f "$HAPI_DIR/.complete"
-		echo "$pom" >"$HAPI_DIR/pom.xml"
-		rm -rf "$HAPI_DIR/libs.tmp"
-		"$MAVEN" -q -B -f "$HAPI_DIR/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
-			org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-			-DincludeScope=runtime -DoutputDirectory="$HAPI_DIR/libs.tmp" ||
-			die "maven could not fetch hapi-base:$HAPI_VERSION (network? proxy?)"
-		rm -rf "$HAPI_DIR/libs"
-		mv "$HAPI_DIR/libs.tmp" "$HAPI_DIR/libs"
-		touch "$HAPI_DIR/.complete"
 	fi
+	hapi_pom | bash "$HERE/../../scripts/maven-fetch.sh" "$HAPI_DIR" "$CACHE/m2"
 	if [[ -f "$HAPI_DIR/classes/HapiSend.class" ]] && cmp -s "$HERE/HapiSend.java" "$HAPI_DIR/classes/HapiSend.java"; then
 		return 0
 	fi

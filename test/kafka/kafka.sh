@@ -35,7 +35,6 @@ KAFKA_CACHE=${KAFKA_CACHE:-$HOME/.cache/hl7gw-kafka}
 KAFKA_HEAP=${KAFKA_HEAP:--Xmx384m -Xms96m}
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k}
 KAFKA_READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-120}
-MAVEN=${MAVEN:-mvn}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LIBS="$KAFKA_CACHE/kafka-$KAFKA_VERSION/libs"
 PROBE_DIR="$KAFKA_CACHE/kafka-$KAFKA_VERSION/probe"
@@ -49,28 +48,15 @@ usage() {
 }
 
 # fetch downloads kafka_2.13 and its runtime dependencies with Maven into the
-# cache; a second run finds the marker file and downloads nothing.
+# cache (scripts/maven-fetch.sh); a second run finds the marker file and
+# downloads nothing.
 fetch() {
-	local dest="$KAFKA_CACHE/kafka-$KAFKA_VERSION" pom
-	pom=$(runtime_pom)
-	if [[ -f "$dest/.complete" ]] && [[ "$(<"$dest/pom.xml")" == "$pom" ]]; then
-		compile_probe
-		return 0
-	fi
-	command -v "$MAVEN" >/dev/null || die "maven ($MAVEN) not found: apt-get install maven"
+	local dest="$KAFKA_CACHE/kafka-$KAFKA_VERSION"
 	command -v java >/dev/null || die "java not found: Kafka $KAFKA_VERSION needs Java 17+"
-	log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $dest"
-	mkdir -p "$dest"
-	rm -f "$dest/.complete"
-	echo "$pom" >"$dest/pom.xml"
-	rm -rf "$dest/libs.tmp"
-	"$MAVEN" -q -B -f "$dest/pom.xml" -Dmaven.repo.local="$KAFKA_CACHE/m2" \
-		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$dest/libs.tmp" ||
-		die "maven could not fetch kafka_2.13:$KAFKA_VERSION (network? proxy?)"
-	rm -rf "$LIBS"
-	mv "$dest/libs.tmp" "$LIBS"
-	touch "$dest/.complete"
+	if ! [[ -f "$dest/.complete" ]]; then
+		log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $dest"
+	fi
+	runtime_pom | bash "$HERE/../../scripts/maven-fetch.sh" "$dest" "$KAFKA_CACHE/m2"
 	compile_probe
 }
 
