@@ -259,10 +259,10 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge
 		ack, _ := door.SubmitHL7(ctx, bytes.Clone(payload))
 		return ack
 	})
-	srv := mllp.NewServer(name, e.mllpConfig(mllp.ServerConfig{
+	srv := mllp.NewServer(name, g.mllpConfig(e, mllp.ServerConfig{
 		MaxFrameSize: s.MaxFrameBytes, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout,
 		WriteTimeout: s.WriteTimeout, Logger: g.log.With(slog.String("connector", name)),
-	}, g.edgeMetrics().tls), h, g.mm)
+	}), h, g.mm)
 	g.mllp = append(g.mllp, &mllpDoor{name: name, srv: srv, ln: ln})
 	return nil
 }

@@ -75,42 +75,44 @@ func (g *gateway) buildEdge(ctx context.Context, name string, s config.Connector
 }
 
 // mllpConfig applies the edge to an MLLP server's configuration.
-func (e *doorEdge) mllpConfig(cfg mllp.ServerConfig, m *tlsconf.Metrics) mllp.ServerConfig {
+func (g *gateway) mllpConfig(e *doorEdge, cfg mllp.ServerConfig) mllp.ServerConfig {
 	if e.tls != nil {
 		cfg.TLSConfig = e.tls.TLSConfig()
-		cfg.OnTLSError = func(err error) { m.HandshakeFailed(e.name, err) }
+		cfg.OnTLSError = func(err error) { g.edgeMetrics().tls.HandshakeFailed(e.name, err) }
 	}
-	if e.allow != nil {
-		cfg.AllowSource = e.allow.Allows
-	}
-	cfg.MaxConns, cfg.MaxConnsPerSource = e.budget.Listener(e.settings.MaxConnections, e.settings.Edge.MaxConnsPerSource)
+	cfg.Admission = g.admission(e, "mllp")
 	return cfg
 }
 
-// edgeListener wraps a plain listener of an HTTP or gRPC door with the source
-// allow-list and connection limits (checked before any TLS work) and, for
-// HTTP, TLS. door is "http" or "grpc". A nil e (an HTTP listener serving
-// only /metrics and the probes, or the profiler) still gets the budget's
+// admission is the admission of a listener of door ("mllp", "http",
+// "grpc"): the connector's allow-list and connection limits (the budget's
+// where the settings leave them unset), refusals counted in
+// gateway_connections_rejected_total and logged, the first few per source
+// and minute, then a count. A nil e (an HTTP listener serving only
+// /metrics and the probes, or the profiler) still gets the budget's
 // limits, under the listener name "http".
-func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Listener {
+func (g *gateway) admission(e *doorEdge, door string) *netallow.Admission {
 	name, maxConns, perSource := door, config.Derived, config.Derived
 	var allow *netallow.List
 	if e != nil {
 		name, maxConns, perSource, allow = e.name, e.settings.MaxConnections, e.settings.Edge.MaxConnsPerSource, e.allow
 	}
 	total, source := g.budget.Listener(maxConns, perSource)
-	var per *netallow.PerSource
-	if source > 0 {
-		per = netallow.NewPerSource(source)
+	o := netallow.AdmissionOptions{Allow: allow, MaxConns: total, MaxConnsPerSource: source,
+		OnReject: g.edgeMetrics().limits.OnReject(name, door)}
+	if door == "mllp" {
+		o.Log, o.LogMessage = g.log.With(slog.String("connector", name), slog.String("listener", name)), "mllp connection rejected"
+	} else {
+		o.Log = g.log.With(slog.String("connector", name), slog.String("door", door))
 	}
-	if allow != nil || per != nil || total > 0 {
-		// The first few refusals per source and minute, then a count.
-		refusals := netallow.NewRefusalLog(g.log.With(slog.String("connector", name), slog.String("door", door)), netallow.RefusalLogOptions{})
-		log := func(addr net.Addr, reason string) {
-			refusals.Warn(addr, "connection rejected", slog.String("reason", reason))
-		}
-		ln = netallow.LimitListener(ln, allow, per, total, g.edgeMetrics().limits.OnReject(name, door, log))
-	}
+	return netallow.NewAdmission(o)
+}
+
+// edgeListener wraps a plain listener of an HTTP or gRPC door with its
+// admission (checked before any TLS work) and, for HTTP, TLS. door is
+// "http" or "grpc"; e is nil for a listener without a connector.
+func (g *gateway) edgeListener(e *doorEdge, door string, ln net.Listener) net.Listener {
+	ln = netallow.LimitListener(ln, g.admission(e, door))
 	if door == "http" && e != nil && e.tls != nil {
 		ln = e.tls.WrapListener(ln)
 	}

@@ -1,7 +1,8 @@
 // Package limits counts and enforces the connection and stream limits of
-// the gateway's HTTP and gRPC doors (the MLLP server enforces its own):
-// connections refused by a source allow-list or a connection limit, and
-// concurrent gRPC streams past a bound, answered RESOURCE_EXHAUSTED.
+// the gateway's doors: connections refused by a listener's admission
+// (netallow.Admission, the same for MLLP, HTTP and gRPC) are counted in one
+// family, and concurrent gRPC streams past a bound are answered
+// RESOURCE_EXHAUSTED and counted there too.
 //
 // Everything here is safe for concurrent use; nothing blocks.
 package limits
@@ -15,13 +16,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/hl7gw/gateway/edge/netallow"
 )
 
-// ReasonStreams is the `reason` label of a gRPC stream refused by
-// StreamLimit.
-const ReasonStreams = "max_streams"
-
-// Metrics are the HTTP and gRPC doors' limit metrics. A nil *Metrics
+// Metrics are the doors' limit metrics. A nil *Metrics
 // records nothing.
 type Metrics struct {
 	rejected *prometheus.CounterVec
@@ -35,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_connections_rejected_total",
-			Help: "HTTP and gRPC connections (and gRPC streams) refused at once, by reason (not_allowed, per_source_limit, max_conns, max_streams).",
+			Help: "Connections of every door (mllp, http, grpc) and gRPC streams refused at once, by reason (not_allowed, per_source_limit, max_conns, tls_handshake, shutdown, max_streams).",
 		}, []string{"listener", "door", "reason"}),
 		streams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "gateway_grpc_streams_active",
@@ -47,22 +46,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // Rejected counts one refusal.
-func (m *Metrics) Rejected(listener, door, reason string) {
+func (m *Metrics) Rejected(listener, door string, reason netallow.Reason) {
 	if m != nil {
-		m.rejected.WithLabelValues(listener, door, reason).Inc()
+		m.rejected.WithLabelValues(listener, door, string(reason)).Inc()
 	}
 }
 
-// OnReject returns a callback for netallow.LimitListener that counts each
-// refused connection of listener and door ("http", "grpc") and calls log
-// (may be nil) with the remote address and reason.
-func (m *Metrics) OnReject(listener, door string, log func(addr net.Addr, reason string)) func(net.Addr, string) {
-	return func(addr net.Addr, reason string) {
-		m.Rejected(listener, door, reason)
-		if log != nil {
-			log(addr, reason)
-		}
-	}
+// OnReject returns the netallow.AdmissionOptions.OnReject of a listener
+// and door ("mllp", "http", "grpc"): it counts each refusal.
+func (m *Metrics) OnReject(listener, door string) func(net.Addr, netallow.Reason) {
+	return func(_ net.Addr, reason netallow.Reason) { m.Rejected(listener, door, reason) }
 }
 
 // StreamLimit returns a stream interceptor that lets at most max streaming
@@ -83,7 +76,7 @@ func (m *Metrics) StreamLimit(listener string, max int) grpc.StreamServerInterce
 		}
 		if n := open.Add(1); max > 0 && n > int64(max) {
 			open.Add(-1)
-			m.Rejected(listener, "grpc", ReasonStreams)
+			m.Rejected(listener, "grpc", netallow.RejectMaxStreams)
 			return status.Errorf(codes.ResourceExhausted, "too many concurrent streams on this listener (limit %d); retry later", max)
 		}
 		if gauge != nil {
@@ -102,6 +95,6 @@ func (m *Metrics) Streams(listener string) prometheus.Gauge {
 }
 
 // RejectedCounter is the refusal counter of listener, door and reason.
-func (m *Metrics) RejectedCounter(listener, door, reason string) prometheus.Counter {
-	return m.rejected.WithLabelValues(listener, door, reason)
+func (m *Metrics) RejectedCounter(listener, door string, reason netallow.Reason) prometheus.Counter {
+	return m.rejected.WithLabelValues(listener, door, string(reason))
 }

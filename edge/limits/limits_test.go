@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hl7gw/gateway/edge/limits"
+	"github.com/hl7gw/gateway/edge/netallow"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -59,7 +60,7 @@ func TestStreamLimitRefusesTheStreamPastTheBoundAndCountsIt(t *testing.T) {
 	if _, err := third.Recv(); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("third stream: %v, want RESOURCE_EXHAUSTED", err)
 	}
-	if got := testutil.ToFloat64(m.RejectedCounter("api", "grpc", limits.ReasonStreams)); got != 1 {
+	if got := testutil.ToFloat64(m.RejectedCounter("api", "grpc", netallow.RejectMaxStreams)); got != 1 {
 		t.Fatalf("rejected = %v, want 1", got)
 	}
 	// A health watch is never refused, even at the bound.
@@ -82,15 +83,18 @@ func TestStreamLimitRefusesTheStreamPastTheBoundAndCountsIt(t *testing.T) {
 
 func TestOnRejectCountsEachRefusedConnection(t *testing.T) {
 	m := limits.NewMetrics(prometheus.NewRegistry())
-	var logged []string
-	f := m.OnReject("rest", "http", func(_ net.Addr, reason string) { logged = append(logged, reason) })
-	f(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, "not_allowed")
-	f(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, "not_allowed")
-	if got := testutil.ToFloat64(m.RejectedCounter("rest", "http", "not_allowed")); got != 2 || len(logged) != 2 {
-		t.Fatalf("counted %v, logged %d; want 2 and 2", got, len(logged))
+	f := m.OnReject("rest", "http")
+	f(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, netallow.RejectNotAllowed)
+	f(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, netallow.RejectNotAllowed)
+	m.OnReject("adt", "mllp")(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1)}, netallow.RejectTLSHandshake)
+	if got := testutil.ToFloat64(m.RejectedCounter("rest", "http", netallow.RejectNotAllowed)); got != 2 {
+		t.Fatalf("http refusals counted %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.RejectedCounter("adt", "mllp", netallow.RejectTLSHandshake)); got != 1 {
+		t.Fatalf("mllp refusals counted %v in the same family, want 1", got)
 	}
 	var nilMetrics *limits.Metrics
-	nilMetrics.Rejected("x", "http", "max_conns") // records nothing, does not panic
+	nilMetrics.Rejected("x", "http", netallow.RejectMaxConns) // records nothing, does not panic
 }
 
 // serve runs srv on a loopback port until the test ends and returns a

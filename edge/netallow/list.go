@@ -1,7 +1,10 @@
 // Package netallow decides which sources may connect to a listener: an
 // allow-list of IP addresses and CIDR prefixes, a limit of open connections
-// per source IP, and a listener wrapper that applies both plus a limit of
-// open connections for the whole listener.
+// per source IP and one for the whole listener, applied together by
+// Admission, the one admission path of every door (the MLLP server asks it
+// for each connection; LimitListener wraps the HTTP and gRPC listeners),
+// with one typed vocabulary of refusal reasons (Reason) and a sampled log
+// of refusals (RefusalLog).
 package netallow
 
 import (

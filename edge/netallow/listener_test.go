@@ -9,7 +9,7 @@ import (
 
 type rejection struct {
 	ip     string
-	reason string
+	reason Reason
 }
 
 // harness serves a LimitListener on 127.0.0.1: accepted connections get
@@ -21,16 +21,15 @@ type harness struct {
 	rejected chan rejection
 }
 
-func newHarness(t *testing.T, allow *List, per *PerSource, max int) *harness {
+func newHarness(t *testing.T, allow *List, perSource, max int) *harness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, addr: ln.Addr().String(), accepted: make(chan net.Conn, 64), rejected: make(chan rejection, 64)}
-	ll := LimitListener(ln, allow, per, max, func(a net.Addr, reason string) {
-		h.rejected <- rejection{a.(*net.TCPAddr).IP.String(), reason}
-	})
+	ll := LimitListener(ln, NewAdmission(AdmissionOptions{Allow: allow, MaxConnsPerSource: perSource, MaxConns: max,
+		OnReject: func(a net.Addr, reason Reason) { h.rejected <- rejection{a.(*net.TCPAddr).IP.String(), reason} }}))
 	t.Cleanup(func() { _ = ll.Close() })
 	go func() {
 		for {
@@ -75,7 +74,7 @@ func (h *harness) server() net.Conn {
 	}
 }
 
-func (h *harness) wantRejected(ip, reason string) {
+func (h *harness) wantRejected(ip string, reason Reason) {
 	h.t.Helper()
 	select {
 	case r := <-h.rejected:
@@ -92,7 +91,7 @@ func TestLimitListenerAllowList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, allow, nil, 0)
+	h := newHarness(t, allow, 0, 0)
 	for range 20 { // Accept goes on past rejected connections
 		if h.dial("127.0.0.1") {
 			t.Fatal("127.0.0.1 admitted, not in the list")
@@ -108,7 +107,7 @@ func TestLimitListenerAllowList(t *testing.T) {
 }
 
 func TestLimitListenerPerSource(t *testing.T) {
-	h := newHarness(t, nil, NewPerSource(2), 0)
+	h := newHarness(t, nil, 2, 0)
 	if !h.dial("127.0.0.1") || !h.dial("127.0.0.1") {
 		t.Fatal("the first two connections of a source refused")
 	}
@@ -139,7 +138,7 @@ func TestLimitListenerPerSource(t *testing.T) {
 }
 
 func TestLimitListenerMaxConns(t *testing.T) {
-	h := newHarness(t, nil, NewPerSource(1), 2)
+	h := newHarness(t, nil, 1, 2)
 	if !h.dial("127.0.0.1") || !h.dial("127.0.0.2") {
 		t.Fatal("connections under the limit refused")
 	}
@@ -164,7 +163,7 @@ func TestLimitListenerMaxConns(t *testing.T) {
 
 func TestLimitListenerChecksInOrder(t *testing.T) {
 	allow, _ := Parse([]string{"127.0.0.1"})
-	h := newHarness(t, allow, NewPerSource(1), 1)
+	h := newHarness(t, allow, 1, 1)
 	if !h.dial("127.0.0.1") {
 		t.Fatal("first connection refused")
 	}
@@ -184,7 +183,7 @@ func TestLimitListenerPassesAcceptErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ll := LimitListener(ln, nil, nil, 0, nil)
+	ll := LimitListener(ln, nil)
 	_ = ll.Close()
 	if _, err := ll.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Accept after Close = %v, want net.ErrClosed", err)

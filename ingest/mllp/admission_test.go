@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
 func TestRefusedConnectionsAreAllCountedButOnlyTheFirstFewLogged(t *testing.T) {
 	noLeaks(t)
 	logs := &logbuf.Buffer{}
-	ts := startServer(t, ServerConfig{MaxConnsPerSource: 1, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, echo)
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	ts := startAdmitted(t, netallow.AdmissionOptions{MaxConnsPerSource: 1, Log: log, LogMessage: "mllp connection rejected"}, ServerConfig{Logger: log}, echo)
 	c1 := dialClient(t, ts.addr)
 	if _, err := c1.Send(context.Background(), []byte("m")); err != nil {
 		t.Fatal(err)
@@ -21,7 +23,7 @@ func TestRefusedConnectionsAreAllCountedButOnlyTheFirstFewLogged(t *testing.T) {
 	for range refused {
 		expectClosed(t, dialRaw(t, ts.addr))
 	}
-	eventually(t, "every refusal counted", func() bool { return ts.rejected(RejectPerSource) == refused })
+	eventually(t, "every refusal counted", func() bool { return ts.rejected(netallow.RejectPerSourceLimit) == refused })
 	if n := strings.Count(logs.String(), "mllp connection rejected"); n == 0 || n > 5 {
 		t.Fatalf("%d log lines for %d refusals of one source, want 1 to 5", n, refused)
 	}

@@ -10,6 +10,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/hl7gw/gateway/edge/netallow"
 )
 
 // connState is where a connection is in its read-handle-write cycle.
@@ -55,11 +57,11 @@ func (c *conn) serve() {
 		tc, err := c.handshake()
 		if err != nil {
 			if !c.isClosed() {
-				s.m.reject(RejectTLSHandshake)
+				s.cfg.Admission.Reject(c.raw.RemoteAddr(), netallow.RejectTLSHandshake)
 				if s.cfg.OnTLSError != nil {
 					s.cfg.OnTLSError(err)
 				}
-				log.Warn("mllp tls handshake failed", "reason", RejectTLSHandshake, "error", err)
+				log.Warn("mllp tls handshake failed", "reason", string(netallow.RejectTLSHandshake), "error", err)
 			}
 			return
 		}

@@ -14,22 +14,11 @@ const (
 	ReasonNoAnswer     = "no_answer"     // the handler returned nil; the connection is closed
 )
 
-// Connection rejection reasons, the `reason` label of
-// gateway_mllp_connections_rejected_total.
-const (
-	RejectMaxConns     = "max_conns"
-	RejectTLSHandshake = "tls_handshake"
-	RejectShutdown     = "shutdown"
-	RejectNotAllowed   = "not_allowed"      // the source address is not in the allow-list
-	RejectPerSource    = "per_source_limit" // the source address has too many connections
-)
-
 // Metrics are the MLLP servers' Prometheus metrics; the server name is the
 // `listener` label. A nil *Metrics records nothing. Safe for concurrent use.
 type Metrics struct {
 	active    *prometheus.GaugeVec
 	conns     *prometheus.CounterVec
-	rejected  *prometheus.CounterVec
 	frames    *prometheus.CounterVec
 	discarded *prometheus.CounterVec
 	errors    *prometheus.CounterVec
@@ -50,10 +39,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_mllp_connections_total",
 			Help: "MLLP connections accepted and served.",
 		}, l),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gateway_mllp_connections_rejected_total",
-			Help: "MLLP connections closed at once, by reason (max_conns, per_source_limit, not_allowed, tls_handshake, shutdown).",
-		}, []string{"listener", "reason"}),
 		frames: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_mllp_frames_total",
 			Help: "Whole MLLP frames received.",
@@ -71,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Payload bytes of whole MLLP frames received.",
 		}, l),
 	}
-	reg.MustRegister(m.active, m.conns, m.rejected, m.frames, m.discarded, m.errors, m.bytes)
+	reg.MustRegister(m.active, m.conns, m.frames, m.discarded, m.errors, m.bytes)
 	return m
 }
 
@@ -112,12 +97,6 @@ func (l *listenerMetrics) connOpened() {
 func (l *listenerMetrics) connClosed() {
 	if l != nil {
 		l.active.Dec()
-	}
-}
-
-func (l *listenerMetrics) reject(reason string) {
-	if l != nil {
-		l.m.rejected.WithLabelValues(l.name, reason).Inc()
 	}
 }
 

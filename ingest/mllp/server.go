@@ -55,19 +55,15 @@ type ServerConfig struct {
 	// DrainGrace is how long Shutdown lets an idle connection start one
 	// more frame (one its sender wrote just before); default 250ms.
 	DrainGrace time.Duration
-	MaxConns   int // 0 = unlimited; past it new connections are closed at once (counted)
-	// MaxConnsPerSource bounds the open connections from one IP address
-	// (0 = unlimited); past it new connections from that address are
-	// closed at once (counted, reason per_source_limit), so that one
-	// misbehaving engine cannot take every slot.
-	MaxConnsPerSource int
-	// AllowSource, when set, is asked for every accepted connection; a
-	// source it refuses is closed at once, before any byte is read
-	// (counted, reason not_allowed).
-	AllowSource func(net.Addr) bool
-	TLSConfig   *tls.Config // nil = plain TCP
+	// Admission decides on every accepted connection before any byte is
+	// read or any TLS work is done (source allow-list, per-source and
+	// listener limits); the server reports its own refusals through it
+	// too (tls_handshake, shutdown). nil admits every connection and
+	// counts nothing.
+	Admission *netallow.Admission
+	TLSConfig *tls.Config // nil = plain TCP
 	// OnTLSError, when set, is told of every failed TLS handshake (after
-	// it is counted as tls_handshake), for finer metrics.
+	// it is reported to Admission as tls_handshake), for finer metrics.
 	OnTLSError func(error)
 	Logger     *slog.Logger // default slog.Default()
 }
@@ -117,10 +113,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
-	perSource *netallow.PerSource // nil: no per-source limit
-	wg        sync.WaitGroup      // one per tracked connection
-	unframed  logLimiter          // log lines about bytes outside frames
-	refusals  *netallow.RefusalLog
+	wg        sync.WaitGroup // one per tracked connection
+	unframed  logLimiter     // log lines about bytes outside frames
 }
 
 // NewServer returns a Server named name (the `listener` metric label and
@@ -135,12 +129,10 @@ func NewServer(name string, cfg ServerConfig, h Handler, m *Metrics) *Server {
 		h:          h,
 		m:          m.forListener(name),
 		log:        log,
-		refusals:   netallow.NewRefusalLog(log, netallow.RefusalLogOptions{}),
 		base:       base,
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
-		perSource:  perSource(cfg.MaxConnsPerSource),
 	}
 }
 
@@ -185,28 +177,21 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// track registers nc and starts its goroutine, or rejects it.
+// track registers nc and starts its goroutine, or refuses it: the
+// Admission first (which reports and logs its refusals), then a server
+// that is shutting down.
 func (s *Server) track(nc net.Conn) {
-	if s.cfg.AllowSource != nil && !s.cfg.AllowSource(nc.RemoteAddr()) {
-		s.rejectConn(nc, RejectNotAllowed)
+	release, ok := s.cfg.Admission.Admit(nc.RemoteAddr())
+	if !ok {
+		_ = nc.Close()
 		return
 	}
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
+		release()
+		s.cfg.Admission.Reject(nc.RemoteAddr(), netallow.RejectShutdown) // counted before the peer sees the close
 		_ = nc.Close()
-		s.m.reject(RejectShutdown)
-		return
-	}
-	if s.cfg.MaxConns > 0 && len(s.conns) >= s.cfg.MaxConns {
-		s.mu.Unlock()
-		s.rejectConn(nc, RejectMaxConns)
-		return
-	}
-	release, ok := s.perSource.Acquire(nc.RemoteAddr())
-	if !ok {
-		s.mu.Unlock()
-		s.rejectConn(nc, RejectPerSource)
 		return
 	}
 	c := &conn{s: s, raw: nc, release: release}
@@ -216,28 +201,11 @@ func (s *Server) track(nc net.Conn) {
 	go c.serve()
 }
 
-// rejectConn counts nc, closes it at once and logs why (the first few
-// per source and minute, then a count: see netallow.RefusalLog).
-func (s *Server) rejectConn(nc net.Conn, reason string) {
-	s.m.reject(reason) // counted before the peer can see the close
-	_ = nc.Close()
-	s.refusals.Warn(nc.RemoteAddr(), "mllp connection rejected", "reason", reason,
-		"max_conns", s.cfg.MaxConns, "max_conns_per_source", s.cfg.MaxConnsPerSource)
-}
-
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
 	c.release()
-}
-
-// perSource is the per-source counter of a limit (nil when unlimited).
-func perSource(max int) *netallow.PerSource {
-	if max <= 0 {
-		return nil
-	}
-	return netallow.NewPerSource(max)
 }
 
 // Shutdown stops accepting (closing every listener, so Serve returns nil),
