@@ -11,15 +11,17 @@ import (
 
 	"github.com/hl7gw/gateway/hl7"
 	"github.com/hl7gw/gateway/hl7/v2fhir"
+	"github.com/hl7gw/gateway/validation"
 )
 
 // convertAbout is convert's help text.
 const convertAbout = "Convert HL7 v2 messages to FHIR R4 (package hl7/v2fhir, the HL7 v2-to-FHIR IG's maps)\n" +
 	"and print one transaction Bundle per message (PUT <Type>/<id> per resource), pretty\n" +
 	"by default, one per line with -compact. A file may hold one message, several, or an\n" +
-	"FHS/BHS batch. A message that cannot be converted (an unsupported type, a value\n" +
-	"that is not what its field needs) is reported on stderr with its file, its index\n" +
-	"in the file and the HL7 location; the others are still printed; exit 1."
+	"FHS/BHS batch. A message that cannot be converted (an unsupported type, a merge\n" +
+	"without MRG, ...) is reported on stderr with its file, its index in the file and\n" +
+	"the HL7 location; the others are still printed; exit 1. Values left out of a\n" +
+	"converted message (a time that is not a DTM, ...) are warnings on stderr."
 
 // convertCmd implements `gateway convert [-compact] [-sender S] [-zone TZ]
 // FILE...`. It reads files only.
@@ -55,7 +57,10 @@ func convertCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		for i, m := range batch.Messages {
-			b, err := convertOne(m, opt)
+			b, warnings, err := convertOne(m, opt)
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "%s: message %d: %s\n", path, i+1, w)
+			}
 			if err != nil {
 				fmt.Fprintf(stderr, "%s: message %d: %v\n", path, i+1, err)
 				failed = true
@@ -79,15 +84,17 @@ func convertCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// convertOne parses and converts one message to its transaction Bundle.
-func convertOne(raw []byte, opt v2fhir.Options) ([]byte, error) {
+// convertOne parses and converts one message to its transaction Bundle,
+// with the warnings about values it left out.
+func convertOne(raw []byte, opt v2fhir.Options) ([]byte, validation.Findings, error) {
 	msg, err := hl7.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, nil, fmt.Errorf("parse: %w", err)
 	}
 	res, err := v2fhir.Convert(msg, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return res.Bundle()
+	b, err := res.Bundle()
+	return b, res.Warnings, err
 }

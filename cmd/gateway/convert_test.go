@@ -96,13 +96,15 @@ func hasType(es []struct {
 
 // TestConvertReportsWhatCannotBeConverted: a message that cannot be
 // converted is named on stderr by file, index and HL7 location, the
-// others are printed, and the exit code is 1.
+// others are printed (with warnings for values left out), and the exit
+// code is 1.
 func TestConvertReportsWhatCannotBeConverted(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "mixed.hl7")
 	msgs := "MSH|^~\\&|A|F|||20240102||ADT^A08|1|P|2.5\rPID|1||1^^^H||DOE||19700101\r" +
 		"MSH|^~\\&|A|F|||20240102||ADT^A08|2|P|2.5\rPID|1||2^^^H||ROE||19621352\r" +
-		"MSH|^~\\&|A|F|||20240102||SIU^S12|3|P|2.5\rPID|1||3^^^H\r"
+		"MSH|^~\\&|A|F|||20240102||SIU^S12|3|P|2.5\rPID|1||3^^^H\r" +
+		"MSH|^~\\&|A|F|||20240102||ADT^A40|4|P|2.5\rPID|1||4^^^H\r"
 	if err := os.WriteFile(f, []byte(msgs), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +112,10 @@ func TestConvertReportsWhatCannotBeConverted(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	if n := strings.Count(out, "\n"); n != 1 {
-		t.Errorf("%d Bundles printed, want the one convertible message's", n)
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("%d Bundles printed, want the two convertible messages'", n)
 	}
-	for _, want := range []string{f + ": message 2: ", "at PID-7", f + ": message 3: ", "at MSH-9"} {
+	for _, want := range []string{f + ": message 2: warning 102 at PID-7", f + ": message 3: v2fhir: error 200 at MSH-9", f + ": message 4: v2fhir: error 101 at MRG"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}

@@ -41,10 +41,7 @@ func (c *conv) allergy(i int) error {
 		return errorf(codeRequiredMissing, at{"AL1", i, 3}.String(c), "allergen code/mnemonic/description missing")
 	}
 	id := c.unique("AllergyIntolerance", c.id("AllergyIntolerance", c.patientID, key))
-	onset, err := c.dtm(f[6].Raw(), at{"AL1", i, 6})
-	if err != nil {
-		return err
-	}
+	onset := c.dtm(f[6].Raw(), at{"AL1", i, 6})
 	w := &c.w
 	s := c.begin(w, "AllergyIntolerance", id)
 	// AL1 lists the patient's current allergies: clinicalStatus active
@@ -117,10 +114,7 @@ func (c *conv) condition(i int) error {
 	if c.has("Condition", id) {
 		return nil
 	}
-	recorded, err := c.dtm(f[5].Raw(), at{"DG1", i, 5})
-	if err != nil {
-		return err
-	}
+	recorded := c.dtm(f[5].Raw(), at{"DG1", i, 5})
 	w := &c.w
 	s := c.begin(w, "Condition", id)
 	ids := w.arr("identifier")
@@ -160,14 +154,8 @@ func (c *conv) coverage(i int) error {
 		return nil // an IN1 placeholder: nothing to cover
 	}
 	id := c.unique("Coverage", c.id("Coverage", c.patientID, plan, company, policy))
-	startD, err := c.dtm(f[12].Raw(), at{"IN1", i, 12})
-	if err != nil {
-		return err
-	}
-	endD, err := c.dtm(f[13].Raw(), at{"IN1", i, 13})
-	if err != nil {
-		return err
-	}
+	startD := c.dtm(f[12].Raw(), at{"IN1", i, 12})
+	endD := c.dtm(f[13].Raw(), at{"IN1", i, 13})
 	payor := c.payor(first(f[3]), first(f[4]))
 	w := &c.w
 	s := c.begin(w, "Coverage", id)
@@ -177,16 +165,18 @@ func (c *conv) coverage(i int) error {
 		w.str("value", policy)
 		w.end(m, '}')
 	}
+	if plan != "" { // the plan id (IN1-2), with its coding system
+		m := w.obj("")
+		w.str("system", systemURI(c.cps(first(f[2]), 3)))
+		w.str("value", plan)
+		w.end(m, '}')
+	}
 	w.end(ids, ']')
 	w.str("status", "active")
-	if valued(first(f[15]), 1) {
-		c.cwe(w, "type", first(f[15]), "0086", nil)
-	}
+	c.cwe(w, "type", first(f[15]), "0086", nil)
 	w.str("subscriberId", c.cps(first(f[49]), 1))
 	c.subject(w, "beneficiary")
-	if valued(first(f[17]), 1) {
-		c.cwe(w, "relationship", first(f[17]), "0063", nil)
-	}
+	c.cwe(w, "relationship", first(f[17]), "0063", nil)
 	if startD != "" || endD != "" {
 		m := w.obj("period")
 		w.str("start", startD)

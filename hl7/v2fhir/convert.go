@@ -26,6 +26,10 @@ type Options struct {
 // Result is what one message becomes.
 type Result struct {
 	Entries []Entry
+	// Warnings name the values that could not be converted and were left
+	// out (a time that is not a DTM, ...): location and code, never the
+	// value. A message with warnings is still converted.
+	Warnings validation.Findings
 }
 
 // Entry is one resource of a Result.
@@ -60,8 +64,9 @@ type conv struct {
 	w   jw // the resources of the message
 	ref jw // Practitioners, Locations, Organizations: written while another resource is open
 
-	entries []Entry
-	spans   []span
+	entries  []Entry
+	spans    []span
+	warnings validation.Findings
 
 	patientID string // "" until the PID is converted
 	encID     string // "" when there is no Encounter
@@ -91,7 +96,7 @@ func Convert(msg *hl7.Message, opt Options) (*Result, error) {
 	if err := c.run(h); err != nil {
 		return nil, err
 	}
-	res := &Result{Entries: make([]Entry, 0, len(c.entries))}
+	res := &Result{Entries: make([]Entry, 0, len(c.entries)), Warnings: c.warnings}
 	// The message's own resources first, then the Practitioners,
 	// Locations and Organizations they reference, the Provenance last.
 	for pass := 0; pass < 3; pass++ {
@@ -127,18 +132,19 @@ func (c *conv) run(h hl7.Header) error {
 	c.source = sourceURI(h.SendingApp, h.SendingFacility, h.ControlID)
 
 	idx := c.index()
-	if idx.pid < 0 {
-		return errorf(validation.CodeRequiredMissing, "PID", "the message has no PID segment")
-	}
-	if err := c.patient(idx); err != nil {
-		return err
+	if idx.pid >= 0 {
+		if err := c.patient(idx); err != nil {
+			return err
+		}
+	} else if c.ev.structure == adtMerge {
+		return errorf(validation.CodeRequiredMissing, "PID", "a merge (A40) without the surviving patient's PID")
 	}
 	if c.ev.structure == adtMerge {
 		if err := c.merge(idx); err != nil {
 			return err
 		}
 	}
-	if idx.pv1 >= 0 && !c.ev.noEncounter {
+	if idx.pv1 >= 0 && !c.ev.noEncounter && c.hasVisit(idx.pv1) {
 		if err := c.encounter(idx); err != nil {
 			return err
 		}
@@ -150,6 +156,23 @@ func (c *conv) run(h hl7.Header) error {
 		return err
 	}
 	return c.provenance(msh)
+}
+
+// hasVisit reports whether PV1 says more than its set id ("PV1|1"):
+// an empty PV1 makes no Encounter.
+func (c *conv) hasVisit(i int) bool {
+	f := c.seg(i)
+	for n := 2; n < len(f); n++ {
+		if v := trimB(f[n].Raw()); len(v) > 0 && string(v) != `""` {
+			return true
+		}
+	}
+	return false
+}
+
+// warn records a value left out.
+func (c *conv) warn(code validation.Code, loc at, reason string) {
+	c.warnings = append(c.warnings, validation.Finding{Severity: validation.SeverityWarning, Code: code, Location: loc.String(c), Message: reason})
 }
 
 // segIndex is where the segments the maps read are.
@@ -307,7 +330,22 @@ func (w *jw) refElem(typ, id string) {
 }
 
 // subject writes the Patient reference under k.
-func (c *conv) subject(w *jw, k string) { w.reference(k, "Patient", c.patientID) }
+// A message without a PID has no Patient: required patient references
+// then carry the data-absent-reason extension instead.
+func (c *conv) subject(w *jw, k string) {
+	if c.patientID != "" {
+		w.reference(k, "Patient", c.patientID)
+		return
+	}
+	m := w.obj(k)
+	a := w.arr("extension")
+	e := w.obj("")
+	w.str("url", "http://hl7.org/fhir/StructureDefinition/data-absent-reason")
+	w.str("valueCode", "unknown")
+	w.end(e, '}')
+	w.end(a, ']')
+	w.end(m, '}')
+}
 
 // sourceURI is meta.source: "<MSH-3>|<MSH-4>#<MSH-10>", percent-encoding
 // what a FHIR uri cannot hold (spaces, controls, '%').

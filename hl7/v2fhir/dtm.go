@@ -155,18 +155,29 @@ func (p dtmParts) instant(zone *time.Location) string {
 }
 
 // dtm converts a DTM/TS field value (its first component) to a FHIR
-// dateTime; "" when empty. A value that is not a DTM fails with the
-// location loc.
-func (c *conv) dtm(raw []byte, loc at) (string, error) {
+// dateTime; "" when empty. A value that is not a DTM is left out with a
+// warning at loc (Result.Warnings): one malformed time does not cost the
+// message its conversion.
+func (c *conv) dtm(raw []byte, loc at) string {
+	p, ok := c.parseTime(raw, loc)
+	if !ok {
+		return ""
+	}
+	return p.dateTime(c.zone)
+}
+
+// parseTime parses a DTM/TS field value; ok is false when it is empty or,
+// with a warning at loc, not a DTM.
+func (c *conv) parseTime(raw []byte, loc at) (dtmParts, bool) {
 	v := c.str(firstComponent(raw, c.d.Component))
 	if v == "" {
-		return "", nil
+		return dtmParts{}, false
 	}
 	p, ok := parseDTM(v)
 	if !ok {
-		return "", errorf(codeDataType, loc.String(c), "not an HL7 date/time (DTM)")
+		c.warn(codeDataType, loc, "not an HL7 date/time (DTM): left out")
 	}
-	return p.dateTime(c.zone), nil
+	return p, ok
 }
 
 // dtmQuiet is dtm for positions where a malformed value is left out

@@ -35,14 +35,8 @@ func (c *conv) encounter(x segIndex) error {
 	var f [64]hl7.Field
 	c.segCopy(x.pv1, &f)
 	c.encID = c.encounterID(&f)
-	start, end := "", ""
-	var err error
-	if start, err = c.dtm(f[44].Raw(), at{"PV1", x.pv1, 44}); err != nil {
-		return err
-	}
-	if end, err = c.dtm(f[45].Raw(), at{"PV1", x.pv1, 45}); err != nil {
-		return err
-	}
+	start := c.dtm(f[44].Raw(), at{"PV1", x.pv1, 44})
+	end := c.dtm(f[45].Raw(), at{"PV1", x.pv1, 45})
 	class := c.cps(first(f[2]), 1)
 	status := c.ev.encounterStatus
 	switch {
@@ -72,13 +66,9 @@ func (c *conv) encounter(x segIndex) error {
 		w.end(m, '}')
 	}
 	types := w.arr("type")
-	if valued(first(f[4]), 1) {
-		c.cwe(w, "", first(f[4]), "0007", nil)
-	}
+	c.cwe(w, "", first(f[4]), "0007", nil)
 	w.end(types, ']')
-	if valued(first(f[10]), 1) {
-		c.cwe(w, "serviceType", first(f[10]), "0069", nil)
-	}
+	c.cwe(w, "serviceType", first(f[10]), "0069", nil)
 	c.subject(w, "subject")
 
 	parts := w.arr("participant")
@@ -127,9 +117,7 @@ func (c *conv) encounter(x segIndex) error {
 		}
 		m := w.obj("")
 		w.reference("condition", "Condition", id)
-		if valued(first(d[6]), 1) {
-			c.cwe(w, "use", first(d[6]), "0052", vocabDiagnosisType)
-		}
+		c.cwe(w, "use", first(d[6]), "0052", vocabDiagnosisType)
 		w.end(m, '}')
 	}
 	w.end(diag, ']')
@@ -144,32 +132,20 @@ func (c *conv) encounter(x segIndex) error {
 			w.b = w.b[:before]
 		}
 	}
-	if valued(first(f[14]), 1) {
-		c.cwe(w, "admitSource", first(f[14]), "0023", nil)
-	}
-	if valued(first(f[13]), 1) {
-		c.cwe(w, "reAdmission", first(f[13]), "0092", nil)
-	}
+	c.cwe(w, "admitSource", first(f[14]), "0023", nil)
+	c.cwe(w, "reAdmission", first(f[13]), "0092", nil)
 	dp := w.arr("dietPreference")
-	if valued(first(f[38]), 1) {
-		c.cwe(w, "", first(f[38]), "0114", nil)
-	}
+	c.cwe(w, "", first(f[38]), "0114", nil)
 	w.end(dp, ']')
 	sc := w.arr("specialCourtesy")
-	if valued(first(f[16]), 1) {
-		c.cwe(w, "", first(f[16]), "0099", nil)
-	}
+	c.cwe(w, "", first(f[16]), "0099", nil)
 	w.end(sc, ']')
 	sa := w.arr("specialArrangement")
 	reps(f[15], func(r hl7.Rep) {
-		if valued(r, 1) {
-			c.cwe(w, "", r, "0009", nil)
-		}
+		c.cwe(w, "", r, "0009", nil)
 	})
 	w.end(sa, ']')
-	if valued(first(f[36]), 1) {
-		c.cwe(w, "dischargeDisposition", first(f[36]), "0112", nil)
-	}
+	c.cwe(w, "dischargeDisposition", first(f[36]), "0112", nil)
 	w.end(h, '}')
 
 	locs := w.arr("location")

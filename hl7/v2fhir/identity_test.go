@@ -92,3 +92,49 @@ func TestReferencesUseIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecimensAndOrders: an SPM becomes a Specimen the report, the
+// request and the observations reference; an ORU's OBR makes a
+// ServiceRequest even without an ORC; its occurrence falls back from
+// OBR-6 to OBR-7.
+func TestSpecimensAndOrders(t *testing.T) {
+	res := mustConvert(t, msgOf("MSH|^~\\&|LAB|FAC|||20240102030405||ORU^R01|1|P|2.5",
+		"PID|1||123^^^HOSP^MR||DOE^JOHN",
+		"OBR|1|P1^EPIC|F1^LAB|24317-0^CBC^LN|||202401020800",
+		"OBX|1|NM|718-7^Hgb^LN||13.5|g/dL^g/dL^UCUM|12-16|N|||F",
+		"SPM|1|S1&EPIC^S1F&LAB||119297000^Blood^SCT|||||||||||||20240102075500"))
+	sp, sr := entryOf(t, res, "Specimen"), entryOf(t, res, "ServiceRequest")
+	for _, want := range []struct {
+		in   Entry
+		what string
+	}{
+		{sp, `"type":{"coding":[{"system":"http://snomed.info/sct","code":"119297000","display":"Blood"}]}`},
+		{sp, `"collection":{"collectedDateTime":"2024-01-02T07:55:00Z"}`},
+		{sp, `"request":[{"reference":"ServiceRequest/` + sr.ID + `"}]`},
+		{sr, `"occurrenceDateTime":"2024-01-02T08:00:00Z"`},
+		{sr, `"specimen":[{"reference":"Specimen/` + sp.ID + `"}]`},
+		{entryOf(t, res, "DiagnosticReport"), `"specimen":[{"reference":"Specimen/` + sp.ID + `"}]`},
+		{entryOf(t, res, "Observation"), `"specimen":{"reference":"Specimen/` + sp.ID + `"}`},
+	} {
+		if !contains(want.in.JSON, want.what) {
+			t.Errorf("%s lacks %s:\n%s", want.in.Type, want.what, want.in.JSON)
+		}
+	}
+}
+
+// TestRaceAndEthnicity: PID-10 and PID-22 as the US Core extensions, CDC
+// codes as OMB categories or detailed, table 0189's codes in their own
+// system.
+func TestRaceAndEthnicity(t *testing.T) {
+	res := mustConvert(t, msgOf("MSH|^~\\&|ADT|FAC|||20240102030405||ADT^A08|1|P|2.5",
+		"PID|1||123^^^HOSP^MR||DOE^JOHN|||||2106-3^White^CDCREC~2029-7^Asian Indian^CDCREC||||||||||||N^Not Hispanic^HL70189"))
+	p := entryOf(t, res, "Patient")
+	for _, want := range []string{
+		`{"url":"http://hl7.org/fhir/us/core/StructureDefinition/us-core-race","extension":[{"url":"ombCategory","valueCoding":{"system":"urn:oid:2.16.840.1.113883.6.238","code":"2106-3","display":"White"}},{"url":"detailed","valueCoding":{"system":"urn:oid:2.16.840.1.113883.6.238","code":"2029-7","display":"Asian Indian"}},{"url":"text","valueString":"White, Asian Indian"}]}`,
+		`{"url":"http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity","extension":[{"url":"detailed","valueCoding":{"system":"http://terminology.hl7.org/CodeSystem/v2-0189","code":"N","display":"Not Hispanic"}},{"url":"text","valueString":"Not Hispanic"}]}`,
+	} {
+		if !contains(p.JSON, want) {
+			t.Errorf("Patient lacks %s:\n%s", want, p.JSON)
+		}
+	}
+}

@@ -21,12 +21,9 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 		key = c.patientID + "^" + c.str(firstComponent(f[3].Raw(), c.d.Component)) + "^" + c.cps(first(f[5]), 1) + "^" + c.cps(first(f[5]), 3)
 	}
 	id := c.unique("Immunization", c.id("Immunization", key))
-	when, err := c.dtm(f[3].Raw(), at{"RXA", g.rxa, 3})
-	if err != nil {
-		return err
-	}
+	when := c.dtm(f[3].Raw(), at{"RXA", g.rxa, 3})
 	if when == "" {
-		return errorf(codeRequiredMissing, at{"RXA", g.rxa, 3}.String(c), "administration date/time missing")
+		return errorf(codeRequiredMissing, at{"RXA", g.rxa, 3}.String(c), "administration date/time missing or not a date/time")
 	}
 	if !valued(first(f[5]), 1) && !valued(first(f[5]), 2) {
 		return errorf(codeRequiredMissing, at{"RXA", g.rxa, 5}.String(c), "administered code missing")
@@ -37,11 +34,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 		op = Updated
 	}
 	var expiry string
-	if v := c.str(firstComponent(f[16].Raw(), c.d.Component)); v != "" {
-		p, ok := parseDTM(v)
-		if !ok {
-			return errorf(codeDataType, at{"RXA", g.rxa, 16}.String(c), "not an HL7 date/time (DTM)")
-		}
+	if p, ok := c.parseTime(f[16].Raw(), at{"RXA", g.rxa, 16}); ok {
 		expiry = p.date()
 	}
 	administrator := c.practitioner(first(f[10]))
@@ -69,9 +62,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	default:
 		w.str("status", "completed")
 	}
-	if valued(first(f[18]), 1) {
-		c.cwe(w, "statusReason", first(f[18]), "", nil)
-	}
+	c.cwe(w, "statusReason", first(f[18]), "", nil)
 	c.cwe(w, "vaccineCode", first(f[5]), "", nil)
 	c.subject(w, "patient")
 	if c.encID != "" {
@@ -86,12 +77,8 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	if g.rxr >= 0 {
 		var r [64]hl7.Field
 		c.segCopy(g.rxr, &r)
-		if valued(first(r[2]), 1) {
-			c.cwe(w, "site", first(r[2]), "0163", nil)
-		}
-		if valued(first(r[1]), 1) {
-			c.cwe(w, "route", first(r[1]), "0162", nil)
-		}
+		c.cwe(w, "site", first(r[2]), "0163", nil)
+		c.cwe(w, "route", first(r[1]), "0162", nil)
 	}
 	if amount, ok := decimal(c.cps(first(f[6]), 1)); ok && amount != "999" {
 		c.quantity(w, "doseQuantity", amount, "", first(f[7]))
@@ -102,9 +89,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	w.end(perf, ']')
 	rc := w.arr("reasonCode")
 	reps(f[19], func(r hl7.Rep) {
-		if valued(r, 1) || valued(r, 2) {
-			c.cwe(w, "", r, "", nil)
-		}
+		c.cwe(w, "", r, "", nil)
 	})
 	w.end(rc, ']')
 	c.finish(w, s, "Immunization", id, op, true)

@@ -13,6 +13,7 @@ type obsLink struct {
 	srID, drID string
 	immID      string // VXU: the Immunization the OBX documents
 	effective  string // OBR-7, used when OBX-14 is empty
+	specimen   string // the group's first Specimen
 }
 
 // observation converts one OBX (with its NTEs) to an Observation and
@@ -27,10 +28,7 @@ func (c *conv) observation(i int, notes []int, link *obsLink, _ string) (string,
 	}
 	id := c.unique("Observation", c.id("Observation", scope, c.cps(code, 1), c.cps(code, 3), c.cps(code, 2),
 		c.cps(first(f[4]), 1), c.cps(first(f[1]), 1)))
-	eff, err := c.dtm(f[14].Raw(), at{"OBX", i, 14})
-	if err != nil {
-		return "", err
-	}
+	eff := c.dtm(f[14].Raw(), at{"OBX", i, 14})
 	if eff == "" && link != nil {
 		eff = link.effective
 	}
@@ -83,14 +81,13 @@ func (c *conv) observation(i int, notes []int, link *obsLink, _ string) (string,
 	}
 	interp := w.arr("interpretation")
 	reps(f[8], func(r hl7.Rep) {
-		if valued(r, 1) {
-			c.cwe(w, "", r, "0078", vocabInterpretationCodes)
-		}
+		c.cwe(w, "", r, "0078", vocabInterpretationCodes)
 	})
 	w.end(interp, ']')
 	c.notes(w, notes)
-	if valued(first(f[17]), 1) {
-		c.cwe(w, "method", first(f[17]), "", nil)
+	c.cwe(w, "method", first(f[17]), "", nil)
+	if link != nil && link.specimen != "" {
+		w.reference("specimen", "Specimen", link.specimen)
 	}
 	c.referenceRange(w, &f)
 	c.finish(w, s, "Observation", id, op, true)
@@ -173,11 +170,11 @@ func (c *conv) obsValue(w *jw, f *[64]hl7.Field, i int) error {
 		w.end(a, ']')
 		w.end(m, '}')
 	case "DT", "DTM", "TS":
-		dt, err := c.dtm(r.Raw(), at{"OBX", i, 5})
-		if err != nil {
-			return err
+		if p, ok := c.parseTime(r.Raw(), at{"OBX", i, 5}); ok {
+			w.str("valueDateTime", p.dateTime(c.zone))
+		} else {
+			w.strB("valueString", c.cp(r, 1)) // not a date: kept as text
 		}
-		w.str("valueDateTime", dt)
 	case "TM":
 		if t, ok := timeOfDay(c.cps(r, 1)); ok {
 			w.str("valueTime", t)

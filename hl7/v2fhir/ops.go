@@ -43,9 +43,8 @@ type event struct {
 	// patient is the operation on the PID's Patient (and on the
 	// AllergyIntolerance, Condition and Coverage of its AL1, DG1, IN1).
 	patient Op
-	// encounter is the operation on the PV1's Encounter; noEncounter
-	// leaves PV1 out (A28, A31: person messages whose PV1 is a
-	// placeholder).
+	// encounter is the operation on the PV1's Encounter (a PV1 with
+	// nothing but its set id makes none); noEncounter leaves PV1 out.
 	encounter   Op
 	noEncounter bool
 	// encounterStatus, when set, is Encounter.status whatever PV1 says.
@@ -54,7 +53,9 @@ type event struct {
 
 // events is the operation table. A01/A04/A05 (admit, register,
 // pre-admit) and A28 (add person) introduce their Patient and Encounter:
-// created. Every other ADT event changes them: updated. A03 sets the
+// created (an A28's PV1, when it has one, describes a visit the person
+// message does not start: updated). Every other ADT event changes them:
+// updated. A03 sets the
 // Encounter finished; A11 (cancel admit) sets it entered-in-error and A13
 // (cancel discharge) back to in-progress. A40 (merge) updates the
 // surviving Patient and the merged-away one (MRG-1), which gets
@@ -74,8 +75,8 @@ var events = map[string]event{
 	"ADT^A08": {structure: adt, patient: Updated, encounter: Updated},
 	"ADT^A11": {structure: adt, patient: Updated, encounter: Updated, encounterStatus: "entered-in-error"},
 	"ADT^A13": {structure: adt, patient: Updated, encounter: Updated, encounterStatus: "in-progress"},
-	"ADT^A28": {structure: adt, patient: Created, noEncounter: true},
-	"ADT^A31": {structure: adt, patient: Updated, noEncounter: true},
+	"ADT^A28": {structure: adt, patient: Created, encounter: Updated},
+	"ADT^A31": {structure: adt, patient: Updated, encounter: Updated},
 	"ADT^A40": {structure: adtMerge, patient: Updated, noEncounter: true},
 	"ORU^R01": {structure: oru, patient: Updated, encounter: Updated},
 	"VXU^V04": {structure: vxu, patient: Updated, encounter: Updated},

@@ -24,13 +24,13 @@ func TestOperationTable(t *testing.T) {
 		"ADT^A08": {"Patient": Updated},
 		"ADT^A11": {"Patient": Updated, "Encounter": Updated},
 		"ADT^A13": {"Patient": Updated, "Encounter": Updated},
-		"ADT^A28": {"Patient": Created, "AllergyIntolerance": Created, "Condition": Created, "Coverage": Created},
-		"ADT^A31": {"Patient": Updated, "AllergyIntolerance": Updated},
+		"ADT^A28": {"Patient": Created, "Encounter": Updated, "AllergyIntolerance": Created, "Condition": Created, "Coverage": Created},
+		"ADT^A31": {"Patient": Updated, "Encounter": Updated, "AllergyIntolerance": Updated},
 		"ADT^A40": {"Patient": Updated},
-		"ORU^R01": {"Patient": Updated, "DiagnosticReport": Created},
+		"ORU^R01": {"Patient": Updated, "DiagnosticReport": Created, "ServiceRequest": Updated, "Specimen": Updated},
 		"VXU^V04": {"Patient": Updated, "Encounter": Updated, "Immunization": Created},
 		"ORM^O01": {"Patient": Updated, "ServiceRequest": Created},
-		"OML^O21": {"Patient": Updated, "ServiceRequest": Created},
+		"OML^O21": {"Patient": Updated, "ServiceRequest": Created, "Specimen": Updated},
 	}
 	for _, tc := range goldenCases {
 		t.Run(tc.event+" from "+tc.file, func(t *testing.T) {

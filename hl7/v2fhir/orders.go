@@ -7,12 +7,14 @@ import (
 // group is one order (ORC and/or OBR, or ORC and RXA) with its results.
 type group struct {
 	orc, obr, rxa, rxr int
+	tq1                int
+	spm                []int
 	obx                []int
 	notes              []int // NTE after the OBR (or ORC): the order's notes
 	obxNotes           [][]int
 }
 
-func newGroup() group { return group{orc: -1, obr: -1, rxa: -1, rxr: -1} }
+func newGroup() group { return group{orc: -1, obr: -1, rxa: -1, rxr: -1, tq1: -1} }
 
 func (g *group) empty() bool { return g.orc < 0 && g.obr < 0 && g.rxa < 0 }
 
@@ -66,6 +68,14 @@ func (c *conv) groups(x segIndex) error {
 				}
 			}
 			g.rxa = i
+		case "TQ1":
+			if !g.empty() && g.tq1 < 0 {
+				g.tq1 = i
+			}
+		case "SPM":
+			if !g.empty() {
+				g.spm = append(g.spm, i)
+			}
 		case "RXR":
 			if g.rxa >= 0 && g.rxr < 0 {
 				g.rxr = i
@@ -147,10 +157,12 @@ func (c *conv) group(g *group) error {
 		return c.immunization(g, orcP)
 	}
 	ids := c.orderIDs(orcP, obrP)
-	// The ServiceRequest: for orders always; for results when there is an
-	// ORC (the IG's "IF ORC VALUED").
+	// The ServiceRequest: for orders always; for results also without an
+	// ORC (the IG's ORU map has it only "IF ORC VALUED"; LinuxForHealth's
+	// converter makes it from the OBR alone, and the OBR's placer, filler,
+	// code and requester have no other home).
 	srID := ""
-	if c.ev.structure == order || orcP != nil {
+	if c.ev.structure == order || orcP != nil || obrP != nil {
 		srID = c.serviceRequestID(ids, orcP, obrP, g)
 	}
 	drID := ""
@@ -172,21 +184,29 @@ func (c *conv) group(g *group) error {
 	if scope == "|" {
 		scope = srID + drID
 	}
+	specIDs := make([]string, 0, len(g.spm))
+	for _, i := range g.spm {
+		specIDs = append(specIDs, c.specimen(i, scope, srID))
+	}
+	firstSpec := ""
+	if len(specIDs) > 0 {
+		firstSpec = specIDs[0]
+	}
 	obsIDs := make([]string, 0, len(g.obx))
 	for k, i := range g.obx {
-		id, err := c.observation(i, g.obxNotes[k], &obsLink{scope: scope, srID: srID, drID: drID, effective: eff}, "")
+		id, err := c.observation(i, g.obxNotes[k], &obsLink{scope: scope, srID: srID, drID: drID, effective: eff, specimen: firstSpec}, "")
 		if err != nil {
 			return err
 		}
 		obsIDs = append(obsIDs, id)
 	}
 	if srID != "" {
-		if err := c.serviceRequest(srID, ids, orcP, obrP, g, obsIDs); err != nil {
+		if err := c.serviceRequest(srID, ids, orcP, obrP, g, obsIDs, specIDs); err != nil {
 			return err
 		}
 	}
 	if drID != "" {
-		return c.diagnosticReport(drID, ids, orcP, obrP, g, srID, obsIDs)
+		return c.diagnosticReport(drID, ids, orcP, obrP, g, srID, obsIDs, specIDs)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package v2fhir
 
 import (
+	"strings"
+
 	"github.com/hl7gw/gateway/hl7"
 )
 
@@ -68,16 +70,20 @@ func (c *conv) patient(x segIndex) error {
 	var f [64]hl7.Field
 	c.segCopy(x.pid, &f)
 	v, auth := c.patientKey(f[3])
-	loc := "PID-3"
 	if v == "" { // before v2.3.1 the external id (PID-2) or alternate id (PID-4)
 		if v, auth = c.patientKey(f[2]); v == "" {
 			v, auth = c.patientKey(f[4])
 		}
 	}
 	if v == "" {
-		return errorf(codeRequiredMissing, loc, "no patient identifier (PID-3, PID-2 or PID-4) to derive the Patient id from")
+		// No identifier: a Patient only this message names (never one
+		// guessed from name and birth date, which could merge two people).
+		c.warn(codeRequiredMissing, at{"PID", x.pid, 3}, "no patient identifier (PID-3, PID-2 or PID-4): the Patient's id is this message's")
+		h := c.msg.Header()
+		c.patientID = c.id("Patient", "message", h.ControlID, c.str(firstComponent(c.msg.MSH().Field(7).Raw(), c.d.Component)))
+	} else {
+		c.patientID = c.id("Patient", v, auth)
 	}
-	c.patientID = c.id("Patient", v, auth)
 	var mergedID string
 	if c.ev.structure == adtMerge && x.mrg >= 0 {
 		mrg := c.seg(x.mrg)
@@ -95,12 +101,16 @@ func (c *conv) patient(x segIndex) error {
 		w.strB("valueString", mm)
 		w.end(e, '}')
 	}
-	if valued(first(f[17]), 1) {
-		e := w.obj("")
+	if e := w.obj(""); true {
 		w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-religion")
-		c.cwe(w, "valueCodeableConcept", first(f[17]), "0006", nil)
-		w.end(e, '}')
+		if c.cwe(w, "valueCodeableConcept", first(f[17]), "0006", nil) {
+			w.end(e, '}')
+		} else {
+			w.b = w.b[:e]
+		}
 	}
+	c.usCoreRace(w, f[10], "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race", "0005")
+	c.usCoreRace(w, f[22], "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity", "0189")
 	if bp := trimB(c.txt(f[23].Rep(1).Raw())); len(bp) > 0 {
 		e := w.obj("")
 		w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-birthPlace")
@@ -141,11 +151,7 @@ func (c *conv) patient(x segIndex) error {
 
 	c.code(w, "gender", c.cps(first(f[8]), 1), "0001", vocabAdministrativeSex, "")
 
-	if bd := c.str(firstComponent(f[7].Raw(), c.d.Component)); bd != "" {
-		p, ok := parseDTM(bd)
-		if !ok {
-			return errorf(codeDataType, "PID-7", "birth date is not an HL7 date/time (DTM)")
-		}
+	if p, ok := c.parseTime(f[7].Raw(), at{"PID", x.pid, 7}); ok {
 		w.str("birthDate", p.date())
 		if len(p.digits) > 8 {
 			m := w.obj("_birthDate")
@@ -158,14 +164,11 @@ func (c *conv) patient(x segIndex) error {
 			w.end(m, '}')
 		}
 	}
-	death, err := c.dtm(f[29].Raw(), at{"PID", x.pid, 29})
-	if err != nil {
-		return err
-	}
+	death := c.dtm(f[29].Raw(), at{"PID", x.pid, 29})
 	if death != "" {
 		w.str("deceasedDateTime", death)
-	} else if t, ok := vocabYesNoIndicator[c.cps(first(f[30]), 1)]; ok {
-		w.raw("deceasedBoolean", t.Code)
+	} else if b, ok := yesNo(c.cps(first(f[30]), 1)); ok {
+		w.raw("deceasedBoolean", b)
 	}
 
 	addr := w.arr("address")
@@ -175,8 +178,8 @@ func (c *conv) patient(x segIndex) error {
 	c.cwe(w, "maritalStatus", first(f[16]), "0002", vocabMaritalStatus)
 	if n := c.cps(first(f[25]), 1); allDigits(n) && len(n) < 9 {
 		w.raw("multipleBirthInteger", trimZeros(n))
-	} else if t, ok := vocabYesNoIndicator[c.cps(first(f[24]), 1)]; ok {
-		w.raw("multipleBirthBoolean", t.Code)
+	} else if b, ok := yesNo(c.cps(first(f[24]), 1)); ok {
+		w.raw("multipleBirthBoolean", b)
 	}
 
 	contacts := w.arr("contact")
@@ -229,12 +232,8 @@ func (c *conv) contact(w *jw, i int) {
 	}
 	m := w.obj("")
 	rel := w.arr("relationship")
-	if valued(first(f[3]), 1) {
-		c.cwe(w, "", first(f[3]), "0063", vocabRelationship)
-	}
-	if valued(first(f[7]), 1) {
-		c.cwe(w, "", first(f[7]), "0131", nil)
-	}
+	c.cwe(w, "", first(f[3]), "0063", vocabRelationship)
+	c.cwe(w, "", first(f[7]), "0131", nil)
 	w.end(rel, ']')
 	if r := first(f[2]); len(trimB(r.Raw())) > 0 {
 		n := w.obj("name")
@@ -295,6 +294,92 @@ func (c *conv) merge(x segIndex) error {
 	w.end(l, ']')
 	c.finish(w, start, "Patient", id, Updated, false)
 	return nil
+}
+
+// yesNo maps an HL7 table 0136 indicator through the IG's YesNoIndicator
+// map; senders' spelled-out forms (YES, NO, T, F, TRUE, FALSE, any case)
+// are read as Y and N.
+func yesNo(v string) (string, bool) {
+	switch strings.ToUpper(v) {
+	case "YES", "T", "TRUE":
+		v = "Y"
+	case "NO", "F", "FALSE":
+		v = "N"
+	default:
+		v = strings.ToUpper(v)
+	}
+	t, ok := vocabYesNoIndicator[v]
+	return t.Code, ok
+}
+
+// omb are the OMB race and ethnicity categories (CDC race and ethnicity
+// code system): US Core's ombCategory; other codes are "detailed".
+var omb = map[string]bool{
+	"1002-5": true, "2028-9": true, "2054-5": true, "2076-8": true, "2106-3": true,
+	"2135-2": true, "2186-5": true, "UNK": true, "ASKU": true,
+}
+
+// usCoreRace writes PID-10 (race) or PID-22 (ethnicity) as the US Core
+// race or ethnicity extension: each code as ombCategory or detailed, CDC
+// race and ethnicity codes (nnnn-n, the codes of HL7 table 0005 since
+// v2.5) in their code system, others (table 0189's H, N, U) in their own,
+// and the text the extension requires (the displays, else the codes).
+func (c *conv) usCoreRace(w *jw, f hl7.Field, url, table string) {
+	e := w.obj("")
+	w.str("url", url)
+	a := w.arr("extension")
+	var text []string
+	reps(f, func(r hl7.Rep) {
+		code := c.cps(r, 1)
+		if code == "" {
+			return
+		}
+		system := systemURI(c.cps(r, 3))
+		switch {
+		case cdcRaceCode(code):
+			system = "urn:oid:2.16.840.1.113883.6.238"
+		case system == "":
+			system = tableSystem(table)
+		}
+		kind := "detailed"
+		if omb[code] {
+			kind = "ombCategory"
+		}
+		m := w.obj("")
+		w.str("url", kind)
+		vc := w.obj("valueCoding")
+		w.str("system", system)
+		w.str("code", code)
+		disp := c.cps(r, 2)
+		w.str("display", disp)
+		w.end(vc, '}')
+		w.end(m, '}')
+		if disp == "" {
+			disp = code
+		}
+		text = append(text, disp)
+	})
+	if len(text) > 0 {
+		m := w.obj("")
+		w.str("url", "text")
+		w.str("valueString", strings.Join(text, ", "))
+		w.end(m, '}')
+	}
+	w.end(a, ']')
+	if len(text) == 0 {
+		w.b = w.b[:e]
+		return
+	}
+	w.end(e, '}')
+}
+
+// cdcRaceCode reports whether code has the CDC race and ethnicity code
+// system's form (nnnn-n) or is one of its null codes.
+func cdcRaceCode(code string) bool {
+	if code == "UNK" || code == "ASKU" {
+		return true
+	}
+	return len(code) == 6 && code[4] == '-' && allDigits(code[:4]) && allDigits(code[5:])
 }
 
 // trimZeros drops leading zeros of a digit string ("007" -> "7").

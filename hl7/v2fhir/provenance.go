@@ -37,6 +37,9 @@ func (a at) String(c *conv) string {
 // the application MSH-3) as its author and the message (control id MSH-10)
 // as its source entity.
 func (c *conv) provenance(msh hl7.Segment) error {
+	if len(c.entries) == 0 {
+		return nil // nothing converted: no Provenance (its target is required)
+	}
 	h := c.msg.Header()
 	var f [19]hl7.Field
 	msh.SplitFields(f[1:])
@@ -64,10 +67,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 	w.end(t, ']')
 	if x := c.index().evn; x >= 0 {
 		evn := c.seg(x)
-		occurred, err := c.dtm(evn[6].Raw(), at{"EVN", x, 6})
-		if err != nil {
-			return err
-		}
+		occurred := c.dtm(evn[6].Raw(), at{"EVN", x, 6})
 		w.str("occurredDateTime", occurred)
 	}
 	w.str("recorded", recorded)

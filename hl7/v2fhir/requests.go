@@ -9,7 +9,7 @@ var priorities = map[string]string{"S": "stat", "A": "asap", "R": "routine", "P"
 
 // serviceRequest converts ORC and OBR to a ServiceRequest. An ORC-1 of NW
 // (new order) creates it; any other order control updates it.
-func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, g *group, obs []string) error {
+func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, g *group, obs, specimens []string) error {
 	op := Updated
 	control, orderStatus := "", ""
 	if orc != nil {
@@ -20,22 +20,31 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 	} else if c.ev.structure == order {
 		op = Created
 	}
+	// occurrence: the requested time (OBR-6), else the observation time
+	// (OBR-7), the order's effective time (ORC-15), the quantity/timing
+	// start (OBR-27.4, ORC-7.4) or TQ1-7, the first valued.
 	var occurrence, authored string
-	var err error
 	if obr != nil {
-		if occurrence, err = c.dtm(obr[6].Raw(), at{"OBR", g.obr, 6}); err != nil {
-			return err
+		occurrence = c.dtm(obr[6].Raw(), at{"OBR", g.obr, 6})
+		if occurrence == "" {
+			occurrence = c.dtm(obr[7].Raw(), at{"OBR", g.obr, 7})
 		}
 	}
 	if occurrence == "" && orc != nil {
-		if occurrence, err = c.dtm(first(orc[7]).Component(4).Raw(), at{"ORC", g.orc, 7}); err != nil {
-			return err
-		}
+		occurrence = c.dtm(orc[15].Raw(), at{"ORC", g.orc, 15})
+	}
+	if occurrence == "" && obr != nil {
+		occurrence = c.dtm(first(obr[27]).Component(4).Raw(), at{"OBR", g.obr, 27})
+	}
+	if occurrence == "" && orc != nil {
+		occurrence = c.dtm(first(orc[7]).Component(4).Raw(), at{"ORC", g.orc, 7})
+	}
+	if occurrence == "" && g.tq1 >= 0 {
+		tq1 := c.seg(g.tq1)
+		occurrence = c.dtm(tq1[7].Raw(), at{"TQ1", g.tq1, 7})
 	}
 	if orc != nil {
-		if authored, err = c.dtm(orc[9].Raw(), at{"ORC", g.orc, 9}); err != nil {
-			return err
-		}
+		authored = c.dtm(orc[9].Raw(), at{"ORC", g.orc, 9})
 	}
 	requester := ""
 	if orc != nil {
@@ -87,12 +96,15 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 	if obr != nil {
 		rc := w.arr("reasonCode")
 		reps(obr[31], func(r hl7.Rep) {
-			if valued(r, 1) || valued(r, 2) {
-				c.cwe(w, "", r, "", nil)
-			}
+			c.cwe(w, "", r, "", nil)
 		})
 		w.end(rc, ']')
 	}
+	sp := w.arr("specimen")
+	for _, s := range specimens {
+		w.refElem("Specimen", s)
+	}
+	w.end(sp, ']')
 	if c.ev.structure == order {
 		si := w.arr("supportingInfo")
 		for _, o := range obs {
@@ -108,27 +120,17 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 // diagnosticReport converts an ORU's OBR to a DiagnosticReport with its
 // Observations as results. It is created unless OBR-25 says the report
 // is a correction (C) or cancelled (X): then updated.
-func (c *conv) diagnosticReport(id string, ids orderIDs, orc, obr *[64]hl7.Field, g *group, srID string, obs []string) error {
+func (c *conv) diagnosticReport(id string, ids orderIDs, orc, obr *[64]hl7.Field, g *group, srID string, obs, specimens []string) error {
 	_ = orc
 	status := c.cps(first(obr[25]), 1)
 	op := Created
 	if status == "C" || status == "X" {
 		op = Updated
 	}
-	eff, err := c.dtm(obr[7].Raw(), at{"OBR", g.obr, 7})
-	if err != nil {
-		return err
-	}
-	effEnd, err := c.dtm(obr[8].Raw(), at{"OBR", g.obr, 8})
-	if err != nil {
-		return err
-	}
+	eff := c.dtm(obr[7].Raw(), at{"OBR", g.obr, 7})
+	effEnd := c.dtm(obr[8].Raw(), at{"OBR", g.obr, 8})
 	var issued string
-	if v := c.str(firstComponent(obr[22].Raw(), c.d.Component)); v != "" {
-		p, ok := parseDTM(v)
-		if !ok {
-			return errorf(codeDataType, at{"OBR", g.obr, 22}.String(c), "not an HL7 date/time (DTM)")
-		}
+	if p, ok := c.parseTime(obr[22].Raw(), at{"OBR", g.obr, 22}); ok {
 		issued = p.instant(c.zone)
 	}
 	w := &c.w
@@ -152,9 +154,7 @@ func (c *conv) diagnosticReport(id string, ids orderIDs, orc, obr *[64]hl7.Field
 		c.code(w, "status", status, "0123", vocabResultStatusReport, "unknown")
 	}
 	cat := w.arr("category")
-	if valued(first(obr[24]), 1) {
-		c.cwe(w, "", first(obr[24]), "0074", nil)
-	}
+	c.cwe(w, "", first(obr[24]), "0074", nil)
 	w.end(cat, ']')
 	if !c.cwe(w, "code", first(obr[4]), "", nil) {
 		absent(w, "code") // DiagnosticReport.code is required
@@ -172,6 +172,11 @@ func (c *conv) diagnosticReport(id string, ids orderIDs, orc, obr *[64]hl7.Field
 		w.str("effectiveDateTime", eff)
 	}
 	w.str("issued", issued)
+	sp := w.arr("specimen")
+	for _, s := range specimens {
+		w.refElem("Specimen", s)
+	}
+	w.end(sp, ']')
 	res := w.arr("result")
 	for _, o := range obs {
 		w.refElem("Observation", o)

@@ -1,0 +1,64 @@
+package v2fhir
+
+import (
+	"github.com/hl7gw/gateway/hl7"
+)
+
+// specimen converts an SPM to a Specimen and returns its id: from the
+// specimen id (SPM-2, placer^filler), else the order group and the set id
+// (SPM-1). Specimens are always updated: their details arrive over
+// several orders and results.
+func (c *conv) specimen(i int, scope, srID string) string {
+	var f [64]hl7.Field
+	c.segCopy(i, &f)
+	sid := first(f[2])
+	placer, filler := string(trimB(c.txt(sub(sid, 1, 1)))), string(trimB(c.txt(sub(sid, 2, 1))))
+	var id string
+	if placer != "" || filler != "" {
+		id = c.id("Specimen", placer, c.str(sub(sid, 1, 2)), filler, c.str(sub(sid, 2, 2)))
+	} else {
+		id = c.id("Specimen", "group", scope, c.cps(first(f[1]), 1))
+	}
+	id = c.unique("Specimen", id)
+	collected := c.dtm(first(f[17]).Component(1).Raw(), at{"SPM", i, 17})
+	received := c.dtm(f[18].Raw(), at{"SPM", i, 18})
+
+	w := &c.w
+	s := c.begin(w, "Specimen", id)
+	ids := w.arr("identifier")
+	for _, e := range [...]struct {
+		comp int
+		typ  string
+	}{{1, "PLAC"}, {2, "FILL"}} {
+		v := trimB(c.txt(sub(sid, e.comp, 1)))
+		if len(v) == 0 {
+			continue
+		}
+		m := w.obj("")
+		t := w.obj("type")
+		ca := w.arr("coding")
+		c.coding(w, tableSystem("0203"), []byte(e.typ), nil)
+		w.end(ca, ']')
+		w.end(t, '}')
+		comp := sid.Component(e.comp)
+		w.str("system", hd{string(trimB(c.txt(comp.Sub(2)))), string(trimB(c.txt(comp.Sub(3)))), string(trimB(c.txt(comp.Sub(4))))}.system())
+		w.strB("value", v)
+		w.end(m, '}')
+	}
+	w.end(ids, ']')
+	c.cwe(w, "type", first(f[4]), "0487", nil)
+	c.subject(w, "subject")
+	w.str("receivedTime", received)
+	if srID != "" {
+		r := w.arr("request")
+		w.refElem("ServiceRequest", srID)
+		w.end(r, ']')
+	}
+	col := w.obj("collection")
+	w.str("collectedDateTime", collected)
+	c.cwe(w, "method", first(f[7]), "0488", nil)
+	c.cwe(w, "bodySite", first(f[8]), "0550", nil)
+	w.end(col, '}')
+	c.finish(w, s, "Specimen", id, Updated, true)
+	return id
+}
