@@ -85,6 +85,9 @@ func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc st
 	d.invariants(n, ti.invariants, loc, res, root)
 	if ti.resource {
 		d.dom3(obj, loc)
+		if obj["meta"] != nil {
+			d.metaProfiles(obj, ti.name, loc)
+		}
 	}
 	for _, e := range ti.required {
 		if !present(obj, e) {

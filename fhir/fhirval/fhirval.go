@@ -18,12 +18,15 @@
 //     of every element present, evaluated with package fhirpath; findings
 //     carry the element's location and the invariant key ("pat-1: ...");
 //     the core's own extensions are checked for context, modifier use and
-//     value type (extensions.go).
+//     value type (extensions.go); meta.profile is checked against the
+//     core's definitions and profiles (profiles.go); Bundles follow the
+//     Java validator's Bundle rules (bundle.go).
 //     Codes of external terminologies (SNOMED CT, LOINC, UCUM, MIME types)
 //     are not checked.
 //
 // Strict mode makes every finding an error (but an invariant whose
-// evaluation ran out of budget, a warning). Lenient mode refuses only what
+// evaluation ran out of budget, and a meta.profile that names a profile
+// beyond the core definitions, are warnings). Lenient mode refuses only what
 // downstream consumers could not read at all (not a JSON object, no or an
 // unknown resourceType) and turns everything else into warnings.
 //

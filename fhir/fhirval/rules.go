@@ -17,9 +17,7 @@ import (
 //
 //   - every resource id (root, contained, Bundle entries) follows
 //     [A-Za-z0-9\-\.]{1,64};
-//   - Bundle.entry.fullUrl is an absolute URI; a link relation occurs at
-//     most once; a literal reference inside a Bundle that matches several
-//     entries, or names a version the Bundle does not hold, is an error;
+//   - the Bundle rules of bundle.go;
 //   - Attachment.size equals the length of the decoded Attachment.data;
 //   - per-1: Period.start is not after Period.end;
 //   - que-12: a Questionnaire item with several enableWhen has
@@ -80,73 +78,6 @@ func (r *rules) resource(o map[string]any, rt, loc string) {
 		r.bundle(o, loc)
 	case "SearchParameter":
 		r.searchParameter(o, loc)
-	}
-}
-
-var absoluteURI = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
-
-func (r *rules) bundle(o map[string]any, loc string) {
-	links, _ := o["link"].([]any)
-	seen := map[string]bool{}
-	for i, l := range links {
-		rel, _ := obj(l)["relation"].(string)
-		if rel == "" {
-			continue
-		}
-		if seen[rel] {
-			r.add(validation.CodeDuplicateKey, loc+".link["+strconv.Itoa(i)+"]", "link relation occurs more than once")
-		}
-		seen[rel] = true
-	}
-	entries, _ := o["entry"].([]any)
-	versions := map[string][]string{} // "Type/id" -> meta.versionId of each entry
-	for i, e := range entries {
-		em := obj(e)
-		eloc := loc + ".entry[" + strconv.Itoa(i) + "]"
-		if fu, ok := em["fullUrl"].(string); ok && !absoluteURI.MatchString(fu) {
-			r.add(validation.CodeDataType, eloc, "fullUrl must be an absolute URI")
-		}
-		res := obj(em["resource"])
-		rt, _ := res["resourceType"].(string)
-		id, _ := res["id"].(string)
-		if rt == "" || id == "" {
-			continue
-		}
-		vid, _ := obj(res["meta"])["versionId"].(string)
-		versions[rt+"/"+id] = append(versions[rt+"/"+id], vid)
-	}
-	for i, e := range entries {
-		em := obj(e)
-		r.references(em["resource"], loc+".entry["+strconv.Itoa(i)+"].resource", versions)
-	}
-}
-
-// references checks literal relative references inside one Bundle entry
-// against the Bundle's entries.
-func (r *rules) references(v any, loc string, versions map[string][]string) {
-	switch t := v.(type) {
-	case []any:
-		for i, e := range t {
-			r.references(e, loc+"["+strconv.Itoa(i)+"]", versions)
-		}
-	case map[string]any:
-		if ref, ok := t["reference"].(string); ok {
-			target, ver, _ := strings.Cut(ref, "/_history/")
-			vs, found := versions[target]
-			switch {
-			case !found:
-			case ver == "" && len(vs) > 1:
-				r.add(validation.CodeDuplicateKey, loc, "reference matches more than one Bundle entry")
-			case ver != "" && !contains(vs, ver):
-				r.add(validation.CodeUnknownKey, loc, "referenced version is not in the Bundle")
-			}
-		}
-		for k, e := range t {
-			if k == "resource" || k == "contained" {
-				continue // nested resources have their own scope
-			}
-			r.references(e, loc+"."+safeName(k), versions)
-		}
 	}
 }
 
