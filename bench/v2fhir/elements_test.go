@@ -2,6 +2,7 @@ package v2fhir
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hl7gw/gateway/fhir/fhirpath"
@@ -46,7 +47,7 @@ var elements = []element{
 	{name: "Patient.link (merge)", fhir: []string{"Patient.link"}, src: []string{"MRG-1"}},
 	{name: "next of kin (contact|RelatedPerson)", fhir: []string{"Patient.contact", "RelatedPerson.name | RelatedPerson.relationship"}, src: []string{"NK1-2", "NK1-3"}},
 
-	{name: "Encounter.identifier", fhir: []string{"Encounter.identifier.value"}, src: []string{"PV1-19"}},
+	{name: "Encounter.identifier", fhir: []string{"Encounter.identifier.value"}, src: []string{"PV1-19.1"}},
 	{name: "Encounter.class", fhir: []string{"Encounter.class"}, src: []string{"PV1-2"}},
 	{name: "Encounter.type", fhir: []string{"Encounter.type"}, src: []string{"PV1-4"}},
 	{name: "Encounter.period.start", fhir: []string{"Encounter.period.start"}, src: []string{"PV1-44"}},
@@ -108,11 +109,26 @@ func isType(typ string) func(*source) bool {
 	return func(s *source) bool { return strings.HasPrefix(s.messageType, typ+"^") }
 }
 
-// numericWithUnit: an OBX with a numeric value (NM, SN) and a unit.
+// numericWithUnit: an OBX with a unit and a numeric value: an NM whose
+// OBX-5 is a number, or an SN whose first number (component 2) is one.
 func numericWithUnit(s *source) bool {
 	return s.anySegment("OBX", func(get func(int, int) []string) bool {
 		vt := get(2, 0)
-		return len(vt) > 0 && (vt[0] == "NM" || vt[0] == "SN") && len(get(5, 0)) > 0 && len(get(6, 1)) > 0
+		if len(vt) == 0 || len(get(6, 1)) == 0 {
+			return false
+		}
+		var num []string
+		switch vt[0] {
+		case "NM":
+			num = get(5, 0)
+		case "SN":
+			num = get(5, 2)
+		}
+		if len(num) == 0 {
+			return false
+		}
+		_, err := strconv.ParseFloat(strings.TrimSpace(num[0]), 64)
+		return err == nil
 	})
 }
 

@@ -12,7 +12,7 @@ const adt = "MSH|^~\\&|APP|FAC|||20240102||ADT^A01^ADT_A01|1|P|2.5\r" +
 	"PID|1||123^^^HOSP^MR~456^^^SSA^SS||DOE^JOHN^^^DR||19700101|M|||1 MAIN ST^^TOWN^ST^12345||\"\"|^NET^Internet^a@b.example\r" +
 	"PV1|1|I|WARD^101^A\r" +
 	"OBX|1|NM|8867-4^Heart rate^LN||72|/min\r" +
-	"OBX|2|ST|8302-2^Height^LN||tall|cm\r"
+	"OBX|2|ST|8302-2^Height^LN||tall|cm|||||F||||||^^^\"\"\r"
 
 func TestReadSource(t *testing.T) {
 	s, err := readSource([]byte(adt))
@@ -31,6 +31,7 @@ func TestReadSource(t *testing.T) {
 		{"a whole field is read as written", "PID-7", []string{"19700101"}},
 		{"HL7's explicit null is no value", "PID-13", nil},
 		{"a repetition of only separators is no value", "PID-14.1", nil},
+		{"a field of separators and explicit nulls is no value", "OBX-17", nil},
 		{"a later component of a field is read", "PID-14.4", []string{"a@b.example"}},
 		{"MSH fields are numbered from the field separator", "MSH-10", []string{"1"}},
 		{"MSH-1 is the field separator", "MSH-1", []string{"|"}},
@@ -65,6 +66,10 @@ func TestConditionsReadTheRightSegment(t *testing.T) {
 	s2, _ := readSource([]byte(strings.Replace(adt, "||72|/min", "||72|", 1)))
 	if numericWithUnit(s2) {
 		t.Error("a unit on an ST OBX counts for the numeric one")
+	}
+	s3, _ := readSource([]byte(strings.Replace(adt, "||72|/min", "||/min|65-99", 1)))
+	if numericWithUnit(s3) {
+		t.Error("an NM OBX whose value is no number counts as numeric")
 	}
 }
 

@@ -51,8 +51,8 @@ func readSource(b []byte) (*source, error) {
 
 // values returns the non-empty values at a location "SEG-F" or "SEG-F.C",
 // over every occurrence of the segment and every repetition of the field.
-// A component location yields its first subcomponent's text; HL7's
-// explicit null "" counts as empty.
+// A component location yields its first subcomponent's text; a value
+// that is only separators, blanks and HL7's explicit null "" is empty.
 func (s *source) values(loc string) []string {
 	seg, field, comp := parseLoc(loc)
 	var out []string
@@ -97,11 +97,25 @@ func (s *source) fieldValues(f []string, field, comp int) []string {
 			}
 			v = strings.Split(cs[comp-1], s.sub)[0]
 		}
-		if v != `""` && strings.Trim(v, s.comp+s.sub+" ") != "" {
+		if s.hasText(v) {
 			out = append(out, v)
 		}
 	}
 	return out
+}
+
+// hasText reports whether a field, component or subcomponent v holds a
+// value: some part of it between separators is neither blank nor HL7's
+// explicit null "".
+func (s *source) hasText(v string) bool {
+	for _, c := range strings.Split(v, s.comp) {
+		for _, p := range strings.Split(c, s.sub) {
+			if p = strings.TrimSpace(p); p != "" && p != `""` {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // anySegment reports whether some occurrence of segment seg satisfies
