@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/hl7"
 )
 
 type responseBundle struct {
@@ -186,8 +188,8 @@ func TestRESTHL7AnswersWithTheACK(t *testing.T) {
 			if tc.wantCode == "" {
 				return
 			}
-			if got := ackCode(body); got != tc.wantCode {
-				t.Errorf("ACK code %q, want %q: %q", got, tc.wantCode, body)
+			if info, err := hl7.ParseACK(body); err != nil || info.Code != tc.wantCode {
+				t.Errorf("ACK code %q (%v), want %q: %q", info.Code, err, tc.wantCode, body)
 			}
 			if got := resp.Header.Get("X-HL7-Ack-Code"); got != tc.wantCode {
 				t.Errorf("X-HL7-Ack-Code %q", got)

@@ -7,24 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzAckCode: any bytes give "" or one of the six acknowledgement codes,
-// and a well-formed ACK gives its MSA-1.
-func FuzzAckCode(f *testing.F) {
-	f.Add([]byte("MSH|^~\\&|GW|F|A|B|20240101||ACK^A01^ACK|1|P|2.5\rMSA|AA|MSG1\r"))
-	f.Add([]byte("FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&\rMSA|AE|1\rMSH|^~\\&\rMSA|AR|2\rBTS|2\rFTS|1\r"))
-	f.Fuzz(func(t *testing.T, ack []byte) {
-		got := ackCode(ack)
-		switch got {
-		case "", "AA", "AE", "AR", "CA", "CE", "CR":
-		default:
-			t.Fatalf("ackCode = %q", got)
-		}
-		if got != "" && !bytes.Contains(ack, []byte("MSA")) {
-			t.Fatalf("code %q without an MSA segment", got)
-		}
-	})
-}
-
 // FuzzPreferReturn: any header gives "" or one of the three return
 // preferences.
 func FuzzPreferReturn(f *testing.F) {

@@ -15,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/hl7gw/gateway/hl7"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 	"github.com/hl7gw/gateway/validation"
@@ -83,7 +84,7 @@ func TestGRPCSubmitHL7AndStreamHL7AnswerWithTheACK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetAckCode() != "AA" || ackCode(resp.GetAck()) != "AA" || resp.GetOutcome().GetDeliveries()[0].GetTopic() != "hl7.adt.a01" {
+	if info, err := hl7.ParseACK(resp.GetAck()); err != nil || resp.GetAckCode() != "AA" || info.Code != "AA" || resp.GetOutcome().GetDeliveries()[0].GetTopic() != "hl7.adt.a01" {
 		t.Errorf("unexpected answer %v", resp)
 	}
 

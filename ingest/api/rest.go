@@ -78,12 +78,12 @@ func (s *Service) PostHL7(ctx context.Context, req *gatewayv1.PostHL7Request) (*
 	if s.hl7 == nil {
 		return nil, errNoHL7
 	}
-	ack, out := s.hl7.SubmitHL7(ctx, req.GetBody().GetData())
-	s.logOutcome("PostHL7", "", out)
+	a := s.hl7.Answer(ctx, req.GetBody().GetData())
+	s.logOutcome("PostHL7", "", a.Outcome)
 	return s.send(ctx, answer{
-		httpCode: httpStatus(out, false), grpcCode: grpcCode(out), out: out,
-		header:      metadata.Pairs("x-hl7-ack-code", ackCode(ack)),
-		contentType: contentTypeHL7, body: ack,
+		httpCode: httpStatus(a.Outcome, false), grpcCode: grpcCode(a.Outcome), out: a.Outcome,
+		header:      metadata.Pairs("x-hl7-ack-code", a.Code),
+		contentType: contentTypeHL7, body: a.ACK,
 	})
 }
 

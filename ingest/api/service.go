@@ -20,16 +20,19 @@ import (
 
 	"github.com/hl7gw/gateway/fhir"
 	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
 // HL7Submitter runs one HL7 v2 message or FHS/BHS batch through the HL7
-// pipeline and returns the ACK to send (nil when MSH-15 asked for none) and
-// the outcome. It blocks until the broker answered or ctx ended and must be
-// safe for concurrent use. hl7door's Door implements it.
+// pipeline and returns the ACK to send (empty when MSH-15 asked for none),
+// its MSA-1 code and the outcome: the service reports the code the door
+// chose and never reads it out of the ACK. It blocks until the broker
+// answered or ctx ended and must be safe for concurrent use. hl7door's Door
+// implements it.
 type HL7Submitter interface {
-	SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipeline.Outcome)
+	Answer(ctx context.Context, raw []byte) hl7door.Answer
 }
 
 // FHIRSubmitter runs one FHIR request through the FHIR pipeline; the
@@ -115,10 +118,10 @@ func (s *Service) SubmitHL7(ctx context.Context, req *gatewayv1.SubmitHL7Request
 	if int64(len(req.GetMessage())) > s.opts.MaxBodyBytes {
 		return nil, status.Errorf(codes.ResourceExhausted, "message of %d bytes exceeds the limit of %d", len(req.GetMessage()), s.opts.MaxBodyBytes)
 	}
-	ack, out := s.hl7.SubmitHL7(ctx, req.GetMessage())
-	resp := &gatewayv1.SubmitHL7Response{Ack: ack, AckCode: ackCode(ack), Outcome: protoOutcome(out)}
-	s.logOutcome("SubmitHL7", "", out)
-	if err := grpcError(out, s.opts.RetryAfter, resp); err != nil {
+	a := s.hl7.Answer(ctx, req.GetMessage())
+	resp := &gatewayv1.SubmitHL7Response{Ack: a.ACK, AckCode: a.Code, Outcome: protoOutcome(a.Outcome)}
+	s.logOutcome("SubmitHL7", "", a.Outcome)
+	if err := grpcError(a.Outcome, s.opts.RetryAfter, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil

@@ -61,9 +61,9 @@ func (s *Service) StreamHL7(stream grpc.BidiStreamingServer[gatewayv1.StreamHL7R
 			return status.Errorf(codes.ResourceExhausted, "message of %d bytes exceeds the limit of %d (grpc.max.message.bytes)", n, s.opts.MaxBodyBytes)
 		}
 		resp := &gatewayv1.StreamHL7Response{Sequence: seq}
-		ack, out := s.hl7.SubmitHL7(ctx, got.req.GetMessage())
-		s.logOutcome("StreamHL7", "", out)
-		resp.Ack, resp.AckCode, resp.Outcome = ack, ackCode(ack), protoOutcome(out)
+		a := s.hl7.Answer(ctx, got.req.GetMessage())
+		s.logOutcome("StreamHL7", "", a.Outcome)
+		resp.Ack, resp.AckCode, resp.Outcome = a.ACK, a.Code, protoOutcome(a.Outcome)
 		if err := stream.Send(resp); err != nil {
 			return err
 		}

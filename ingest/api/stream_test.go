@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -23,12 +24,12 @@ import (
 // fixedAck answers every message AA after delay.
 type fixedAck struct{ delay time.Duration }
 
-func (f fixedAck) SubmitHL7(ctx context.Context, _ []byte) ([]byte, pipeline.Outcome) {
+func (f fixedAck) Answer(ctx context.Context, _ []byte) hl7door.Answer {
 	select {
 	case <-time.After(f.delay):
 	case <-ctx.Done():
 	}
-	return []byte("MSH|^~\\&|GW||||||ACK|1|P|2.5\rMSA|AA|1\r"), pipeline.Outcome{Status: pipeline.Accepted}
+	return hl7door.Answer{ACK: []byte("MSH|^~\\&|GW||||||ACK|1|P|2.5\rMSA|AA|1\r"), Code: "AA", Outcome: pipeline.Outcome{Status: pipeline.Accepted}}
 }
 
 // streamClient serves svc on a real gRPC server and returns a client.

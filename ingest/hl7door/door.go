@@ -65,12 +65,10 @@ func NewDoor(p *pipeline.Pipeline[Request, *Parsed], logger *slog.Logger, opts .
 // when enhanced-mode MSH-15 says no acknowledgement is wanted for the
 // outcome: empty, not nil, so that an MLLP server writes nothing and keeps
 // the connection. For a batch, out is the worst outcome of its messages.
+// Answer does the same and also returns the ACK's code.
 func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipeline.Outcome) {
-	if hl7.IsBatch(raw) {
-		return d.submitBatch(ctx, raw)
-	}
-	m, out := d.submitOne(ctx, raw)
-	return d.ack(m, raw, out), out
+	a := d.Answer(ctx, raw)
+	return a.ACK, a.Outcome
 }
 
 // submitOne runs one message through the pipeline and logs a failure. m is
@@ -103,13 +101,14 @@ func (d *Door) submitPipeline(ctx context.Context, raw []byte) (*hl7.Message, pi
 	return m, out
 }
 
-// ack builds the acknowledgement for one message, or an empty slice when
-// the sender asked (MSH-15) for none in this case. m is the message the
-// pipeline parsed; when it has none (the connector is paused or
-// overloaded, or Parse refused the message) the MSH of raw is read here,
-// so that every answer whose MSH can be read echoes MSH-10 in MSA-2,
-// swaps sender and receiver and keeps version and charset.
-func (d *Door) ack(m *hl7.Message, raw []byte, out pipeline.Outcome) []byte {
+// ack builds the acknowledgement for one message and returns it with its
+// MSA-1 code, or an empty slice and "" when the sender asked (MSH-15) for
+// none in this case. m is the message the pipeline parsed; when it has
+// none (the connector is paused or overloaded, or Parse refused the
+// message) the MSH of raw is read here, so that every answer whose MSH can
+// be read echoes MSH-10 in MSA-2, swaps sender and receiver and keeps
+// version and charset.
+func (d *Door) ack(m *hl7.Message, raw []byte, out pipeline.Outcome) (ack []byte, code string) {
 	if m == nil {
 		m, _ = hl7.ParseMSH(raw)
 	}
@@ -118,16 +117,17 @@ func (d *Door) ack(m *hl7.Message, raw []byte, out pipeline.Outcome) []byte {
 		h := m.Header()
 		enhanced = h.AcceptAckType != ""
 		if enhanced && !wantAck(h.AcceptAckType, out.Status == pipeline.Accepted) {
-			return []byte{}
+			return []byte{}, ""
 		}
 	}
+	code = AckCode(out, enhanced)
 	return hl7.BuildACK(m, hl7.ACKOptions{
-		Code:      AckCode(out, enhanced),
+		Code:      code,
 		Text:      ackText(out),
 		Findings:  d.ackPolicy.findings(out),
 		ControlID: d.nextControlID(),
 		Time:      d.now(),
-	})
+	}), code
 }
 
 // AckCode is the one place an Outcome becomes an HL7 acknowledgement code.

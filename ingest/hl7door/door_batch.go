@@ -18,23 +18,26 @@ import (
 // message. Its answer is written in the terms of the first message whose
 // MSH can be read (MSA-2 its MSH-10, sender and receiver swapped, its
 // version and charset), so that the sender can tie it to what it sent.
-func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Outcome) {
+func (d *Door) submitBatch(ctx context.Context, raw []byte) Answer {
 	b, err := hl7.SplitBatch(raw)
 	if err != nil || len(b.Messages) == 0 {
 		m, out := d.submitOne(ctx, raw)
 		if m == nil {
 			m = firstMSH(raw)
 		}
-		return d.ack(m, raw, out), out
+		ack, code := d.ack(m, raw, out)
+		return Answer{ACK: ack, Code: code, Outcome: out}
 	}
 	var (
 		acks  [][]byte
+		code  string
 		worst pipeline.Outcome
 	)
 	for _, msg := range b.Messages {
 		m, out := d.submitOne(ctx, msg)
-		if ack := d.ack(m, msg, out); len(ack) > 0 {
+		if ack, c := d.ack(m, msg, out); len(ack) > 0 {
 			acks = append(acks, ack)
+			code = worseCode(code, c)
 		}
 		if worse(out, worst) {
 			worst.Status, worst.Stage, worst.Reason, worst.Cause = out.Status, out.Stage, out.Reason, out.Cause
@@ -42,7 +45,7 @@ func (d *Door) submitBatch(ctx context.Context, raw []byte) ([]byte, pipeline.Ou
 		worst.Findings = append(worst.Findings, out.Findings...)
 		worst.Deliveries = append(worst.Deliveries, out.Deliveries...)
 	}
-	return d.batchACK(b, acks), worst
+	return Answer{ACK: d.batchACK(b, acks), Code: code, Outcome: worst}
 }
 
 // worse orders outcomes for a batch summary: unavailable, refused, invalid,
