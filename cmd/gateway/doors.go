@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/edge"
 	"github.com/hl7gw/gateway/edge/httpdrain"
 	"github.com/hl7gw/gateway/hl7/conformance"
 	"github.com/hl7gw/gateway/ingest/api"
@@ -32,7 +32,7 @@ import (
 // start) but not yet served.
 func (g *gateway) buildDoors(ctx context.Context) error {
 	muxes := map[string]*http.ServeMux{}
-	edges := map[string]*doorEdge{} // HTTP address -> the fhir-rest connector's edge
+	edges := map[string]*edge.Connector{} // HTTP address -> the fhir-rest connector's edge
 	mux := func(addr string) *http.ServeMux {
 		if m, ok := muxes[addr]; ok {
 			return m
@@ -51,7 +51,7 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 		if c.Type == config.TypeFHIRREST {
 			alpn = []string{"h2", "http/1.1"}
 		}
-		e, err := g.buildEdge(ctx, c.Name, s, alpn)
+		e, err := g.edges.Connector(ctx, c.Name, s, alpn)
 		if err != nil {
 			return err
 		}
@@ -80,8 +80,8 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("connector %s: %w", c.Name, err)
 			}
-			srv := api.NewGRPCServer(svc, g.ready.Check, g.grpcOptions(e)...)
-			g.grpc = append(g.grpc, &grpcDoor{name: c.Name, srv: srv, ln: g.edgeListener(e, "grpc", ln)})
+			srv := api.NewGRPCServer(svc, g.ready.Check, e.GRPCOptions()...)
+			g.grpc = append(g.grpc, &grpcDoor{name: c.Name, srv: srv, ln: g.edges.Listener(e, edge.DoorGRPC, ln)})
 		}
 	}
 	for addr, m := range muxes {
@@ -106,25 +106,14 @@ func (g *gateway) buildDoors(ctx context.Context) error {
 // buildHTTP binds one HTTP listener; e (nil for an address serving only
 // /metrics and the probes) brings TLS, limits, authentication and the
 // request timeouts of its fhir-rest connector.
-func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *doorEdge) error {
+func (g *gateway) buildHTTP(addr string, m *http.ServeMux, e *edge.Connector) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	var h http.Handler = m
-	if e != nil {
-		// Counted outside authentication so that 401/403 are counted too.
-		h = g.edgeMetrics().requests.HTTP(e.name, e.httpHandler(m))
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
-	if e != nil {
-		srv.ReadTimeout, srv.IdleTimeout = e.settings.Edge.HTTPReadTimeout, e.settings.Edge.HTTPIdleTimeout
-		srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, srv.ReadTimeout)
-	}
 	// Drained rather than shut: a request already sent on a kept-alive
 	// connection when shutdown begins is answered, not cut off.
-	g.http = append(g.http, &httpDoor{srv: httpdrain.New(srv, 0), ln: g.edgeListener(e, "http", ln)})
+	g.http = append(g.http, &httpDoor{srv: httpdrain.New(g.edges.HTTPServer(e, m), 0), ln: g.edges.Listener(e, edge.DoorHTTP, ln)})
 	return nil
 }
 
@@ -240,7 +229,7 @@ func (g *gateway) service(name string, s config.ConnectorSettings) (*api.Service
 		StreamIdleTimeout: s.Edge.StreamIdleTimeout}), nil
 }
 
-func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge) error {
+func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *edge.Connector) error {
 	door, err := g.hl7Door(name, s)
 	if err != nil {
 		return err
@@ -253,13 +242,10 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *doorEdge
 		return fmt.Errorf("connector %s: %w", name, err)
 	}
 	h := mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, payload []byte) []byte {
-		// The reader reuses its buffer for the next frame, but a record whose
-		// publish timed out may still be in the producer's hands: give the
-		// pipeline bytes of its own so that the value stays byte-exact.
-		ack, _ := door.SubmitHL7(ctx, bytes.Clone(payload))
+		ack, _ := door.SubmitHL7(ctx, payload) // payload is the handler's own (see mllp.Handler)
 		return ack
 	})
-	srv := mllp.NewServer(name, g.mllpConfig(e, mllp.ServerConfig{
+	srv := mllp.NewServer(name, e.MLLP(mllp.ServerConfig{
 		MaxFrameSize: s.MaxFrameBytes, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout,
 		WriteTimeout: s.WriteTimeout, Logger: g.log.With(slog.String("connector", name)),
 	}), h, g.mm)

@@ -18,6 +18,7 @@ import (
 	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/connectors"
+	"github.com/hl7gw/gateway/edge"
 	"github.com/hl7gw/gateway/edge/httpdrain"
 	"github.com/hl7gw/gateway/edge/limits"
 	"github.com/hl7gw/gateway/embedded"
@@ -37,9 +38,9 @@ type gateway struct {
 	pm     *pipeline.Metrics
 	mm     *mllp.Metrics
 	conns  *connectors.Registry // the /connectors REST API
-	em     *edgeMetricSet
-	budget limits.Budget // connection limits not configured come from here
-	ready  *readiness    // /readyz and gRPC health
+	edges  *edge.Builder        // TLS, allow-lists, limits and auth of every listener
+	budget limits.Budget        // connection limits not configured come from here
+	ready  *readiness           // /readyz and gRPC health
 
 	instanceID string            // see identify
 	member     *cluster.Member   // the status topic: instance id, shared connector state
@@ -97,7 +98,8 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *gateway
 		return nil, err
 	}
 	log = g.log
-	g.budget = fileBudget(cfg, log)
+	g.budget = edge.FileBudget(cfg, log)
+	g.edges = edge.New(edge.Options{Registerer: g.reg, Budget: g.budget, Logger: log, Run: g.background})
 	brokers := cfg.Kafka.Brokers
 	if cfg.Embedded() {
 		g.broker, err = embedded.Start(ctx, cfg.EmbeddedKafkaAddr, log, embedded.MaxConns(g.budget.Embedded))

@@ -1,6 +1,7 @@
 package mllp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -92,7 +93,9 @@ func (c *conn) serve() {
 			return
 		}
 		s.m.frame(len(payload))
-		answer, ok := c.handle(log, info, payload)
+		// The reader reuses its buffer for the next frame; the handler gets
+		// bytes of its own (see Handler).
+		answer, ok := c.handle(log, info, bytes.Clone(payload))
 		if !ok {
 			return
 		}

@@ -22,7 +22,10 @@ import (
 //
 // HandleMLLP is called sequentially per connection (answers go back in the
 // order the messages came) and concurrently across connections. payload is
-// only valid during the call: copy what must outlive it. ctx is cancelled
+// the handler's own: the server reuses its read buffer for the next frame
+// but hands each frame over in bytes of its own, so a handler may keep it
+// (a record whose publish timed out may still be in the producer's hands
+// while the next frame is read) and it stays byte-exact. ctx is cancelled
 // only when a Shutdown deadline expires (in-flight messages are otherwise
 // allowed to finish); a handler should then answer promptly (or return nil).
 type Handler interface {

@@ -559,3 +559,35 @@ func TestServerLeaksNothingAfterClientsVanishMidFrame(t *testing.T) {
 	}
 	ts.stop(t)
 }
+
+func TestHandlersMayKeepThePayloadPastTheNextFrame(t *testing.T) {
+	noLeaks(t)
+	var (
+		mu   sync.Mutex
+		kept [][]byte
+	)
+	keep := HandlerFunc(func(_ context.Context, _ ConnInfo, p []byte) []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		kept = append(kept, p) // kept, not copied: as a pipeline holding a record
+		return []byte("ACK")
+	})
+	ts := startServer(t, ServerConfig{}, keep)
+	c := dialClient(t, ts.addr)
+	defer c.Close()
+	// Same length, so that a reused read buffer would hold the second
+	// frame exactly where the first one was.
+	frames := []string{"MSH|first|AAAA", "MSH|secnd|BBBB", "MSH|third|CCCC"}
+	for _, f := range frames {
+		if _, err := c.Send(context.Background(), []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, f := range frames {
+		if string(kept[i]) != f {
+			t.Fatalf("frame %d kept by the handler reads %q after later frames, want %q", i+1, kept[i], f)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package main
+package edge
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/hl7gw/gateway/config"
 )
 
-func TestDoorListenersCountsWhatBuildDoorsBinds(t *testing.T) {
+func TestListenersCountsWhatTheGatewayBinds(t *testing.T) {
 	withConnectors := func(extra ...config.Connector) config.Config {
 		c := config.Default()
 		c.Connectors = append(c.Connectors, extra...)
@@ -29,8 +29,8 @@ func TestDoorListenersCountsWhatBuildDoorsBinds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := doorListeners(tc.cfg); got != tc.want {
-				t.Fatalf("doorListeners = %d, want %d", got, tc.want)
+			if got := Listeners(tc.cfg); got != tc.want {
+				t.Fatalf("Listeners = %d, want %d", got, tc.want)
 			}
 		})
 	}
