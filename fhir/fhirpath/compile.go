@@ -80,10 +80,40 @@ func WithTrace(f func(name string, c Collection)) EvalOption {
 // Value, or nil for no context. The resource is also %resource, %context
 // and %rootResource.
 func (e *Expression) Evaluate(resource any, opts ...EvalOption) (Collection, error) {
-	ec := &evalCtx{model: builtinModel, maxSteps: DefaultMaxSteps}
+	ec := evalCtx{model: builtinModel, maxSteps: DefaultMaxSteps}
 	for _, o := range opts {
-		o(ec)
+		o(&ec)
 	}
+	return e.evaluate(&ec, resource)
+}
+
+// Env is a set of evaluation options applied once, for many evaluations
+// with the same variables, model and budget: building WithVariable's
+// bindings for every evaluation costs more than a small invariant's
+// evaluation. An Env is read-only once made and safe for concurrent use.
+type Env struct{ ec evalCtx }
+
+// NewEnv applies opts to a fresh set of options.
+func NewEnv(opts ...EvalOption) *Env {
+	env := &Env{ec: evalCtx{model: builtinModel, maxSteps: DefaultMaxSteps}}
+	for _, o := range opts {
+		o(&env.ec)
+	}
+	return env
+}
+
+// EvaluateIn is Evaluate with the options of env.
+func (e *Expression) EvaluateIn(env *Env, resource any) (Collection, error) {
+	ec := env.ec // a copy: the step count and the clock are the evaluation's own
+	return e.evaluate(&ec, resource)
+}
+
+// EvaluateBoolIn is EvaluateBool with the options of env.
+func (e *Expression) EvaluateBoolIn(env *Env, resource any) (v, ok bool, err error) {
+	return boolResult(e.EvaluateIn(env, resource))
+}
+
+func (e *Expression) evaluate(ec *evalCtx, resource any) (Collection, error) {
 	var focus Collection
 	switch r := resource.(type) {
 	case nil:
@@ -109,7 +139,10 @@ func (e *Expression) Evaluate(resource any, opts ...EvalOption) (Collection, err
 // EvaluateBool evaluates and reads the result as a boolean: true or false
 // for a single boolean, ok false for an empty result.
 func (e *Expression) EvaluateBool(resource any, opts ...EvalOption) (v, ok bool, err error) {
-	c, err := e.Evaluate(resource, opts...)
+	return boolResult(e.Evaluate(resource, opts...))
+}
+
+func boolResult(c Collection, err error) (v, ok bool, _ error) {
 	if err != nil || len(c) == 0 {
 		return false, false, err
 	}

@@ -36,20 +36,20 @@ type defs struct {
 
 	// The evaluation options for the resource being walked, built once
 	// per resource rather than per invariant.
-	optsRes, optsRoot *fhirpath.Node
-	opts              []fhirpath.EvalOption
+	envRes, envRoot *fhirpath.Node
+	env             *fhirpath.Env
 }
 
 // options returns the evaluation options with %resource res and
 // %rootResource root.
-func (d *defs) options(res, root *fhirpath.Node) []fhirpath.EvalOption {
-	if d.opts == nil || d.optsRes != res || d.optsRoot != root {
-		d.optsRes, d.optsRoot = res, root
-		d.opts = []fhirpath.EvalOption{fhirpath.WithModel(d.spec), fhirpath.WithMaxSteps(maxInvariantSteps),
+func (d *defs) options(res, root *fhirpath.Node) *fhirpath.Env {
+	if d.env == nil || d.envRes != res || d.envRoot != root {
+		d.envRes, d.envRoot = res, root
+		d.env = fhirpath.NewEnv(fhirpath.WithModel(d.spec), fhirpath.WithMaxSteps(maxInvariantSteps),
 			fhirpath.WithVariable("resource", fhirpath.Collection{res}),
-			fhirpath.WithVariable("rootResource", fhirpath.Collection{root})}
+			fhirpath.WithVariable("rootResource", fhirpath.Collection{root}))
 	}
-	return d.opts
+	return d.env
 }
 
 // definitionFindings walks the resource v (decoded with UseNumber) whose
@@ -206,7 +206,7 @@ func (d *defs) invariants(n *fhirpath.Node, invs []*invariant, loc string, res, 
 		}
 		// txt-1 and txt-2 are both htmlChecks(): evaluate such twins once.
 		if src = inv.expr.String(); last == nil || src != lastSrc {
-			ok, known, err = inv.expr.EvaluateBool(n, d.options(res, root)...)
+			ok, known, err = inv.expr.EvaluateBoolIn(d.options(res, root), n)
 			last, lastSrc = inv.expr, src
 		}
 		switch {
