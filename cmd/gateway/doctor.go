@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/doctor"
+	"github.com/hl7gw/gateway/topics"
 )
 
 // doctorCmd implements `gateway doctor`: the Kafka connection checked step
@@ -34,7 +34,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cfg.Kafka.Brokers = []string{cfg.EmbeddedKafkaAddr}
 		fmt.Fprintf(stderr, "gateway doctor: no brokers configured: checking the embedded broker of a running gateway at %s\n", cfg.EmbeddedKafkaAddr)
 	}
-	names, err := dlqTopics(cfg)
+	names, err := topics.DeadLetterTopics(cfg)
 	if err != nil {
 		return err
 	}
@@ -53,30 +53,6 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errFailed
 	}
 	return nil
-}
-
-// dlqTopics lists every connector's dead-letter topics (config applies the
-// topic prefix),
-// without duplicates.
-func dlqTopics(cfg config.Config) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range cfg.Connectors {
-		s, err := c.Settings(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("connector %s: %w", c.Name, err)
-		}
-		for _, t := range []string{s.HL7DLQTopic, s.FHIRDLQTopic} {
-			if t == "" {
-				continue
-			}
-			if !seen[t] {
-				seen[t] = true
-				out = append(out, t)
-			}
-		}
-	}
-	return out, nil
 }
 
 // doctorFlag reports whether a configuration flag applies to doctor: the

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -254,39 +253,22 @@ func (g *gateway) buildMLLP(name string, s config.ConnectorSettings, e *edge.Con
 }
 
 // checkTopics checks the dead-letter topics at start, and creates them when
-// kafka.topics.create is set or the broker is the embedded one. Problems
-// (missing topic, RF < 3 or min.insync.replicas < 2, where acks=all cannot
-// protect the data) are logged as warnings: the gateway still starts, and a
-// message that cannot be stored is answered AR, never lost.
+// kafka.topics.create is set or the broker is the embedded one (see
+// topics.Startup). Problems are logged as warnings: the gateway still
+// starts, and a message that cannot be stored is answered AR, never lost.
 func (g *gateway) checkTopics(ctx context.Context) error {
-	names, err := dlqTopics(g.cfg)
+	st, err := topics.StartupFor(g.cfg)
 	if err != nil {
 		return err
 	}
-	k := g.cfg.Kafka.Topics
-	specs := make([]topics.Spec, 0, len(names))
-	for _, n := range names {
-		s := topics.Spec{Name: n, Partitions: k.Partitions, ReplicationFactor: g.cfg.ReplicationFactor(), MinInsyncReplicas: k.MinInsyncReplicas}
-		if g.cfg.Embedded() {
-			s.MinInsyncReplicas = 0 // one node: nothing to check
-		}
-		specs = append(specs, s)
-	}
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	rep, err := topics.Ensure(cctx, kadm.NewClient(g.prod.Client()), specs, k.Create || g.cfg.Embedded())
+	found, err := st.Run(ctx, kadm.NewClient(g.prod.Client()))
 	if err != nil {
 		g.log.Warn("topic check failed", slog.String("error", err.Error()))
 		return nil
 	}
-	for _, t := range rep.Topics {
-		for _, p := range t.Problems {
-			if g.cfg.Embedded() && p.Level == topics.LevelWarning {
-				continue // one node by design: replication warnings say nothing new
-			}
-			g.log.Warn("topic problem", slog.String("topic", t.Spec.Name), slog.String("level", string(p.Level)),
-				slog.String("code", p.Code), slog.String("detail", p.Detail), slog.String("hint", p.Hint))
-		}
+	for _, f := range found {
+		g.log.Warn("topic problem", slog.String("topic", f.Topic), slog.String("level", string(f.Level)),
+			slog.String("code", f.Code), slog.String("detail", f.Detail), slog.String("hint", f.Hint))
 	}
 	return nil
 }
