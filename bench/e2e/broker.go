@@ -93,10 +93,17 @@ func brokerChild(addr string) error {
 // createTopics creates the topics msgs are routed to, as the embedded
 // broker would on first use (a gateway with external brokers does not
 // create topics by producing to them), and the default dead-letter topics
-// the gateway checks at start.
-func createTopics(ctx context.Context, broker string, msgs [][]byte) error {
+// the gateway checks at start; with converted, also the FHIR topics of
+// the resources each message converts to.
+func createTopics(ctx context.Context, broker string, msgs [][]byte, converted bool) error {
 	seen := map[string]bool{}
 	names := []string{"hl7.dlq", "fhir.dlq"}
+	add := func(t string) {
+		if !seen[t] {
+			seen[t] = true
+			names = append(names, t)
+		}
+	}
 	for _, m := range msgs {
 		pm, err := hl7.Parse(m)
 		if err != nil {
@@ -106,9 +113,11 @@ func createTopics(ctx context.Context, broker string, msgs [][]byte) error {
 		if err != nil {
 			return err
 		}
-		if !seen[t] {
-			seen[t] = true
-			names = append(names, t)
+		add(t)
+		if converted {
+			for _, ft := range fhirTopics(pm) {
+				add(ft)
+			}
 		}
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))

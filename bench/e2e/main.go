@@ -18,6 +18,12 @@
 //     shared machine the CPU ratio holds where the rate ratio drifts with
 //     the neighbours' load.
 //
+// With -convert TYPES a second gateway converts those message types to
+// FHIR in the stream (hl7.fhir.convert: each message and its resources in
+// one Kafka transaction); only messages of those types are sent, and each
+// concurrency gets a third row, gw+conv, measured the same way, with its
+// ratio to plain and to the gateway without conversion.
+//
 // The gateway, the broker and this process share the machine, as they do
 // in the comparison's plain half (broker and producer).
 package main
@@ -29,7 +35,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,7 +48,7 @@ import (
 
 func main() {
 	bin := flag.String("gateway", "bin/gateway", "gateway binary")
-	glob := flag.String("messages", "hl7/testdata/corpus/valid/*.hl7", "HL7 files to send (batches and messages whose MSH-15 asks for no ACK are left out)")
+	glob := flag.String("messages", "testdata/corpus/hl7/valid/*.hl7", "HL7 files to send (batches and messages whose MSH-15 asks for no ACK are left out)")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each measurement")
 	concs := flag.String("connections", "1,8,64", "concurrency levels")
 	debugAddr := flag.String("debug-addr", "", "passed to the gateway: serve its profiler (/debug/pprof/) here")
@@ -53,6 +58,7 @@ func main() {
 	instances := flag.String("instances", "", "scale-out mode: measure this many gateway instances on one broker (e.g. 1,2,3), -scale-connections MLLP connections spread over them")
 	scaleConns := flag.Int("scale-connections", 24, "scale-out mode: MLLP connections in all")
 	embeddedFlag := flag.Bool("embedded", false, "run the broker inside the gateway process (its embedded broker) instead of in a process of its own; the gateway's CPU figures then include the broker's")
+	convert := flag.String("convert", "", "comma list of MSH-9 types (ADT^A01,ORU^R01): send only those, and measure a second gateway that converts them to FHIR (hl7.fhir.convert) beside the first")
 	flag.Parse()
 	var err error
 	switch {
@@ -63,12 +69,12 @@ func main() {
 		if cerr != nil {
 			err = fmt.Errorf("bad concurrency %q", *concs)
 		} else {
-			err = plainChild(*brokers, *glob, n, *dur)
+			err = plainChild(*brokers, *glob, *convert, n, *dur)
 		}
 	case *instances != "":
 		err = scaleOut(*bin, *glob, *dur, *instances, *scaleConns)
 	default:
-		err = run(*bin, *glob, *dur, *concs, *debugAddr, *embeddedFlag)
+		err = run(*bin, *glob, *dur, *concs, *debugAddr, *embeddedFlag, *convert)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -76,17 +82,28 @@ func main() {
 	}
 }
 
-func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedBroker bool) error {
+func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedBroker bool, convert string) error {
 	msgs, err := loadMessages(glob)
 	if err != nil {
 		return err
 	}
-	ports, err := freePorts(4)
+	types, err := convertTypes(convert)
 	if err != nil {
 		return err
 	}
-	mllpAddr, httpAddr := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
-	kafkaAddr := "127.0.0.1:" + ports[3]
+	if types != nil {
+		if msgs, err = onlyTypes(msgs, types); err != nil {
+			return err
+		}
+		if embeddedBroker {
+			return fmt.Errorf("-convert needs the broker in a process of its own (no -embedded): two gateways share it")
+		}
+	}
+	ports, err := freePorts(1)
+	if err != nil {
+		return err
+	}
+	kafkaAddr := "127.0.0.1:" + ports[0]
 	brokerFlag, brokerPid, where := "--embedded-kafka-addr", 0, "embedded (kfake) in the gateway process"
 	if !embeddedBroker {
 		bp, err := startBrokerProc(kafkaAddr)
@@ -94,34 +111,36 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedB
 			return err
 		}
 		defer bp.stop()
-		if err := createTopics(context.Background(), kafkaAddr, msgs); err != nil {
+		if err := createTopics(context.Background(), kafkaAddr, msgs, types != nil); err != nil {
 			return err
 		}
 		brokerFlag, brokerPid, where = "--kafka-brokers", bp.cmd.Process.Pid, "the gateway's embedded broker code (kfake) in a process of its own"
 	}
-	cmd := exec.Command(bin, "serve", "--mllp-addr", mllpAddr, "--http-addr", httpAddr,
-		"--grpc-addr", "127.0.0.1:"+ports[2], brokerFlag, kafkaAddr, "--log-level", "warn")
-	if debugAddr != "" {
-		cmd.Args = append(cmd.Args, "--debug-addr", debugAddr)
+	gws := []*gatewayProc{{name: "gateway"}}
+	if types != nil {
+		gws = append(gws, &gatewayProc{name: "gw+conv", convert: types})
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start gateway: %w", err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
-	if err := waitReady("http://"+httpAddr+"/readyz", 30*time.Second); err != nil {
-		return err
-	}
-	// Warm up: one pass so that every topic exists and metadata is cached
-	// on both paths before anything is measured.
-	if _, err := loadgen.Run(context.Background(), loadgen.Options{Addr: mllpAddr, Messages: msgs, Connections: 1,
-		Count: len(msgs), UniqueControlIDs: true, ControlIDPrefix: "WARM"}); err != nil {
-		return fmt.Errorf("warm-up: %w", err)
+	for i, g := range gws {
+		dbg := ""
+		if i == 0 {
+			dbg = debugAddr
+		}
+		if err := g.start(bin, brokerFlag, kafkaAddr, dbg); err != nil {
+			return err
+		}
+		defer g.stop()
+		// Warm up: one pass so that every topic exists and metadata is
+		// cached on both paths before anything is measured.
+		if _, err := loadgen.Run(context.Background(), loadgen.Options{Addr: g.mllpAddr, Messages: msgs, Connections: 1,
+			Count: len(msgs), UniqueControlIDs: true, ControlIDPrefix: "WARM"}); err != nil {
+			return fmt.Errorf("%s warm-up: %w", g.name, err)
+		}
 	}
 	fmt.Printf("e2e: %d distinct payloads, %s per measurement, broker: %s\n", len(msgs), dur, where)
+	if types != nil {
+		fmt.Printf("gw+conv: a second gateway converting %s to FHIR R4 in the stream, each message with its resources in one Kafka transaction\n",
+			strings.Join(types, ", "))
+	}
 	fmt.Printf("cpu µs/msg: proc = the gateway process (MLLP, pipeline, producer) on the gateway row, the plain\n" +
 		"producer's own process on the plain row; broker = the broker's process during that phase (with\n" +
 		"-embedded: the gateway process while the plain producer runs); sender = the MLLP load generator\n")
@@ -131,8 +150,7 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedB
 		if err != nil {
 			return fmt.Errorf("bad concurrency %q", f)
 		}
-		pids := procs{gateway: cmd.Process.Pid, broker: brokerPid}
-		if err := measure(context.Background(), pids, mllpAddr, kafkaAddr, glob, msgs, n, dur); err != nil {
+		if err := measure(context.Background(), gws, brokerPid, kafkaAddr, glob, convert, msgs, n, dur); err != nil {
 			return err
 		}
 	}
@@ -161,39 +179,31 @@ func (p procs) sample() (cpuSample, error) {
 	return s, nil
 }
 
-// measure runs one concurrency level on both paths and prints their rows:
-// rates, latencies and CPU time per message of each process involved.
-func measure(ctx context.Context, p procs, mllpAddr, kafkaAddr, glob string, msgs [][]byte, n int, dur time.Duration) error {
-	s0, err := p.sample()
-	if err != nil {
-		return err
+// gatewayRow is what one gateway's phase measured.
+type gatewayRow struct {
+	name        string
+	rate        float64
+	cpu, broker float64 // µs per message
+}
+
+// measure runs one concurrency level on every gateway and the plain
+// producer and prints their rows: rates, latencies and CPU time per
+// message of each process involved, then the ratios.
+func measure(ctx context.Context, gws []*gatewayProc, brokerPid int, kafkaAddr, glob, convert string, msgs [][]byte, n int, dur time.Duration) error {
+	var rows []gatewayRow
+	for _, g := range gws {
+		row, err := measureGateway(ctx, g, brokerPid, msgs, n, dur)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
 	}
-	rep, err := loadgen.Run(ctx, loadgen.Options{Addr: mllpAddr, Messages: msgs, Connections: n, Duration: dur,
-		UniqueControlIDs: true, ControlIDPrefix: "E2E" + strconv.Itoa(n)})
-	if err != nil {
-		return fmt.Errorf("gateway load: %w", err)
-	}
-	s1, err := p.sample()
-	if err != nil {
-		return err
-	}
-	if rep.Codes["AA"]+rep.Codes["CA"] != rep.Answered || rep.Errors > 0 {
-		return fmt.Errorf("gateway answered %s, not only AA/CA", rep)
-	}
-	done := int64(rep.Answered + rep.Silent)
-	gwCPU, gwBroker := perMsg(s1.gateway-s0.gateway, done), perMsg(s1.broker-s0.broker, done)
-	brokerCol := "-"
-	if p.broker != 0 {
-		brokerCol = fmt.Sprintf("%.1f", gwBroker)
-	}
-	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9s %9.1f\n", n, "gateway", rep.MsgsPerSec, rep.P50, rep.P99, rep.Max,
-		gwCPU, brokerCol, perMsg(s1.self-s0.self, done))
-	fmt.Printf("       (%s)\n", rep)
+	p := procs{gateway: gws[0].cmd.Process.Pid, broker: brokerPid}
 	s2, err := p.sample()
 	if err != nil {
 		return err
 	}
-	plain, err := runPlainChild(ctx, kafkaAddr, glob, n, dur)
+	plain, err := runPlainChild(ctx, kafkaAddr, glob, convert, n, dur)
 	if err != nil {
 		return fmt.Errorf("plain producer: %w", err)
 	}
@@ -208,20 +218,67 @@ func measure(ctx context.Context, p procs, mllpAddr, kafkaAddr, glob string, msg
 	prodCPU, brokerCPU := perMsg(plain.CPU, plain.Count), perMsg(brokerPlain, plain.Count)
 	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9.1f %9s\n", n, "plain", plain.Rate, plain.P50, plain.P99, plain.Max,
 		prodCPU, brokerCPU, "-")
-	if p.broker != 0 {
-		// cpu: the gateway process against the plain producer's;
-		// with-broker adds each phase's broker time to both sides.
-		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, "ratio", rep.MsgsPerSec/plain.Rate,
-			gwCPU/prodCPU, (gwCPU+gwBroker)/(prodCPU+brokerCPU))
-		return nil
+	for _, r := range rows {
+		label := "ratio"
+		if r.name != "gateway" {
+			label = "ratio:" + strings.TrimPrefix(r.name, "gw+")
+		}
+		if p.broker != 0 {
+			// cpu: the gateway process against the plain producer's;
+			// with-broker adds each phase's broker time to both sides.
+			fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, label, r.rate/plain.Rate,
+				r.cpu/prodCPU, (r.cpu+r.broker)/(prodCPU+brokerCPU))
+			continue
+		}
+		// Embedded: cpu compares the gateway process with the plain
+		// producer and the broker it drives (both include the broker's
+		// work); cpu-no-broker takes the broker's figure off the
+		// gateway's, an estimate since the broker's cost per message
+		// depends on batching.
+		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   cpu-no-broker %.2f\n", n, label, r.rate/plain.Rate,
+			r.cpu/(prodCPU+brokerCPU), (r.cpu-brokerCPU)/prodCPU)
 	}
-	// Embedded: cpu compares the gateway process with the plain producer
-	// and the broker it drives (both include the broker's work);
-	// cpu-no-broker takes the broker's figure off the gateway's, an
-	// estimate since the broker's cost per message depends on batching.
-	fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   cpu-no-broker %.2f\n", n, "ratio", rep.MsgsPerSec/plain.Rate,
-		gwCPU/(prodCPU+brokerCPU), (gwCPU-brokerCPU)/prodCPU)
+	if len(rows) > 1 {
+		off, on := rows[0], rows[1]
+		// What conversion costs: the rate with it over the rate without
+		// (its end-to-end ratio over the other's, the plain rate
+		// cancelling out), and the CPU per message with it over without,
+		// the gateway alone and with the broker.
+		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, "conv/off", on.rate/off.rate,
+			on.cpu/off.cpu, (on.cpu+on.broker)/(off.cpu+off.broker))
+	}
 	return nil
+}
+
+// measureGateway runs one concurrency level against g and prints its row.
+func measureGateway(ctx context.Context, g *gatewayProc, brokerPid int, msgs [][]byte, n int, dur time.Duration) (gatewayRow, error) {
+	p := procs{gateway: g.cmd.Process.Pid, broker: brokerPid}
+	s0, err := p.sample()
+	if err != nil {
+		return gatewayRow{}, err
+	}
+	rep, err := loadgen.Run(ctx, loadgen.Options{Addr: g.mllpAddr, Messages: msgs, Connections: n, Duration: dur,
+		UniqueControlIDs: true, ControlIDPrefix: "E2E" + strconv.Itoa(n)})
+	if err != nil {
+		return gatewayRow{}, fmt.Errorf("%s load: %w", g.name, err)
+	}
+	s1, err := p.sample()
+	if err != nil {
+		return gatewayRow{}, err
+	}
+	if rep.Codes["AA"]+rep.Codes["CA"] != rep.Answered || rep.Errors > 0 {
+		return gatewayRow{}, fmt.Errorf("%s answered %s, not only AA/CA", g.name, rep)
+	}
+	done := int64(rep.Answered + rep.Silent)
+	gwCPU, gwBroker := perMsg(s1.gateway-s0.gateway, done), perMsg(s1.broker-s0.broker, done)
+	brokerCol := "-"
+	if p.broker != 0 {
+		brokerCol = fmt.Sprintf("%.1f", gwBroker)
+	}
+	fmt.Printf("%-6d %-8s %12.0f %10s %10s %10s %9.1f %9s %9.1f\n", n, g.name, rep.MsgsPerSec, rep.P50, rep.P99, rep.Max,
+		gwCPU, brokerCol, perMsg(s1.self-s0.self, done))
+	fmt.Printf("       (%s)\n", rep)
+	return gatewayRow{name: g.name, rate: rep.MsgsPerSec, cpu: gwCPU, broker: gwBroker}, nil
 }
 
 func loadMessages(glob string) ([][]byte, error) {

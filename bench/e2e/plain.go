@@ -38,13 +38,13 @@ type plainResult struct {
 // runPlainChild runs the plain producer in a child process (this binary
 // with -plain-child), so that its CPU time is its own and not mixed with
 // the MLLP load generator's, and waits for its result.
-func runPlainChild(ctx context.Context, broker, glob string, conns int, dur time.Duration) (plainResult, error) {
+func runPlainChild(ctx context.Context, broker, glob, convert string, conns int, dur time.Duration) (plainResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return plainResult{}, fmt.Errorf("plain producer: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, self, "-plain-child", "-brokers", broker, "-messages", glob,
-		"-connections", strconv.Itoa(conns), "-duration", dur.String())
+		"-connections", strconv.Itoa(conns), "-duration", dur.String(), "-convert", convert)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -60,10 +60,18 @@ func runPlainChild(ctx context.Context, broker, glob string, conns int, dur time
 
 // plainChild is the child process's main: it produces for dur and prints
 // its result as one JSON line.
-func plainChild(brokers, glob string, conns int, dur time.Duration) error {
+func plainChild(brokers, glob, convert string, conns int, dur time.Duration) error {
 	msgs, err := loadMessages(glob)
 	if err != nil {
 		return err
+	}
+	// -convert: the same payloads as the gateways get.
+	if types, err := convertTypes(convert); err != nil {
+		return err
+	} else if types != nil {
+		if msgs, err = onlyTypes(msgs, types); err != nil {
+			return err
+		}
 	}
 	r, err := plainProduce(context.Background(), strings.Split(brokers, ","), msgs, conns, dur)
 	if err != nil {

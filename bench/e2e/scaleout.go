@@ -35,7 +35,7 @@ func scaleOut(bin, glob string, dur time.Duration, instances string, conns int) 
 		return err
 	}
 	defer bp.stop()
-	if err := createTopics(context.Background(), kafkaAddr, msgs); err != nil {
+	if err := createTopics(context.Background(), kafkaAddr, msgs, false); err != nil {
 		return err
 	}
 	fmt.Printf("scale-out: %d distinct payloads, %d MLLP connections in all, %s per measurement, one broker process\n", len(msgs), conns, dur)
