@@ -232,7 +232,15 @@ func contains(c Collection, v Value) bool {
 }
 
 // distinct removes later duplicates, keeping the first of equal items.
+// A longer collection of strings (isDistinct() over ids, fullUrls and
+// linkIds) is deduplicated through a set, as string equality is plain
+// equality of the values; anything else is compared pairwise.
 func distinct(c Collection) Collection {
+	if len(c) > 8 {
+		if out, ok := distinctStrings(c); ok {
+			return out
+		}
+	}
 	var out Collection
 	for _, v := range c {
 		if !contains(out, v) {
@@ -240,6 +248,24 @@ func distinct(c Collection) Collection {
 		}
 	}
 	return out
+}
+
+// distinctStrings is distinct for a collection whose items are all
+// strings (ok false otherwise).
+func distinctStrings(c Collection) (out Collection, ok bool) {
+	seen := make(map[String]struct{}, len(c))
+	for _, v := range c {
+		s, _ := systemOf(v)
+		str, isString := s.(String)
+		if !isString {
+			return nil, false
+		}
+		if _, dup := seen[str]; !dup {
+			seen[str] = struct{}{}
+			out = append(out, v)
+		}
+	}
+	return out, true
 }
 
 func extOrNil(n *Node) any {
