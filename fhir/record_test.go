@@ -3,13 +3,12 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hl7gw/gateway/fhir/fhirval"
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 func TestStoredForm(t *testing.T) {
@@ -71,21 +70,16 @@ func TestStoredForm(t *testing.T) {
 }
 
 // TestStoredFormOfTheCorpus: for every valid example of the project's FHIR
-// corpus (fhirval's, with its licences, and this package's), the stored
-// form decodes to the example with id and meta set, nothing else changed.
+// corpus, the stored form decodes to the example with id and meta set,
+// nothing else changed.
 func TestStoredFormOfTheCorpus(t *testing.T) {
-	files, err := filepath.Glob("fhirval/testdata/corpus/valid/*.json")
-	local, err2 := filepath.Glob("testdata/corpus/valid/*.json")
-	files = append(files, local...)
-	if err != nil || err2 != nil || len(files) < 500 {
-		t.Fatalf("corpus of %d files: %v %v", len(files), err, err2)
+	cases := corpus.Select(t, corpus.FHIR, corpus.Valid)
+	if len(cases) < 500 {
+		t.Fatalf("corpus of %d valid files", len(cases))
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range cases {
+		f, body := c.File, c.Read(t)
 		got, err := StoredForm(body, "stored-id", "v9", at, nil)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
@@ -114,10 +108,7 @@ func TestStoredFormOfTheCorpus(t *testing.T) {
 // BenchmarkStoredForm measures the stored form of the official Patient
 // example beside the strict validation every create already pays.
 func BenchmarkStoredForm(b *testing.B) {
-	body, err := os.ReadFile("testdata/corpus/valid/r4ex-Patient-example.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	body := corpus.Read(b, corpus.FHIR, "valid/r4ex-Patient-example.json")
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	b.Run("stored form", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))

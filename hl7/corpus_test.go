@@ -3,29 +3,21 @@ package hl7
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"unsafe"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
-// corpusFiles returns the paths and contents of testdata/corpus/<dir>.
-func corpusFiles(tb testing.TB, dir string) (names []string, data [][]byte) {
+// corpusFiles returns the names and contents of the HL7 corpus's files
+// whose verdict is verdict (corpus.Valid or corpus.Invalid).
+func corpusFiles(tb testing.TB, verdict string) (names []string, data [][]byte) {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "corpus", dir, "*.hl7"))
-	if err != nil || len(paths) == 0 {
-		tb.Fatalf("no corpus files in %s: %v", dir, err)
-	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		names = append(names, filepath.Base(p))
-		data = append(data, b)
+	for _, c := range corpus.Select(tb, corpus.HL7, verdict) {
+		names = append(names, filepath.Base(c.File))
+		data = append(data, c.Read(tb))
 	}
 	return names, data
 }
@@ -214,26 +206,7 @@ func findingsOf(err error) validation.Findings {
 	return nil
 }
 
-func TestCorpusManifestListsEveryFile(t *testing.T) {
-	man, err := os.ReadFile(filepath.Join("testdata", "corpus", "manifest.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{"valid", "invalid"} {
-		names, _ := corpusFiles(t, dir)
-		for _, n := range names {
-			if !strings.Contains(string(man), dir+"/"+n+"\t") {
-				t.Errorf("%s/%s has no manifest row", dir, n)
-			}
-		}
-	}
-}
-
 func readCorpus(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "corpus", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return corpus.Read(tb, corpus.HL7, name)
 }

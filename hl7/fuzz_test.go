@@ -8,11 +8,14 @@ import (
 	"github.com/hl7gw/gateway/validation"
 )
 
-// The seed corpora under testdata/fuzz/ are generated from testdata/corpus
-// (valid and invalid files) by TestFuzzSeedsComeFromTheCorpus with -update.
+// Each target is seeded at test time from the HL7 corpus (seedsFromCorpus);
+// inputs that fuzzing finds are kept in testdata/fuzz/ as usual.
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("MSH|^~\\&|A|B|C|D|2024||ADT^A01^ADT_A01|1|P|2.5\rPID|1||1^^^H\r"))
+	for _, raw := range seedsFromCorpus(f).files {
+		f.Add(raw)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		orig := bytes.Clone(raw)
 		exercise(t, raw)
@@ -51,6 +54,9 @@ func FuzzParse(f *testing.F) {
 
 func FuzzSplitBatch(f *testing.F) {
 	f.Add([]byte("FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&|||||||ADT^A01|1\rBTS|1\rFTS|1"))
+	for _, raw := range seedsFromCorpus(f).batches {
+		f.Add(raw)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		b, err := SplitBatch(raw)
 		if err != nil {
@@ -84,6 +90,9 @@ func FuzzSplitBatch(f *testing.F) {
 func FuzzUnescape(f *testing.F) {
 	f.Add([]byte(`a\F\b\S\c\T\d\R\e\E\f\X41\\H\\.br\\Zxx\`), []byte("|^~\\&"))
 	f.Add([]byte("plain"), []byte("*:+?$#"))
+	for _, e := range seedsFromCorpus(f).escaped {
+		f.Add(e[0], e[1])
+	}
 	f.Fuzz(func(t *testing.T, in, delims []byte) {
 		if len(delims) < 5 {
 			return

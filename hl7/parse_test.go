@@ -3,11 +3,10 @@ package hl7
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -204,15 +203,9 @@ func TestHeader(t *testing.T) {
 // numbering and its atomic MSH-1 and MSH-2 included, for every segment of
 // the valid corpus and for segments cut short.
 func TestSplitFieldsIsField(t *testing.T) {
-	files, _ := filepath.Glob("testdata/corpus/valid/*.hl7")
 	raws := [][]byte{[]byte("MSH|^~\\&|A"), []byte("MSH|^~\\&"), []byte("MSH|^~\\&|||||||ADT^A01|1|P|2.5|")}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raws = append(raws, b)
-	}
+	_, valid := corpusFiles(t, corpus.Valid)
+	raws = append(raws, valid...)
 	for _, raw := range raws {
 		m, err := Parse(raw)
 		if err != nil {

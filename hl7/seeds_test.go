@@ -2,13 +2,10 @@ package hl7
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // offsetIn returns the offset of b inside raw (b must be within raw).
@@ -16,75 +13,57 @@ func offsetIn(raw, b []byte) int {
 	return int(uintptr(unsafe.Pointer(unsafe.SliceData(b))) - uintptr(unsafe.Pointer(unsafe.SliceData(raw))))
 }
 
-// fuzzSeeds derives the seed inputs of each fuzz target from the corpus:
-// every file for FuzzParse and FuzzSplitBatch, and every distinct field
-// holding an escape character for FuzzUnescape.
-func fuzzSeeds(tb testing.TB) map[string]map[string]string {
-	seeds := map[string]map[string]string{"FuzzParse": {}, "FuzzSplitBatch": {}, "FuzzUnescape": {}}
+// corpusSeeds are the seed inputs each fuzz target takes from the HL7
+// corpus at test time: every file for FuzzParse, the batches (and files
+// with a BTS) for FuzzSplitBatch, and every distinct field holding an
+// escape character, with its message's delimiters, for FuzzUnescape.
+type corpusSeeds struct {
+	files, batches [][]byte
+	escaped        [][2][]byte // field, delimiters (MSH-1 + MSH-2)
+}
+
+func seedsFromCorpus(tb testing.TB) corpusSeeds {
+	tb.Helper()
+	var s corpusSeeds
 	seen := map[string]bool{}
-	for _, dir := range []string{"valid", "invalid"} {
-		names, data := corpusFiles(tb, dir)
-		for i, raw := range data {
-			name := strings.TrimSuffix(names[i], ".hl7")
-			entry := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
-			seeds["FuzzParse"][dir+"-"+name] = entry
-			if IsBatch(raw) || bytes.Contains(raw, []byte("BTS")) {
-				seeds["FuzzSplitBatch"][dir+"-"+name] = entry
-			}
-			m, err := Parse(raw)
-			if err != nil {
-				continue
-			}
-			enc := []byte{m.Delimiters().Field}
-			enc = append(enc, m.MSH().Field(2).Raw()...)
-			for s := 0; s < m.NumSegments(); s++ {
-				seg := m.SegmentAt(s)
-				for f := 3; f <= seg.NumFields(); f++ {
-					v := seg.Field(f).Raw()
-					if bytes.IndexByte(v, m.Delimiters().Escape) < 0 || seen[string(v)] || len(v) > 200 {
-						continue
-					}
-					seen[string(v)] = true
-					seeds["FuzzUnescape"][fmt.Sprintf("%s-%s-%d-%d", dir, name, s, f)] =
-						fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n[]byte(%q)\n", v, enc)
+	for _, c := range corpus.Cases(tb, corpus.HL7) {
+		raw := c.Read(tb)
+		s.files = append(s.files, raw)
+		if IsBatch(raw) || bytes.Contains(raw, []byte("BTS")) {
+			s.batches = append(s.batches, raw)
+		}
+		m, err := Parse(raw)
+		if err != nil {
+			continue
+		}
+		enc := []byte{m.Delimiters().Field}
+		enc = append(enc, m.MSH().Field(2).Raw()...)
+		for i := 0; i < m.NumSegments(); i++ {
+			seg := m.SegmentAt(i)
+			for f := 3; f <= seg.NumFields(); f++ {
+				v := seg.Field(f).Raw()
+				if bytes.IndexByte(v, m.Delimiters().Escape) < 0 || seen[string(v)] || len(v) > 200 {
+					continue
 				}
+				seen[string(v)] = true
+				s.escaped = append(s.escaped, [2][]byte{v, enc})
 			}
 		}
 	}
-	return seeds
+	return s
 }
 
-// TestFuzzSeedsComeFromTheCorpus checks that every corpus-derived seed is
-// in testdata/fuzz (and writes them with -update), so that go test runs
-// each fuzz target over the whole corpus.
-func TestFuzzSeedsComeFromTheCorpus(t *testing.T) {
-	for target, entries := range fuzzSeeds(t) {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if *update {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		keys := make([]string, 0, len(entries))
-		for k := range entries {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		if len(keys) == 0 {
-			t.Errorf("%s: no seeds", target)
-		}
-		for _, k := range keys {
-			p := filepath.Join(dir, k)
-			if *update {
-				if err := os.WriteFile(p, []byte(entries[k]), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(p)
-			if err != nil || string(got) != entries[k] {
-				t.Errorf("%s: seed %s missing or stale (run go test -run FuzzSeeds -update)", target, k)
-			}
-		}
+// TestCorpusSeedsCoverEveryTarget: each fuzz target gets seeds from the
+// corpus, so that go test runs it over real messages, batches and escapes.
+func TestCorpusSeedsCoverEveryTarget(t *testing.T) {
+	s := seedsFromCorpus(t)
+	if n := len(corpus.Cases(t, corpus.HL7)); len(s.files) != n {
+		t.Errorf("FuzzParse: %d seeds for %d corpus files", len(s.files), n)
+	}
+	if len(s.batches) < 5 {
+		t.Errorf("FuzzSplitBatch: %d batch seeds, want the corpus's batches (at least 5)", len(s.batches))
+	}
+	if len(s.escaped) < 10 {
+		t.Errorf("FuzzUnescape: %d escaped fields, want at least 10", len(s.escaped))
 	}
 }

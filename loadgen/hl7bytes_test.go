@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 func TestTemplateRewritesOnlyControlIDs(t *testing.T) {
@@ -127,7 +129,9 @@ func FuzzAckCode(f *testing.F) {
 
 // FuzzTemplate checks that rendering with the original control id gives
 // the message back, and that a rendered message parses to the new ids.
+// It is seeded with the whole HL7 corpus at test time.
 func FuzzTemplate(f *testing.F) {
+	corpus.AddSeeds(f, corpus.HL7)
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		tm, err := newTemplate(msg)
 		if err != nil || tm.clashes("Z") {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/ingest/mllp"
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // segments splits an HL7 message into segments of fields, independently of
@@ -129,11 +129,7 @@ func readMsgs(t *testing.T, names ...string) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for _, n := range names {
-		b, err := os.ReadFile("testdata/hl7/" + n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
+		out = append(out, corpus.Read(t, corpus.HL7, "valid/"+n))
 	}
 	return out
 }
@@ -330,10 +326,7 @@ func TestReportString(t *testing.T) {
 // BenchmarkRun measures the generator against a real MLLP server answering
 // ACKs, with two connections and unique control ids.
 func BenchmarkRun(b *testing.B) {
-	msg, err := os.ReadFile("testdata/hl7/fhirconv-ADT-A01-02.hl7")
-	if err != nil {
-		b.Fatal(err)
-	}
+	msg := corpus.Read(b, corpus.HL7, "valid/fhirconv-ADT-A01-02.hl7")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

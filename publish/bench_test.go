@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // BenchmarkPublish measures one-record publishes (the MLLP case: one
@@ -60,17 +60,9 @@ func BenchmarkPublish(b *testing.B) {
 // request is in flight). It reports the compression ratio beside the cost;
 // this is what the default (snappy) was chosen on.
 func BenchmarkCompression(b *testing.B) {
-	paths, err := filepath.Glob("../hl7/testdata/corpus/valid/*.hl7")
-	if err != nil || len(paths) == 0 {
-		b.Fatalf("no corpus: %v", err)
-	}
 	var msgs [][]byte
-	for _, p := range paths {
-		m, err := os.ReadFile(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		msgs = append(msgs, m)
+	for _, c := range corpus.Select(b, corpus.HL7, corpus.Valid) {
+		msgs = append(msgs, c.Read(b))
 	}
 	for _, per := range []int{1, 8, 64} {
 		batches := make([][]byte, len(msgs))

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +22,7 @@ import (
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/ingest/api"
 	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	testcorpus "github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 )
@@ -33,20 +32,28 @@ type resource struct {
 	body []byte
 }
 
-// corpus loads testdata/*.json (the official R4 examples copied there).
+// loadFiles are the official R4 examples of the FHIR corpus the benchmark
+// posts, one request per file in turn.
+var loadFiles = []string{
+	"r4ex-AllergyIntolerance-example.json",
+	"r4ex-Condition-example.json",
+	"r4ex-Encounter-example.json",
+	"r4ex-Observation-10minute-apgar-score.json",
+	"r4ex-Observation-example-genetics-1.json",
+	"r4ex-Observation-example.json",
+	"r4ex-Patient-example.json",
+	"r4ex-Practitioner-example.json",
+	"r4ex-Procedure-example-implant.json",
+	"r4ex-Procedure-example.json",
+}
+
+// corpus loads loadFiles from the FHIR corpus (internal/corpus).
 func corpus(tb testing.TB) []resource {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "r4ex-*.json"))
-	if err != nil || len(paths) == 0 {
-		tb.Fatalf("no corpus: %v", err)
-	}
 	var out []resource
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		typ := strings.SplitN(strings.TrimPrefix(filepath.Base(p), "r4ex-"), "-", 2)[0]
+	for _, name := range loadFiles {
+		b := testcorpus.Read(tb, testcorpus.FHIR, "valid/"+name)
+		typ := strings.SplitN(strings.TrimPrefix(name, "r4ex-"), "-", 2)[0]
 		out = append(out, resource{typ: typ, body: b})
 	}
 	return out

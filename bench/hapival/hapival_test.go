@@ -13,7 +13,7 @@ import (
 	"github.com/hl7gw/gateway/fhir/fhirval"
 )
 
-const corpus = "../../fhir/fhirval/testdata/corpus"
+const corpus = "../../testdata/corpus/fhir" // the FHIR corpus (internal/corpus reads the same)
 
 type verdicts struct {
 	expected string // valid, invalid, excluded (needs a terminology server or options)

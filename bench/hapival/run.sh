@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh validates the FHIR corpus (fhir/fhirval/testdata/corpus) with
+# run.sh validates the FHIR corpus (testdata/corpus/fhir) with
 # HAPI FHIR's instance validator and prints, per file, the error and warning
 # counts and, last, the CPU time of the timed pass (see HapiVal.java). HAPI
 # FHIR comes from Maven Central through test/hapifhir/hapi.sh fetch;
@@ -33,5 +33,5 @@ if ! [[ -f "$CLASSES/HapiVal.class" ]] || ! cmp -s "$HERE/HapiVal.java" "$CLASSE
 	javac -nowarn -cp "$LIBS/*" -d "$CLASSES" "$HERE/HapiVal.java"
 	cp "$HERE/HapiVal.java" "$CLASSES/HapiVal.java"
 fi
-cd "$ROOT/fhir/fhirval/testdata/corpus"
+cd "$ROOT/testdata/corpus/fhir"
 exec java -Xss4m -cp "$CLASSES:$CLASSES/$NET:$LIBS/*" HapiVal valid/*.json invalid/*.json

@@ -2,7 +2,7 @@
 # Python HL7 v2 parsing baseline for `make bench`: installs Debian's
 # python3-hl7 (apt) and hl7apy (PyPI, in a venv under the cache dir), both
 # idempotently and non-interactively, then runs bench.py over the same
-# corpus as BenchmarkStrictValidate (hl7/conformance/testdata/corpus/valid).
+# corpus as BenchmarkStrictValidate (testdata/corpus/hl7/valid).
 #
 # Output, one line per library (parseable):
 #   python-hl7 MBps=12.3 msgs=330 failed=0 bytes=760000 rounds=20
@@ -35,4 +35,4 @@ if ! "$venv/bin/python" -c "import hl7apy" >/dev/null 2>&1; then
 	"$venv/bin/pip" install --quiet --disable-pip-version-check "hl7apy==$hl7apy_version"
 fi
 
-exec "$venv/bin/python" "$here/bench.py" --rounds "${HL7PY_ROUNDS:-20}" "$root/hl7/conformance/testdata/corpus/valid"
+exec "$venv/bin/python" "$here/bench.py" --rounds "${HL7PY_ROUNDS:-20}" "$root/testdata/corpus/hl7/valid"

@@ -69,7 +69,7 @@ func main() {
 	var brokers string
 	flag.StringVar(&o.gateway, "gateway", "bin/gateway", "gateway binary")
 	flag.StringVar(&brokers, "brokers", "", "comma-separated bootstrap brokers of a 3-broker cluster (required)")
-	flag.StringVar(&o.template, "template", "hl7/testdata/corpus/valid/fhirconv-ADT01-28.hl7", "HL7 message sent (MSH-10 and PID-3.1 rewritten)")
+	flag.StringVar(&o.template, "template", "testdata/corpus/hl7/valid/fhirconv-ADT01-28.hl7", "HL7 message sent (MSH-10 and PID-3.1 rewritten)")
 	flag.StringVar(&o.json, "json", "", "write the JSON summary here")
 	flag.IntVar(&o.messages, "messages", 1_000_000, "messages sent on each path")
 	flag.IntVar(&o.warmup, "warmup", 5000, "messages sent on each path before measuring")

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 func TestLedgerVerdict(t *testing.T) {
@@ -31,7 +33,7 @@ func TestLedgerVerdict(t *testing.T) {
 }
 
 func TestBuildPayloads(t *testing.T) {
-	ps, err := buildPayloads("../../hl7/testdata/corpus/valid/fhirconv-ADT01-28.hl7", 3)
+	ps, err := buildPayloads(corpus.Path(corpus.HL7, "valid/fhirconv-ADT01-28.hl7"), 3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,7 +208,7 @@ func TestPauseOnOneInstanceStopsTheOtherAndResumeOnTheOtherRestartsTheFirst(t *t
 	brokers := sharedBroker(t)
 	a, _ := startGateway(t, testConfig(brokers...))
 	b, _ := startGateway(t, testConfig(brokers...))
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	if sendMLLP(t, a.mllpAddr(), msg) != "AA" || sendMLLP(t, b.mllpAddr(), msg) != "AA" {
 		t.Fatal("not both instances accept before the pause")
 	}
@@ -285,7 +285,7 @@ func TestAGatewayStartedBeforeItsBrokerIsNotReadyUntilItJoins(t *testing.T) {
 		return code == http.StatusOK && g.member.Joined()
 	})
 	t.Logf("ready %s after the broker came up", time.Since(began).Round(time.Millisecond))
-	if got := sendMLLP(t, g.mllpAddr(), readFile(t, "testdata/adt_a01.hl7")); got != "AA" {
+	if got := sendMLLP(t, g.mllpAddr(), adtA01(t)); got != "AA" {
 		t.Errorf("after joining: %s, want AA", got)
 	}
 }

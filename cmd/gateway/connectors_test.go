@@ -50,7 +50,7 @@ func httpDo(t *testing.T, method, url string) (int, string) {
 func TestAPausedMLLPConnectorAnswersARAndKeepsTheConnectionUntilResumed(t *testing.T) {
 	g, _ := startGateway(t, testConfig())
 	base := g.opsURL(t)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -36,7 +36,7 @@ func suppressed(t *testing.T, g *gateway) float64 {
 
 func TestAResendLandingOnAnotherInstanceIsAnsweredAAWithoutASecondRecord(t *testing.T) {
 	a, b, brokers := clusterDedupPair(t)
-	msg := withControlID(readFile(t, "testdata/adt_a01.hl7"), "RESEND-1")
+	msg := withControlID(adtA01(t), "RESEND-1")
 	known := b.dedupLog.Len()
 	if got := sendMLLP(t, a.mllpAddr(), msg); got != "AA" {
 		t.Fatalf("first copy on A: %s", got)
@@ -71,7 +71,7 @@ func TestAResendLandingOnAnotherInstanceIsAnsweredAAWithoutASecondRecord(t *test
 // the figures this logs.
 func TestTheWindowInWhichTwoCopiesOnTwoInstancesAreBothStored(t *testing.T) {
 	a, b, _ := clusterDedupPair(t)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	const trials = 8
 	delays := []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond}
 	var report []string

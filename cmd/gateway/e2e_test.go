@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/hl7"
 	"github.com/hl7gw/gateway/ingest/mllp"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/internal/logbuf"
 )
 
@@ -65,13 +65,14 @@ func (g *gateway) brokerAddrs() []string {
 	return g.cfg.Kafka.Brokers
 }
 
-func readFile(t *testing.T, name string) []byte {
+// adtA01File is the ADT^A01 (v2.5.1) these tests send: valid, with a
+// patient name they check is never logged.
+const adtA01File = "valid/fhirconv-ADT01-28.hl7"
+
+// adtA01 returns adtA01File from the HL7 corpus.
+func adtA01(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return corpus.Read(t, corpus.HL7, adtA01File)
 }
 
 func send(t *testing.T, addr string, msg []byte) hl7.ACKInfo {
@@ -127,7 +128,7 @@ func header(r *kgo.Record, k string) string {
 
 func TestAValidADTIsAcceptedOnlyOnceItIsInKafkaByteForByte(t *testing.T) {
 	g, _ := startGateway(t, testConfig())
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	ack := send(t, g.mllpAddr(), msg)
 	if ack.Code != "AA" || ack.ControlID != "MSG00001" {
 		t.Fatalf("ack = %+v, want AA for MSG00001", ack)
@@ -189,7 +190,7 @@ func TestARefusedMessageNeverReachesTheLogs(t *testing.T) {
 	cfg.Connectors = []config.Connector{{Name: "strict", Type: config.TypeHL7MLLP, Config: map[string]string{
 		"hl7.parser.strict": "true", "errors.tolerance": "none"}}}
 	g, logs := startGateway(t, cfg)
-	msg := bytes.ReplaceAll(readFile(t, "testdata/adt_a01.hl7"), []byte("EVERYMAN^ADAM"), []byte("ZZSECRETNAME^ADAM"))
+	msg := bytes.ReplaceAll(adtA01(t), []byte("EVERYMAN^ADAM"), []byte("ZZSECRETNAME^ADAM"))
 	// A segment no HL7 version defines (and not a Z-segment): strict refuses it.
 	msg = append(msg, []byte("QQQ|SECRETDOB|2222 HOME STREET\r")...)
 	ack := send(t, g.mllpAddr(), msg)
@@ -213,7 +214,7 @@ func TestWithTheBrokerStoppedNothingIsAnsweredAAThatIsNotInKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	g, _ := startGateway(t, testConfig(cluster.ListenAddrs()...))
-	base := readFile(t, "testdata/adt_a01.hl7")
+	base := adtA01(t)
 	msg := func(i int) []byte {
 		return bytes.Replace(base, []byte("|MSG00001|"), []byte(fmt.Sprintf("|CTL%05d|", i)), 1)
 	}
@@ -251,7 +252,7 @@ func TestWithTheBrokerStoppedNothingIsAnsweredAAThatIsNotInKafka(t *testing.T) {
 func TestShutdownAnswersWhatIsInFlightAndStopsListening(t *testing.T) {
 	g, _ := startGateway(t, testConfig())
 	addr := g.mllpAddr()
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	if a := send(t, addr, msg); a.Code != "AA" {
 		t.Fatalf("ack = %+v", a)
 	}

@@ -90,7 +90,7 @@ func TestGRPCOverTLSDemandsTokensAndBoundsStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := first.Send(&gatewayv1.StreamHL7Request{Message: readFile(t, "testdata/adt_a01.hl7")}); err != nil {
+	if err := first.Send(&gatewayv1.StreamHL7Request{Message: adtA01(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := first.Recv(); err != nil || r.GetOutcome().GetStatus() != gatewayv1.OutcomeStatus_OUTCOME_STATUS_ACCEPTED {

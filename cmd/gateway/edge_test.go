@@ -96,7 +96,7 @@ func TestMLLPOverMutualTLSAcceptsAllowedSubjectsOnly(t *testing.T) {
 		"tls.client.allowed.subjects": "lab-engine",
 	})}
 	g, _ := startGateway(t, cfg)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 
 	ack, err := sendTLS(g.mllpAddr(), p.client(t, "lab-engine"), msg)
 	if err != nil || ack.Code != "AA" {
@@ -120,7 +120,7 @@ func TestMLLPOverMutualTLSAcceptsAllowedSubjectsOnly(t *testing.T) {
 			})
 		})
 	}
-	if n := metrictest.Value(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "tls_handshake"}); n != 3 {
+	if n := metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "adt", "door": "mllp", "reason": "tls_handshake"}); n != 3 {
 		t.Fatalf("mllp tls_handshake rejections = %v, want 3", n)
 	}
 	if plain, err := sendTLS(g.mllpAddr(), nil, msg); err == nil {
@@ -136,13 +136,13 @@ func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testin
 	}
 	cfg.Connectors[0].Config["listen.address"] = "127.0.0.2:0"
 	g, _ := startGateway(t, cfg)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 
 	if _, err := sendTLS(g.mllp[0].ln.Addr().String(), nil, msg); err == nil {
 		t.Fatal("a source outside source.allow was answered")
 	}
 	eventually(t, "not_allowed counted", func() bool {
-		return metrictest.Value(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "adt", "reason": "not_allowed"}) == 1
+		return metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "adt", "door": "mllp", "reason": "not_allowed"}) == 1
 	})
 
 	lab := g.mllp[1].ln.Addr().String()
@@ -160,7 +160,7 @@ func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testin
 		t.Fatal("a second connection from the same source was answered past max.connections.per.source=1")
 	}
 	eventually(t, "per_source_limit counted", func() bool {
-		return metrictest.Value(t, g.reg, "gateway_mllp_connections_rejected_total", map[string]string{"listener": "lab", "reason": "per_source_limit"}) == 1
+		return metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "lab", "door": "mllp", "reason": "per_source_limit"}) == 1
 	})
 	if ack, err := first.Send(ctx, msg); err != nil || !strings.Contains(string(ack), "MSA|AA") {
 		t.Fatalf("the first connection stopped working: %q %v", ack, err)
@@ -192,7 +192,7 @@ func TestMLLPDedupAnswersAResendWithoutASecondRecord(t *testing.T) {
 	cfg := testConfig()
 	cfg.Connectors = []config.Connector{mllpConnector(map[string]string{"hl7.dedup.enabled": "true"})}
 	g, _ := startGateway(t, cfg)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	for i := range 3 {
 		if a := send(t, g.mllpAddr(), msg); a.Code != "AA" {
 			t.Fatalf("copy %d answered %+v, want AA", i, a)
@@ -500,7 +500,7 @@ func TestRenewedCertificateIsServedWithoutARestart(t *testing.T) {
 		"tls.cert.file": p.srvCert, "tls.key.file": p.srvKey, "tls.reload.interval": "100ms",
 	})}
 	g, _ := startGateway(t, cfg)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	served := func() string {
 		t.Helper()
 		c, err := tls.Dial("tcp", g.mllpAddr(), p.client(t, ""))

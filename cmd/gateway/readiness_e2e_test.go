@@ -52,7 +52,7 @@ func TestReadinessFollowsABrokerThatAnswersMetadataButTakesNoRecords(t *testing.
 	cfg := testConfig(cluster.ListenAddrs()...)
 	cfg.Kafka.Producer.DeliveryTimeout, cfg.Kafka.Producer.RequestTimeout = time.Second, time.Second
 	g, _ := startGateway(t, cfg)
-	msg := readFile(t, "testdata/adt_a01.hl7")
+	msg := adtA01(t)
 	if a := send(t, g.mllpAddr(), msg); a.Code != "AA" {
 		t.Fatalf("with the broker taking records: %+v, want AA", a)
 	}

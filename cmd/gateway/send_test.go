@@ -9,15 +9,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // corpusFiles lists the valid HL7 corpus, whose files set MSH-15 to
 // nothing, AL, NE and ER.
 func corpusFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("../../hl7/testdata/corpus/valid/*.hl7")
-	if err != nil || len(files) < 100 {
-		t.Fatalf("corpus: %d files, %v", len(files), err)
+	var files []string
+	for _, c := range corpus.Select(t, corpus.HL7, corpus.Valid) {
+		files = append(files, c.Path())
+	}
+	if len(files) < 100 {
+		t.Fatalf("corpus: %d files", len(files))
 	}
 	return files
 }
@@ -52,7 +57,7 @@ func TestSendOverTheWholeValidCorpusFinishesAndExitsZero(t *testing.T) {
 
 func TestSendExitsOneWhenAMessageIsNotAccepted(t *testing.T) {
 	g, _ := startGateway(t, testConfig())
-	good := "testdata/adt_a01.hl7"
+	good := corpus.Path(corpus.HL7, adtA01File)
 	bad := filepath.Join(t.TempDir(), "garbage.hl7")
 	writeFile(t, bad, "this is not HL7")
 	tests := []struct {

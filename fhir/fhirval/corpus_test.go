@@ -5,19 +5,19 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// corpusCase is one row of testdata/corpus/manifest.tsv (copied from the
-// shared corpus with its licences).
+// corpusCase is one case of the FHIR corpus, with the columns these tests
+// read.
 type corpusCase struct {
 	file, verdict, reason, outcome string
 }
@@ -31,20 +31,9 @@ func (c corpusCase) excluded() bool {
 
 func readManifest(t testing.TB) []corpusCase {
 	t.Helper()
-	b, err := os.ReadFile("testdata/corpus/manifest.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []corpusCase
-	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		if i == 0 {
-			continue
-		}
-		f := strings.Split(line, "\t")
-		if len(f) < 7 {
-			t.Fatalf("manifest line %d: %d fields", i+1, len(f))
-		}
-		out = append(out, corpusCase{file: f[0], verdict: f[4], reason: f[5], outcome: f[6]})
+	for _, c := range corpus.Cases(t, corpus.FHIR) {
+		out = append(out, corpusCase{file: c.File, verdict: c.Verdict, reason: c.Columns["reason"], outcome: c.Columns["expected_outcome"]})
 	}
 	return out
 }
@@ -67,10 +56,7 @@ func TestCorpusAgreement(t *testing.T) {
 	var valid, accepted, eligible, refused int
 	misses := map[string]bool{}
 	for _, c := range readManifest(t) {
-		body, err := os.ReadFile(filepath.Join("testdata/corpus", c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		body := corpus.Read(t, corpus.FHIR, c.file)
 		_, fs := Validate(body, Options{Strict: true})
 		rejected := fs.HasErrors()
 		switch {
@@ -127,11 +113,8 @@ func TestExpectedOutcomeLocations(t *testing.T) {
 		if c.verdict != "invalid" || c.outcome == "" {
 			continue
 		}
-		want := expectedLocations(t, filepath.Join("testdata/corpus", c.outcome))
-		body, err := os.ReadFile(filepath.Join("testdata/corpus", c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := expectedLocations(t, corpus.Path(corpus.FHIR, c.outcome))
+		body := corpus.Read(t, corpus.FHIR, c.file)
 		_, fs := Validate(body, Options{Strict: true})
 		got := map[string]bool{}
 		for _, f := range fs {

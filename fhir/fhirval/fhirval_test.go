@@ -1,13 +1,12 @@
 package fhirval
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -98,15 +97,8 @@ func TestFindingsNeverCarryValues(t *testing.T) {
 }
 
 func TestLenientNeverRefusesAKnownResource(t *testing.T) {
-	files, err := filepath.Glob("testdata/corpus/*/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatal("no corpus", err)
-	}
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range corpus.Cases(t, corpus.FHIR) {
+		f, body := c.File, c.Read(t)
 		doc, syntax := Scan(body)
 		if len(syntax) > 0 || !KnownResourceType(doc.ResourceType) {
 			continue
@@ -125,9 +117,9 @@ func TestCheckFile(t *testing.T) {
 		ok     bool
 		reason string
 	}{
-		{name: "an official example passes strict", file: "testdata/corpus/valid/r4ex-Patient-example.json", strict: true, ok: true},
-		{name: "a bad id fails strict", file: "testdata/corpus/invalid/ftc-patient-id-bad-2.json", strict: true, ok: false, reason: "error 102 at Patient.id"},
-		{name: "a bad id is a warning in lenient mode", file: "testdata/corpus/invalid/ftc-patient-id-bad-2.json", ok: true, reason: "warning"},
+		{name: "an official example passes strict", file: corpus.Path(corpus.FHIR, "valid/r4ex-Patient-example.json"), strict: true, ok: true},
+		{name: "a bad id fails strict", file: corpus.Path(corpus.FHIR, "invalid/ftc-patient-id-bad-2.json"), strict: true, ok: false, reason: "error 102 at Patient.id"},
+		{name: "a bad id is a warning in lenient mode", file: corpus.Path(corpus.FHIR, "invalid/ftc-patient-id-bad-2.json"), ok: true, reason: "warning"},
 		{name: "a missing file fails", file: "testdata/does-not-exist.json", ok: false, reason: "cannot read file"},
 	}
 	for _, tt := range tests {
@@ -164,6 +156,12 @@ func TestFHIRPathNormalisation(t *testing.T) {
 // the rules on a body they fault.
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Patient","id":"x"}`))
+	for _, c := range corpus.Select(f, corpus.FHIR, corpus.Invalid) {
+		f.Add(c.Read(f))
+	}
+	for _, file := range fuzzSeedValid {
+		f.Add(corpus.Read(f, corpus.FHIR, file))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rt, strict := Validate(body, Options{Strict: true})
 		_, lenient := Validate(body, Options{})
@@ -220,14 +218,10 @@ func processCPU() int64 {
 // BenchmarkGoogleUnmarshal is the plain google/fhir validating unmarshal of
 // the same corpus, the baseline BenchmarkValidate is compared with.
 func BenchmarkGoogleUnmarshal(b *testing.B) {
-	files, _ := filepath.Glob("testdata/corpus/valid/*.json")
 	var bodies [][]byte
 	var total int64
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range corpus.Select(b, corpus.FHIR, corpus.Valid) {
+		body := c.Read(b)
 		bodies = append(bodies, body)
 		total += int64(len(body))
 	}
@@ -247,20 +241,45 @@ func BenchmarkGoogleUnmarshal(b *testing.B) {
 // the mean body size.
 func benchCorpus(b *testing.B) [][]byte {
 	b.Helper()
-	files, err := filepath.Glob("testdata/corpus/valid/*.json")
-	if err != nil || len(files) == 0 {
-		b.Fatalf("no corpus: %v", err)
-	}
 	var bodies [][]byte
 	var total int64
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range corpus.Select(b, corpus.FHIR, corpus.Valid) {
+		body := c.Read(b)
 		bodies = append(bodies, body)
 		total += int64(len(body))
 	}
 	b.SetBytes(total / int64(len(bodies)))
 	return bodies
+}
+
+// fuzzSeedValid are the valid FHIR corpus files FuzzValidate starts from
+// at test time besides every invalid one: test cases next to invalid ones
+// (bindings, slicing, security labels, min/max values) and official
+// examples of large or unusual resources.
+var fuzzSeedValid = []string{
+	"valid/ftc-additional-bindings-observation.json",
+	"valid/ftc-ai2.json",
+	"valid/ftc-dr-example-org-2.json",
+	"valid/ftc-obs-value-max-g.json",
+	"valid/ftc-obs-value-min.json",
+	"valid/ftc-pat-security-good2.json",
+	"valid/ftc-pat-security-good3.json",
+	"valid/ftc-patient-min-fixed1.json",
+	"valid/ftc-patient-min-none1.json",
+	"valid/ftc-patient-min-pattern1.json",
+	"valid/ftc-questionnaire__brianpos__questionnaire-not-resolved-qr.json",
+	"valid/ftc-resource-invalid-eid-0.json",
+	"valid/ftc-resource-invalid-id-0.json",
+	"valid/r4ex-CommunicationRequest-example.json",
+	"valid/r4ex-DetectedIssue-allergy.json",
+	"valid/r4ex-DetectedIssue-lab.json",
+	"valid/r4ex-DeviceDefinition-example.json",
+	"valid/r4ex-Evidence-example.json",
+	"valid/r4ex-EvidenceVariable-example.json",
+	"valid/r4ex-InsurancePlan-example.json",
+	"valid/r4ex-Medication-medicationexample1.json",
+	"valid/r4ex-OperationOutcome-allok.json",
+	"valid/r4ex-Procedure-appendectomy-narrative.json",
+	"valid/r4ex-ResearchStudy-example.json",
+	"valid/r4ex-SubstanceSpecification-example.json",
 }

@@ -1,32 +1,21 @@
 package fhirval
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
-// corpusBodies are every JSON file of the shared corpus (valid and
-// invalid).
+// corpusBodies are every file of the FHIR corpus (valid and invalid), by
+// its manifest path.
 func corpusBodies(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, dir := range []string{"valid", "invalid"} {
-		paths, err := filepath.Glob(filepath.Join("testdata", "corpus", dir, "*.json"))
-		if err != nil || len(paths) == 0 {
-			t.Fatalf("no corpus in %s: %v", dir, err)
-		}
-		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[dir+"/"+filepath.Base(p)] = b
-		}
+	for _, c := range corpus.Cases(t, corpus.FHIR) {
+		out[c.File] = c.Read(t)
 	}
 	return out
 }

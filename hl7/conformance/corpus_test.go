@@ -1,46 +1,29 @@
 package conformance
 
 import (
-	"bufio"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
-// corpusFile is one manifest row of testdata/corpus.
+// corpusFile is one case of the HL7 corpus, with the columns these tests
+// read.
 type corpusFile struct {
 	path, source, why string
 	valid             bool
+	c                 corpus.Case
 }
 
 func loadCorpus(t testing.TB) []corpusFile {
 	t.Helper()
-	f, err := os.Open("testdata/corpus/manifest.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var out []corpusFile
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for first := true; sc.Scan(); first = false {
-		cols := strings.Split(sc.Text(), "\t")
-		if first || len(cols) < 6 {
-			continue
-		}
-		src, _, _ := strings.Cut(cols[1], "@")
-		out = append(out, corpusFile{path: cols[0], source: src, why: cols[5], valid: strings.HasPrefix(cols[0], "valid/")})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("empty manifest")
+	for _, c := range corpus.Cases(t, corpus.HL7) {
+		src, _, _ := strings.Cut(c.Columns["source"], "@")
+		out = append(out, corpusFile{path: c.File, source: src, why: c.Columns["why_invalid"], valid: c.Verdict == corpus.Valid, c: c})
 	}
 	return out
 }
@@ -85,11 +68,7 @@ func errorFindings(err error) validation.Findings {
 
 func readCorpus(t testing.TB, cf corpusFile) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata/corpus", cf.path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return cf.c.Read(t)
 }
 
 // disagreements lists every corpus file whose strict verdict differs from

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -15,6 +16,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add(msg(`MSH|^~\&|A|B|C|D|2024||ORU^R01|1|P|2.3`, "OBX|1|NM|x||1.5~2|u", "OBX|2|TS|x||20240101^M"))
 	f.Add(msg(`MSH|^~\&|A|B|C|D|2024||ACK|1|P|2.1`, "MSA|AA|1", "ZZZ|1"))
 	f.Add([]byte("MSH|^~\\&|A|B|C|D|2024||ADT^A01|1|P|2.8.1|||AL|NE||UNICODE UTF-8\rPID|\xff\xfe"))
+	corpus.AddSeeds(f, corpus.HL7)
 	strict, _ := New(Options{Strict: true, Full: true})
 	lenient, _ := New(Options{})
 	f.Fuzz(func(t *testing.T, raw []byte) {

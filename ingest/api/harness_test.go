@@ -7,8 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/hl7gw/gateway/ingest/fhirdoor"
 	"github.com/hl7gw/gateway/ingest/hl7door"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -204,13 +204,14 @@ func (e *env) consumeFor(t *testing.T, d time.Duration, topics ...string) []*kgo
 	return out
 }
 
+// readCorpus returns the valid corpus file name: an HL7 message for a
+// .hl7 name, else a FHIR resource.
 func readCorpus(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "corpus", name))
-	if err != nil {
-		t.Fatal(err)
+	if strings.HasSuffix(name, ".hl7") {
+		return corpus.Read(t, corpus.HL7, "valid/"+name)
 	}
-	return b
+	return corpus.Read(t, corpus.FHIR, "valid/"+name)
 }
 
 func header(r *kgo.Record, key string) string {

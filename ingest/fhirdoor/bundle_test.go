@@ -2,11 +2,12 @@ package fhirdoor
 
 import (
 	"context"
-	"github.com/hl7gw/gateway/fhir"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/fhir"
+	"github.com/hl7gw/gateway/internal/corpus"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -19,11 +20,7 @@ import (
 
 func readFile(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../../fhir/testdata/corpus/valid/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return corpus.Read(t, corpus.FHIR, "valid/"+name)
 }
 
 func TestTransactionOfPOSTsRoutesOneRecordPerEntryAtomically(t *testing.T) {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"github.com/hl7gw/gateway/fhir"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/fhir"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/hl7gw/gateway/fhir"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -13,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/fhir"
+	"github.com/hl7gw/gateway/internal/corpus"
 
 	"github.com/hl7gw/gateway/validation"
 )
@@ -113,10 +114,7 @@ func TestValidateFollowsTheMode(t *testing.T) {
 
 func TestRouteOneResource(t *testing.T) {
 	s := newTestSteps(true)
-	body, err := os.ReadFile("../../fhir/testdata/corpus/valid/r4ex-Observation-example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := corpus.Read(t, corpus.FHIR, "valid/r4ex-Observation-example.json")
 	req := Request{Action: fhir.ActionUpdate, ResourceType: "Observation", ID: "example"}
 	m, err := s.Parse(context.Background(), req, body)
 	if err != nil {
@@ -152,6 +150,13 @@ func TestRouteOneResource(t *testing.T) {
 // request.
 func FuzzParse(f *testing.F) {
 	f.Add(uint8(0), "Patient", "", []byte(`{"resourceType":"Patient"}`))
+	// Official examples from the FHIR corpus: a create, an update, an
+	// update whose URL id differs from the body's, and a transaction.
+	patient := corpus.Read(f, corpus.FHIR, "valid/r4ex-Patient-example.json")
+	f.Add(uint8(0), "Patient", "", patient)
+	f.Add(uint8(1), "Patient", "example", patient)
+	f.Add(uint8(1), "Observation", "other", corpus.Read(f, corpus.FHIR, "valid/r4ex-Observation-example.json"))
+	f.Add(uint8(3), "", "", corpus.Read(f, corpus.FHIR, "valid/r4ex-Bundle-hla-1.json"))
 	f.Fuzz(func(t *testing.T, action uint8, typ, id string, body []byte) {
 		actions := []fhir.Action{fhir.ActionCreate, fhir.ActionUpdate, fhir.ActionDelete, fhir.ActionCreate}
 		req := Request{Action: actions[action%4], ResourceType: typ, ID: id}

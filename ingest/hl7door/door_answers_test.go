@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +20,7 @@ import (
 	"github.com/hl7gw/gateway/hl7/conformance"
 	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/ingest/mllp"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/router"
@@ -299,10 +298,7 @@ func TestABatchThatCannotBeSplitIsAnsweredInItsFirstMessagesTerms(t *testing.T) 
 // answer must fit the 4 KB a simple client reads at once, and by default
 // an AA carries no ERR at all.
 func TestCorpusACKsFitOneRead(t *testing.T) {
-	entries, err := os.ReadDir(filepath.Join("..", "..", "hl7", "testdata", "corpus", "valid"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := corpus.Select(t, corpus.HL7, corpus.Valid)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)
@@ -324,25 +320,22 @@ func TestCorpusACKsFitOneRead(t *testing.T) {
 		d := hl7door.NewDoor(p, nil, hl7door.WithACKPolicy(policy))
 		largest, errs := 0, 0
 		for _, e := range entries {
-			raw, err := os.ReadFile(filepath.Join("..", "..", "hl7", "testdata", "corpus", "valid", e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := e.Read(t)
 			ack, _ := d.SubmitHL7(context.Background(), raw)
 			largest = max(largest, len(ack))
 			if len(ack) > hl7.MaxACKBytes {
-				t.Errorf("%s (%+v): ACK of %d bytes", e.Name(), policy, len(ack))
+				t.Errorf("%s (%+v): ACK of %d bytes", e.File, policy, len(ack))
 			}
 			if hl7.IsBatch(raw) || len(ack) == 0 {
 				continue
 			}
 			info, err := hl7.ParseACK(ack)
 			if err != nil {
-				t.Fatalf("%s: %v", e.Name(), err)
+				t.Fatalf("%s: %v", e.File, err)
 			}
 			errs = max(errs, len(info.ErrorCodes))
 			if !policy.Warnings && (info.Code == "AA" || info.Code == "CA") && len(info.ErrorCodes) > 0 {
-				t.Errorf("%s: %s with %d ERR segments, want none by default", e.Name(), info.Code, len(info.ErrorCodes))
+				t.Errorf("%s: %s with %d ERR segments, want none by default", e.File, info.Code, len(info.ErrorCodes))
 			}
 		}
 		t.Logf("policy %+v: %d files, largest answer %d bytes, at most %d ERR in one ACK", policy, len(entries), largest, errs)

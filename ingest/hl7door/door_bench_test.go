@@ -2,13 +2,13 @@ package hl7door_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/hl7/conformance"
 	"github.com/hl7gw/gateway/ingest/hl7door"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/router"
 )
@@ -29,10 +29,7 @@ func (nopPublisher) Publish(_ context.Context, recs []*kgo.Record, _ bool) ([]pi
 // BenchmarkDoorSubmit runs an ADT^A01 through the lenient HL7 door with
 // validation on, as the default hl7-mllp connector does, broker excluded.
 func BenchmarkDoorSubmit(b *testing.B) {
-	msg, err := os.ReadFile("../../hl7/testdata/corpus/valid/fhirconv-ADT-A01-02.hl7")
-	if err != nil {
-		b.Skip(err)
-	}
+	msg := corpus.Read(b, corpus.HL7, "valid/fhirconv-ADT-A01-02.hl7")
 	v, err := conformance.New(conformance.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -11,9 +11,10 @@ import (
 	"errors"
 	"math/big"
 	"net"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // selfSigned returns a server TLS config for 127.0.0.1 and a client config
@@ -65,11 +66,8 @@ func TestClientSendsCorpusMessagesOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, name := range []string{"pyhl7-sample_hl7.hl7", "fhirconv-OUL-R23-02.hl7", "lenaten-msg4.hl7"} {
-		msg, err := os.ReadFile("testdata/hl7/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, name := range []string{"valid/pyhl7-sample_hl7.hl7", "valid/fhirconv-OUL-R23-02.hl7", "valid/lenaten-msg4.hl7"} {
+		msg := corpus.Read(t, corpus.HL7, name)
 		ans, err := c.Send(context.Background(), msg)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -165,10 +163,7 @@ func TestDialFailsOnClosedPort(t *testing.T) {
 // BenchmarkRoundTrip measures one client sending a corpus message and
 // waiting for its answer over loopback TCP, the per-connection ceiling.
 func BenchmarkRoundTrip(b *testing.B) {
-	msg, err := os.ReadFile("testdata/hl7/fhirconv-ADT-A01-02.hl7")
-	if err != nil {
-		b.Fatal(err)
-	}
+	msg := corpus.Read(b, corpus.HL7, "valid/fhirconv-ADT-A01-02.hl7")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

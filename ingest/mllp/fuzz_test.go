@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"testing"
 	"testing/iotest"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // refFrame is one result of the reference reader: a payload or an error.
@@ -61,9 +62,14 @@ func refRead(in []byte, max int) (out []refFrame, discarded int64) {
 // whole, byte by byte, and in halves. An oversized frame cut short by the
 // end of input is reported as too large by Reader (it stops at the limit)
 // and as truncated by the oracle; both are accepted there. The seed corpus
-// in testdata/fuzz/FuzzReadFrame holds the testdata/hl7 messages framed,
-// framed twice after garbage, cut short and over the limit.
+// in testdata/fuzz/FuzzReadFrame holds hand-made edge cases (lone and
+// nested delimiters, empty frames); corpusFrameSeeds adds messages of the
+// HL7 corpus at test time, framed, framed twice after garbage, cut short
+// and over the limit.
 func FuzzReadFrame(f *testing.F) {
+	for _, s := range corpusFrameSeeds(f) {
+		f.Add(s.in, s.max)
+	}
 	f.Fuzz(func(t *testing.T, in []byte, max uint16) {
 		limit := int(max)
 		if limit == 0 {
@@ -117,10 +123,7 @@ func (l *loop) Read(p []byte) (int, error) {
 }
 
 func BenchmarkReadFrame(b *testing.B) {
-	msg, err := os.ReadFile("testdata/hl7/fhirconv-OUL-R23-02.hl7")
-	if err != nil {
-		b.Fatal(err)
-	}
+	msg := corpus.Read(b, corpus.HL7, "valid/fhirconv-OUL-R23-02.hl7")
 	r := NewReader(&loop{data: AppendFrame(nil, msg)}, 0)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
@@ -129,4 +132,41 @@ func BenchmarkReadFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// frameSeedFiles are the corpus messages FuzzReadFrame starts from: short
+// and long, with escapes, LF-free and CR-separated, and one fuzzed file
+// whose encoding characters are not the usual ones.
+var frameSeedFiles = []string{
+	"valid/pyhl7-sample_hl7.hl7",
+	"valid/fhirconv-ADT-A01-02.hl7",
+	"valid/fhirconv-OUL-R23-02.hl7",
+	"valid/lenaten-msg4.hl7",
+	"invalid/nhapi-bad-PipeParser-HL7Exception-id_000001_sig_02_src_000000_op_havoc_rep_16.hl7",
+}
+
+type frameSeed struct {
+	in  []byte
+	max uint16
+}
+
+// corpusFrameSeeds returns, for each of frameSeedFiles, the message framed
+// (default limit), after garbage and followed by a second frame (limit:
+// the message's length), followed by a small frame under a limit of half
+// the message (oversized), and its frame cut in the middle (truncated).
+func corpusFrameSeeds(tb testing.TB) []frameSeed {
+	tb.Helper()
+	var out []frameSeed
+	for _, name := range frameSeedFiles {
+		msg := corpus.Read(tb, corpus.HL7, name)
+		frame := AppendFrame(nil, msg)
+		second := AppendFrame(nil, []byte("MSH|^~\\&|x"))
+		out = append(out,
+			frameSeed{frame, 0},
+			frameSeed{append(append([]byte("garbage\r\n"), frame...), second...), uint16(min(len(msg), 65535))},
+			frameSeed{append(append([]byte(nil), frame...), second...), uint16(min(len(msg)/2, 65535))},
+			frameSeed{frame[:len(frame)/2], 0},
+		)
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/hl7gw/gateway/edge/limits"
+	"github.com/hl7gw/gateway/internal/corpus"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -200,7 +201,7 @@ func (f *flood) close() {
 // after it, a second address is served on every door and by the embedded
 // broker, and the gateway never comes near its limit.
 func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
-	if _, err := mllpRoundTripFrom(from(secondSource), gw.MLLPAddr, readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")); errors.Is(err, syscall.EADDRNOTAVAIL) {
+	if _, err := mllpRoundTripFrom(from(secondSource), gw.MLLPAddr, corpus.Read(t, corpus.HL7, "valid/pyhl7-sample_hl7.hl7")); errors.Is(err, syscall.EADDRNOTAVAIL) {
 		t.Skipf("cannot send from %s here: %v", secondSource, err)
 	}
 	files := raiseOwnFileLimit(t, floodConns+2000)
@@ -216,7 +217,7 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 	}
 	t.Cleanup(func() { p.Stop() })
 	budget := limits.NewBudget(floodGatewayFiles, 3)
-	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
+	msg := corpus.Read(t, corpus.HL7, "valid/pyhl7-sample_hl7.hl7")
 
 	// During: the second source is checked over and over while the flood runs.
 	var during []error
@@ -262,7 +263,7 @@ func TestFloodFromOneSourceLeavesTheOthersServed(t *testing.T) {
 	}
 	m := scrape(t, p)
 	refused := map[string]float64{
-		"mllp": m.sum("gateway_mllp_connections_rejected_total", `reason="per_source_limit"`),
+		"mllp": m.sum("gateway_connections_rejected_total", `door="mllp"`, `reason="per_source_limit"`),
 		"http": m.sum("gateway_connections_rejected_total", `door="http"`, `reason="per_source_limit"`),
 		"grpc": m.sum("gateway_connections_rejected_total", `door="grpc"`, `reason="per_source_limit"`),
 	}

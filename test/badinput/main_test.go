@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/internal/gatewayproc"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
@@ -163,7 +163,7 @@ func requireAlive(t *testing.T) {
 		t.Fatalf("gateway process exited; output:\n%s", tail(gw.output(), 4000))
 	default:
 	}
-	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
+	msg := corpus.Read(t, corpus.HL7, "valid/pyhl7-sample_hl7.hl7")
 	ack, err := mllpRoundTrip(msg)
 	if err != nil {
 		t.Fatalf("valid message over MLLP after the group: %v", err)
@@ -171,7 +171,7 @@ func requireAlive(t *testing.T) {
 	if code := msaCode(ack); code != "AA" {
 		t.Fatalf("valid message over MLLP after the group: MSA-1 %q, want AA; ack %q", code, ack)
 	}
-	status, body, _ := httpDo(t, http.MethodPost, "/fhir/Patient", "application/fhir+json", readTestdata(t, "fhir/r4ex-Patient-f001.json"))
+	status, body, _ := httpDo(t, http.MethodPost, "/fhir/Patient", "application/fhir+json", corpus.Read(t, corpus.FHIR, "valid/r4ex-Patient-f001.json"))
 	if status != http.StatusCreated {
 		t.Fatalf("valid Patient over REST after the group: status %d, want 201; body %.300s", status, body)
 	}
@@ -181,15 +181,6 @@ func requireAlive(t *testing.T) {
 	if err != nil || resp.GetAckCode() != "AA" {
 		t.Fatalf("valid message over gRPC after the group: ack %q, err %v", resp.GetAckCode(), err)
 	}
-}
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // output is everything p wrote so far ("" before it started).

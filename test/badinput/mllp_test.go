@@ -8,11 +8,12 @@ import (
 	"io"
 	"math/rand"
 	"net"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // errClosed is what mllpRoundTrip returns when the gateway closed the
@@ -102,20 +103,22 @@ type mllpCase struct {
 
 const closed = "closed"
 
-// corpusHL7 returns the HL7 messages in testdata/hl7, by file name.
+// badHL7Bases are the corpus messages the MLLP suite mutates: an ORU, an
+// ORM with non-ASCII bytes, and three ADTs of other versions and events.
+var badHL7Bases = []string{
+	"valid/pyhl7-sample_hl7.hl7",
+	"valid/kardianos-order2.hl7",
+	"valid/fhirconv-ADT-A06-01.hl7",
+	"valid/fhirconv-ADT04-23.hl7",
+	"valid/fhirconv-ORM-O01-01.hl7",
+}
+
+// corpusHL7 returns badHL7Bases from the HL7 corpus, by file name.
 func corpusHL7(t *testing.T) map[string][]byte {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join("testdata", "hl7", "*.hl7"))
-	if err != nil || len(names) == 0 {
-		t.Fatalf("no HL7 corpus in testdata/hl7: %v", err)
-	}
 	out := map[string][]byte{}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(n)] = b
+	for _, f := range badHL7Bases {
+		out[path.Base(f)] = corpus.Read(t, corpus.HL7, f)
 	}
 	return out
 }

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 var httpClient = &http.Client{Timeout: 60 * time.Second}
@@ -65,19 +66,13 @@ func patient(extra string) []byte {
 	return []byte(`{"resourceType":"Patient"` + extra + `}`)
 }
 
+// corpusFHIR returns two official Patient examples of the FHIR corpus, by
+// file name.
 func corpusFHIR(t *testing.T) map[string][]byte {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join("testdata", "fhir", "*.json"))
-	if err != nil || len(names) == 0 {
-		t.Fatalf("no FHIR corpus in testdata/fhir: %v", err)
-	}
 	out := map[string][]byte{}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(n)] = b
+	for _, f := range []string{"valid/r4ex-Patient-example.json", "valid/r4ex-Patient-f001.json"} {
+		out[path.Base(f)] = corpus.Read(t, corpus.FHIR, f)
 	}
 	return out
 }

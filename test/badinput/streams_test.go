@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -47,7 +48,7 @@ func TestStuckStreamsAreCutAndANewStreamIsServed(t *testing.T) {
 		t.Fatalf("start the gateway: %v\n%s", err, tail(p.output(), 4000))
 	}
 	t.Cleanup(func() { p.Stop() })
-	msg := readTestdata(t, "hl7/pyhl7-sample_hl7.hl7")
+	msg := corpus.Read(t, corpus.HL7, "valid/pyhl7-sample_hl7.hl7")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
 
@@ -34,7 +35,7 @@ var (
 	cluster    *kafkatest.Cluster
 	gatewayBin string
 
-	//go:embed testdata/adt_a01.hl7
+	// adtA01 is valid/fhirconv-ADT01-28.hl7 of the HL7 corpus, read by setUp.
 	adtA01 []byte
 	//go:embed testdata/patient.json
 	patientJSON []byte
@@ -56,6 +57,10 @@ func setUp(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	if adtA01, err = os.ReadFile(corpus.Path(corpus.HL7, "valid/fhirconv-ADT01-28.hl7")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	start := time.Now()
 	gatewayBin = filepath.Join(tmp, "gateway")
 	build := exec.Command("go", "build", "-o", gatewayBin, "./cmd/gateway")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hl7gw/gateway/ingest/api"
 	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/pipeline"
 )
 
@@ -62,7 +63,8 @@ func TestGrpcurlCallsSubmitFHIRAndHealthThroughReflection(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // the first run builds grpcurl
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "grpcurl.sh", lis.Addr().String(), "testdata/r4ex-Patient-example.json")
+	patient := corpus.Path(corpus.FHIR, "valid/r4ex-Patient-example.json")
+	cmd := exec.CommandContext(ctx, "bash", "grpcurl.sh", lis.Addr().String(), patient)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -110,10 +112,7 @@ func TestGrpcurlCallsSubmitFHIRAndHealthThroughReflection(t *testing.T) {
 	defer cons.Close()
 	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer pcancel()
-	want, err := os.ReadFile("testdata/r4ex-Patient-example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := corpus.Read(t, corpus.FHIR, "valid/r4ex-Patient-example.json")
 	recs := cons.PollFetches(pctx).Records()
 	if len(recs) != 1 || !sameExceptMeta(recs[0].Value, want) {
 		t.Errorf("%d records; want the resource as sent, in its stored form (meta.versionId and meta.lastUpdated set)", len(recs))

@@ -59,7 +59,7 @@ type pyLine struct {
 }
 
 func pythonHL7(t *testing.T, s *sent) {
-	files := corpus(t)
+	files := validCorpus(t)
 	host, port, _ := net.SplitHostPort(gw.mllpAddr)
 	out := runClient(t, clients.python, append([]string{"clients.py", "mllp", host, port}, files...)...)
 	lines := 0
@@ -127,7 +127,7 @@ func modeOf(l pyLine) string {
 }
 
 func hapi(t *testing.T, s *sent) {
-	files := corpus(t)
+	files := validCorpus(t)
 	host, port, _ := net.SplitHostPort(gw.mllpAddr)
 	out := runClient(t, "java", append([]string{"-cp", clients.hapiCP, "HapiSend", host, port}, files...)...)
 	answered, silent, refused := 0, 0, 0

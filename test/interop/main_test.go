@@ -18,10 +18,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/internal/gatewayproc"
 )
 
@@ -132,12 +133,13 @@ func startGateway(dir string) error {
 	return err
 }
 
-// corpus lists the valid HL7 corpus files, sorted.
-func corpus(t *testing.T) []string {
+// validCorpus lists the paths of the valid HL7 corpus files, sorted.
+func validCorpus(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("../../hl7/testdata/corpus/valid/*.hl7")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus files: %v", err)
+	var files []string
+	for _, c := range corpus.Select(t, corpus.HL7, corpus.Valid) {
+		files = append(files, c.Path())
 	}
+	sort.Strings(files)
 	return files
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
 
@@ -58,7 +59,7 @@ func setUp(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	var err error
-	if adtA01, err = os.ReadFile(filepath.Join(root, "cmd", "gateway", "testdata", "adt_a01.hl7")); err != nil {
+	if adtA01, err = os.ReadFile(corpus.Path(corpus.HL7, "valid/fhirconv-ADT01-28.hl7")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
