@@ -57,11 +57,31 @@ type gatewayRun struct {
 	errors  map[string]string
 }
 
-// runGateway converts each message with its own `gateway convert -compact`
-// process, so one message's failure is told apart from the others'.
+// runGateway converts the messages with one `gateway convert -compact`
+// process; when that one fails or prints other than a Bundle per file, it
+// converts each message with its own process, so one message's failure is
+// told apart from the others'.
 func runGateway(t *testing.T, bin string, msgs []message) *gatewayRun {
 	t.Helper()
 	r := &gatewayRun{bundles: map[string]map[string]any{}, errors: map[string]string{}}
+	paths := make([]string, len(msgs))
+	for i, m := range msgs {
+		paths[i] = m.path
+	}
+	if out, _, err := convert(bin, paths...); err == nil {
+		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+		if len(lines) == len(msgs) {
+			for i, l := range lines {
+				b, err := decodeJSON([]byte(l))
+				if err != nil {
+					t.Fatalf("gateway convert -compact %s: %v", msgs[i].name, err)
+				}
+				checkBundle(t, msgs[i].name, b)
+				r.bundles[msgs[i].name] = b
+			}
+			return r
+		}
+	}
 	for _, m := range msgs {
 		out, stderr, err := convert(bin, m.path)
 		if err != nil {
@@ -79,12 +99,17 @@ func runGateway(t *testing.T, bin string, msgs []message) *gatewayRun {
 		if err != nil {
 			t.Fatalf("gateway convert -compact %s: %v", m.name, err)
 		}
-		if b["resourceType"] != "Bundle" || b["type"] != "transaction" {
-			t.Fatalf("gateway convert -compact %s: not a transaction Bundle (%v, %v)", m.name, b["resourceType"], b["type"])
-		}
+		checkBundle(t, m.name, b)
 		r.bundles[m.name] = b
 	}
 	return r
+}
+
+func checkBundle(t *testing.T, name string, b map[string]any) {
+	t.Helper()
+	if b["resourceType"] != "Bundle" || b["type"] != "transaction" {
+		t.Fatalf("gateway convert -compact %s: not a transaction Bundle (%v, %v)", name, b["resourceType"], b["type"])
+	}
 }
 
 func convert(bin string, files ...string) (stdout []byte, stderr string, err error) {

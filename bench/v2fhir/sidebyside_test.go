@@ -48,8 +48,11 @@ func TestSideBySide(t *testing.T) {
 			t.Fatalf("LFH_MIN_CPU: %v", err)
 		}
 	}
+	t0 := time.Now()
 	lfh := runLFH(t, cp, msgs, minCPU)
+	t1 := time.Now()
 	gw := runGateway(t, bin, msgs)
+	t2 := time.Now()
 
 	t.Log("\n" + resourceTable(msgs, lfh.bundles, gw.bundles))
 	for _, m := range msgs {
@@ -69,7 +72,10 @@ func TestSideBySide(t *testing.T) {
 		t.Errorf("gap: %s", g)
 	}
 
+	t3 := time.Now()
 	speed(t, bin, msgs, lfh, gw)
+	t.Logf("wall time: LinuxForHealth run %v, gateway conversions %v, coverage %v, gateway timing %v",
+		t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), t3.Sub(t2).Round(time.Millisecond), time.Since(t3).Round(time.Millisecond))
 }
 
 // resourceTable prints, per message type, how many messages each converter
