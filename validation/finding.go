@@ -8,6 +8,7 @@
 package validation
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -240,4 +241,15 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s (and %d more)", f, n-1)
 	}
 	return f.String()
+}
+
+// FindingsOf is what a failure says as findings: the Findings of the
+// *Error in err's chain (errors.As), else one internal error whose message
+// is err's text.
+func FindingsOf(err error) Findings {
+	var ve *Error
+	if errors.As(err, &ve) && len(ve.Findings) > 0 {
+		return ve.Findings
+	}
+	return Findings{{Severity: SeverityError, Code: CodeInternal, Message: err.Error()}}
 }

@@ -6,18 +6,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/hl7gw/gateway/fhir/fhirval"
-	"github.com/hl7gw/gateway/hl7"
 	"github.com/hl7gw/gateway/hl7/conformance"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/validation"
 )
 
 // validateCmd implements `gateway validate --format hl7|fhir [--strict |
 // --lenient] [--profile FILE] FILE...`: one line per file,
 // PATH<TAB>OK|ERROR<TAB>reason, exit 1 when any file is an ERROR. It reads
-// files only; nothing is sent. Strictness defaults to the server's
+// files only; nothing is sent. The checks are the doors' own: HL7 files go
+// through hl7door.Check (the door's batch split, parse and validation
+// steps), FHIR files through fhirval.Validate (what the FHIR door's
+// Validate step computes). Strictness defaults to the server's
 // defaults: FHIR strict (fhir.parser.strict), HL7 lenient
 // (hl7.parser.strict).
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -52,7 +54,7 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		check = func(b []byte) validation.Findings { return checkHL7(v, b) }
+		check = func(b []byte) validation.Findings { return hl7door.Check(v, b) }
 	case "fhir":
 		check = func(b []byte) validation.Findings {
 			_, f := fhirval.Validate(b, fhirval.Options{Strict: strict})
@@ -93,42 +95,6 @@ func strictness(fs *flag.FlagSet, format string, strict, lenient bool) (bool, er
 		return !lenient, nil
 	}
 	return format == "fhir", nil
-}
-
-// checkHL7 parses and validates one file: a message, or a batch whose
-// messages are each checked (findings located as "message N: ...").
-func checkHL7(v *conformance.Validator, b []byte) validation.Findings {
-	one := func(raw []byte) validation.Findings {
-		m, err := hl7.Parse(raw)
-		if err != nil {
-			return errFindings(err)
-		}
-		fs := v.Validate(m)
-		_, cs := v.Charset(m)
-		return append(fs, cs...)
-	}
-	if !hl7.IsBatch(b) {
-		return one(b)
-	}
-	batch, err := hl7.SplitBatch(b)
-	if err != nil {
-		return errFindings(err)
-	}
-	var all validation.Findings
-	for i, raw := range batch.Messages {
-		for _, f := range one(raw) {
-			f.Location = "message " + strconv.Itoa(i+1) + ": " + f.Location
-			all = append(all, f)
-		}
-	}
-	return all
-}
-
-func errFindings(err error) validation.Findings {
-	if ve, ok := err.(*validation.Error); ok {
-		return ve.Findings
-	}
-	return validation.Findings{{Severity: validation.SeverityError, Code: validation.CodeInternal, Message: err.Error()}}
 }
 
 // verdict renders "OK<TAB>n warnings" or "ERROR<TAB>first error (and n more)".

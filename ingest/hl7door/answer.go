@@ -28,8 +28,8 @@ type Answer struct {
 // Answer runs one payload, a message or an FHS/BHS batch, as SubmitHL7
 // does and returns the ACK with its code and the outcome.
 func (d *Door) Answer(ctx context.Context, raw []byte) Answer {
-	if hl7.IsBatch(raw) {
-		return d.submitBatch(ctx, raw)
+	if _, b, isBatch := hl7.Units(raw); isBatch {
+		return d.submitBatch(ctx, raw, b)
 	}
 	m, out := d.submitOne(ctx, raw)
 	ack, code := d.ack(m, raw, out)

@@ -9,18 +9,18 @@ import (
 	"github.com/hl7gw/gateway/pipeline"
 )
 
-// submitBatch splits an FHS/BHS batch, submits each message on its own, in
-// order, and answers with a batch of acknowledgements: the inbound file and
-// batch headers with sender and receiver swapped and the inbound control id
-// as reference (FHS-12/BHS-12), one ACK per message, and BTS/FTS counts.
+// submitBatch takes an FHS/BHS batch as hl7.Units split it, submits each
+// message on its own, in order, and answers with a batch of
+// acknowledgements: the inbound file and batch headers with sender and
+// receiver swapped and the inbound control id as reference
+// (FHS-12/BHS-12), one ACK per message, and BTS/FTS counts.
 // A batch that cannot be split is submitted whole, so that it fails in the
 // parse stage and lands in the dead-letter queue like any unparseable
 // message. Its answer is written in the terms of the first message whose
 // MSH can be read (MSA-2 its MSH-10, sender and receiver swapped, its
 // version and charset), so that the sender can tie it to what it sent.
-func (d *Door) submitBatch(ctx context.Context, raw []byte) Answer {
-	b, err := hl7.SplitBatch(raw)
-	if err != nil || len(b.Messages) == 0 {
+func (d *Door) submitBatch(ctx context.Context, raw []byte, b hl7.Batch) Answer {
+	if len(b.Messages) == 0 { // hl7.Units could not split it: one unit, raw
 		m, out := d.submitOne(ctx, raw)
 		if m == nil {
 			m = firstMSH(raw)
