@@ -14,7 +14,7 @@ import (
 // number grammar again; it refuses structurally malformed input (ok false)
 // and input nested deeper than DefaultMaxDepth, and never panics.
 func decodeGeneric(body []byte) (v any, ok bool) {
-	d := &decoder{b: body}
+	d := &decoder{b: body, s: string(body)}
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
@@ -28,6 +28,7 @@ var errMalformed = errors.New("malformed JSON")
 
 type decoder struct {
 	b   []byte
+	s   string // b as a string, copied once: strings without escapes are slices of it
 	pos int
 }
 
@@ -150,7 +151,7 @@ func (d *decoder) str() (string, error) {
 		case c == '"':
 			d.pos++
 			if !escaped {
-				return string(d.b[start+1 : d.pos-1]), nil
+				return d.s[start+1 : d.pos-1], nil
 			}
 			return unescape(d.b[start+1 : d.pos-1])
 		case c == '\\':
