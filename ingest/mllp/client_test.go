@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/internal/corpus"
 )
 
@@ -90,7 +91,7 @@ func TestServerRejectsPlainClientOnTLSListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClosed(t, c)
-	eventually(t, "tls rejection metric", func() bool { return ts.rejected(RejectTLSHandshake) == 1 })
+	eventually(t, "tls rejection metric", func() bool { return ts.rejected(netallow.RejectTLSHandshake) == 1 })
 }
 
 func TestClientSendHonoursContext(t *testing.T) {

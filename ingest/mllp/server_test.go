@@ -38,10 +38,6 @@ type testServer struct {
 	stopped  bool
 }
 
-// RejectTLSHandshake is the reason client_test.go's TLS test expects (the
-// file is being edited elsewhere; to be written netallow.RejectTLSHandshake there).
-const RejectTLSHandshake = netallow.RejectTLSHandshake
-
 // refusalCounts are the refusals an Admission reported, by reason.
 type refusalCounts struct {
 	mu sync.Mutex
