@@ -80,3 +80,23 @@ func TestLookupAndReadAgree(t *testing.T) {
 		t.Fatalf("case %+v", c)
 	}
 }
+
+// TestEveryExpectedOutcomeExists: a FHIR case's expected_outcome names a
+// file of the corpus (one file may serve several cases: the 22 valid cases
+// whose reference outcome has no issue share no-issues.expected-outcome.json).
+func TestEveryExpectedOutcomeExists(t *testing.T) {
+	n := 0
+	for _, c := range Cases(t, FHIR) {
+		o := c.Columns["expected_outcome"]
+		if o == "" {
+			continue
+		}
+		n++
+		if _, err := os.Stat(Path(FHIR, o)); err != nil {
+			t.Errorf("%s: %v", c.File, err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no FHIR case has an expected outcome")
+	}
+}
