@@ -138,6 +138,9 @@ func (g *gateway) mountOps(m *http.ServeMux) {
 	})
 }
 
+// maxTxGroup bounds the converted messages committed in one transaction.
+const maxTxGroup = 64
+
 // hl7Door builds the HL7 v2 pipeline of a connector.
 func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7door.Door, error) {
 	var v hl7door.Validator
@@ -165,7 +168,11 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7door.Doo
 		v = val
 	}
 	sc := hl7door.StepsConfig{Connector: name, TopicPrefix: s.TopicPrefix, Validator: v}
+	var pub pipeline.Publisher = observedPublisher{g.prod, g.ready}
 	if s.HL7FHIR.Enabled() {
+		// Each converted message is a transaction; those of concurrent
+		// messages are committed together.
+		pub = hl7door.NewTxGroups(pub, g.cfg.Kafka.Producer.TransactionalProducers, maxTxGroup)
 		dlq := s.FHIRDLQTopic
 		if s.ErrorsTolerance == config.ToleranceNone {
 			dlq = ""
@@ -174,7 +181,7 @@ func (g *gateway) hl7Door(name string, s config.ConnectorSettings) (*hl7door.Doo
 			DLQTopic: dlq, DLQContextHeaders: s.DLQContextHeaders}, name, g.reg)
 	}
 	steps := hl7door.NewSteps(sc)
-	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, observedPublisher{g.prod, g.ready}, g.pipelineMetrics())
+	p := pipeline.New(g.pipelineConfig(name, s, s.HL7DLQTopic, router.ContentTypeHL7, s.HL7ValidationEnabled), steps, pub, g.pipelineMetrics())
 	g.addPipeline(name, p)
 	opts := []hl7door.DoorOption{hl7door.WithACKPolicy(hl7door.ACKPolicy{Warnings: s.HL7ACK.Warnings, MaxErrors: s.HL7ACK.MaxErrors})}
 	if s.Edge.Dedup {
