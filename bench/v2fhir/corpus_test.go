@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/internal/gatewayproc"
 )
 
@@ -18,10 +19,6 @@ var messageTypes = []string{
 	"ADT^A11", "ADT^A13", "ADT^A28", "ADT^A31", "ADT^A40",
 	"ORU^R01", "VXU^V04", "ORM^O01", "OML^O21",
 }
-
-// corpusDirs are where the project's HL7 v2 corpus has lived, newest
-// first; the first that exists is read (its valid/ messages).
-var corpusDirs = []string{"testdata/corpus/hl7", "hl7/testdata/corpus", "ingest/hl7/testdata/corpus"}
 
 // sampleDir holds the HL7 v2-to-FHIR IG's sample messages, when the
 // converter's tests carry them.
@@ -34,8 +31,9 @@ type message struct {
 	src  *source
 }
 
-// corpusMessages reads every message of a supported type from the corpus
-// and the converter's sample messages, sorted by name.
+// corpusMessages reads every message of a supported type from the
+// project's HL7 v2 corpus (its valid messages, through internal/corpus) and
+// the converter's sample messages, sorted by name.
 func corpusMessages(t *testing.T) []message {
 	t.Helper()
 	root, err := gatewayproc.ModuleRoot()
@@ -43,23 +41,8 @@ func corpusMessages(t *testing.T) []message {
 		t.Fatal(err)
 	}
 	var files []string
-	for _, d := range corpusDirs {
-		valid := filepath.Join(root, d, "valid")
-		if st, err := os.Stat(valid); err == nil && st.IsDir() {
-			ents, err := os.ReadDir(valid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range ents {
-				if e.Type().IsRegular() {
-					files = append(files, filepath.Join(valid, e.Name()))
-				}
-			}
-			break
-		}
-	}
-	if len(files) == 0 {
-		t.Fatalf("no HL7 corpus under %s in %s", strings.Join(corpusDirs, ", "), root)
+	for _, c := range corpus.Select(t, corpus.HL7, corpus.Valid) {
+		files = append(files, c.Path())
 	}
 	_ = filepath.WalkDir(filepath.Join(root, sampleDir), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".hl7") {

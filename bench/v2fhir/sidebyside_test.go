@@ -35,6 +35,15 @@ func TestSideBySide(t *testing.T) {
 	cp := lfhClasspath(t)
 	bin := gatewayBinary(t, "LFH_REQUIRED")
 	msgs := corpusMessages(t)
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		seen[m.src.messageType] = true
+	}
+	for _, typ := range messageTypes {
+		if !seen[typ] {
+			t.Errorf("the corpus has no %s message: the comparison does not cover it", typ)
+		}
+	}
 	elems, err := compileElements()
 	if err != nil {
 		t.Fatal(err)
