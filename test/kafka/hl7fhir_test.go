@@ -3,6 +3,8 @@ package kafka_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -31,6 +33,8 @@ const (
 	// convOutage is how long two brokers stay down: longer than a
 	// publish may take, so some messages are answered AR.
 	convOutage = convDelivery + convRequest + 2*time.Second
+	// convSenders are the MLLP connections sending at once.
+	convSenders = 8
 )
 
 // convMessage is ADT^A01 number n: MSH-10 "CV<n>", its own patient and
@@ -138,7 +142,8 @@ func (a *convAnswers) counts() map[string]int {
 }
 
 // TestConvertedADTIsCommittedWithItsRawRecordOrNotAtAll sends ADT^A01 over
-// MLLP to a gateway converting it, while two of the three brokers are
+// 8 MLLP connections to a gateway converting it (so that several messages
+// share a transaction), while two of the three brokers are
 // SIGKILLed (min.insync.replicas 2 cannot be met, the controller quorum is
 // lost) and brought back. A read_committed consumer must then see, for
 // every message, its raw record, its Patient, its Encounter and its
@@ -163,7 +168,9 @@ func TestConvertedADTIsCommittedWithItsRawRecordOrNotAtAll(t *testing.T) {
 	a := &convAnswers{code: map[int]string{}, at: map[int]time.Time{}}
 	ctx, stop := context.WithCancel(context.Background())
 	var senders sync.WaitGroup
-	for range 2 {
+	// More senders than the gateway's 4 transactional clients, so that
+	// concurrent messages share transactions (hl7door.TxGroups).
+	for range convSenders {
 		senders.Go(func() { a.send(ctx, g.MLLPAddr) })
 	}
 	defer func() { stop(); senders.Wait() }()
@@ -196,6 +203,7 @@ func TestConvertedADTIsCommittedWithItsRawRecordOrNotAtAll(t *testing.T) {
 	if codes["AA"] == a.next {
 		t.Errorf("every message answered AA: the faults hit no transaction, the scenario tested nothing")
 	}
+	t.Logf("gateway transactions: %s", transactionCounts(g))
 	c.WaitHealthy(t, 3*time.Minute)
 	settled := c.WaitStable(t, 3*time.Minute, topics...)
 	t.Logf("open transactions settled after %s", settled.Round(time.Millisecond))
@@ -339,4 +347,26 @@ func readConverted(t *testing.T, c *kafkatest.Cluster, topics []string) map[stri
 		})
 	}
 	return seen
+}
+
+// transactionCounts is the gateway's gateway_kafka_transactions_total
+// lines: fewer committed transactions than messages answered AA means
+// messages shared them.
+func transactionCounts(g *gatewayproc.Proc) string {
+	resp, err := http.Get("http://" + g.HTTPAddr + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "gateway_kafka_transactions_total{") {
+			out = append(out, strings.TrimPrefix(l, "gateway_kafka_transactions_total"))
+		}
+	}
+	return strings.Join(out, " ")
 }
