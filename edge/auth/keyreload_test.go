@@ -15,6 +15,7 @@ import (
 	"github.com/hl7gw/gateway/edge/auth/authtest"
 	"github.com/hl7gw/gateway/internal/logbuf"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // Keys of the reload tests; the file holds "<name> HashKey(key) <scopes>".
@@ -148,7 +149,7 @@ func TestAPIKeyFileRewriteRevokesRemovedKeysAndAcceptsAddedOnes(t *testing.T) {
 		})
 	}
 	replaceFile(t, k.path, keyLines("b"))
-	eventually(t, "the added key accepted", func() bool { return k.auth("b") == nil })
+	testwait.For(t, 5*time.Second, "the added key accepted", func() bool { return k.auth("b") == nil })
 	close(stop)
 	wg.Wait()
 
@@ -161,8 +162,8 @@ func TestAPIKeyFileRewriteRevokesRemovedKeysAndAcceptsAddedOnes(t *testing.T) {
 	}
 
 	replaceFile(t, k.path, keyLines("a", "b"))
-	eventually(t, "both keys accepted", func() bool { return k.auth("a") == nil && k.auth("b") == nil })
-	eventually(t, "two keys counted", func() bool { return gaugeValue(t, k.reg, "gateway_auth_api_keys") == 2 })
+	testwait.For(t, 5*time.Second, "both keys accepted", func() bool { return k.auth("a") == nil && k.auth("b") == nil })
+	testwait.For(t, 5*time.Second, "two keys counted", func() bool { return gaugeValue(t, k.reg, "gateway_auth_api_keys") == 2 })
 	if !strings.Contains(k.logs.String(), "removed=[a]") || !strings.Contains(k.logs.String(), "added=[a]") {
 		t.Fatalf("the reloads do not name the keys added and removed:\n%s", k.logs)
 	}
@@ -190,7 +191,7 @@ func TestBrokenAPIKeyFileKeepsTheOldKeysAndCountsAnError(t *testing.T) {
 			} else {
 				replaceFile(t, k.path, broken.content)
 			}
-			eventually(t, "the failed reload counted", func() bool { return k.reloads(t, ResultError) == before+1 })
+			testwait.For(t, 5*time.Second, "the failed reload counted", func() bool { return k.reloads(t, ResultError) == before+1 })
 			if err := k.auth("a"); err != nil {
 				t.Fatalf("the previous key after the broken file: %v", err)
 			}
@@ -219,7 +220,7 @@ func TestBrokenAPIKeyFileKeepsTheOldKeysAndCountsAnError(t *testing.T) {
 	k.noSecretsLogged(t)
 
 	replaceFile(t, k.path, keyLines("b"))
-	eventually(t, "the repaired file's key accepted", func() bool { return k.auth("b") == nil })
+	testwait.For(t, 5*time.Second, "the repaired file's key accepted", func() bool { return k.auth("b") == nil })
 	wantKind(t, k.auth("a"), Invalid, "")
 	if n := k.reloads(t, ResultOK); n != 1 {
 		t.Fatalf("reloads ok = %v after the repair, want 1", n)
@@ -269,7 +270,7 @@ func TestRunReloadsTheAPIKeyFileAndTheJWKSTogether(t *testing.T) {
 
 	replaceFile(t, k.path, keyLines("b"))
 	replaceFile(t, jwks, second.JWKS())
-	eventually(t, "the new API key and the new signing key accepted", func() bool {
+	testwait.For(t, 5*time.Second, "the new API key and the new signing key accepted", func() bool {
 		return k.auth("b") == nil && jwt(second) == nil
 	})
 	wantKind(t, k.auth("a"), Invalid, "")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hl7gw/gateway/edge/auth/authtest"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // jwksOf merges key sets into one JWKS document.
@@ -31,18 +32,6 @@ func jwksOf(t *testing.T, sets ...*authtest.KeySet) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// eventually polls cond every 10ms until it holds or 5s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5s: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestRotatedKeyWorksAfterTheRateLimitedRefetch(t *testing.T) {
@@ -142,16 +131,16 @@ func TestBrokenJWKSResponseKeepsTheOldKeys(t *testing.T) {
 		srv.serve(broken.status, []byte(broken.body))
 		// Refreshes that began before serve may still succeed; two failures
 		// counted after a fetch of the broken document are ours.
-		eventually(t, "a fetch of the broken JWKS", func() bool { return srv.fetches.Load() > before })
+		testwait.For(t, 5*time.Second, "a fetch of the broken JWKS", func() bool { return srv.fetches.Load() > before })
 		errsBefore := metrictest.Value(t, reg, "gateway_auth_jwks_refresh_errors_total", nil)
-		eventually(t, "two failed refreshes", func() bool {
+		testwait.For(t, 5*time.Second, "two failed refreshes", func() bool {
 			return metrictest.Value(t, reg, "gateway_auth_jwks_refresh_errors_total", nil) >= errsBefore+2
 		})
 		if _, err := a.Authenticate(context.Background(), token, ""); err != nil {
 			t.Fatalf("after serving %d %q: %v", broken.status, broken.body, err)
 		}
 	}
-	eventually(t, "a warning about keeping the keys", func() bool {
+	testwait.For(t, 5*time.Second, "a warning about keeping the keys", func() bool {
 		return strings.Contains(logs.String(), "keeping the previous keys")
 	})
 }
@@ -180,7 +169,7 @@ func TestJWKSFileIsReloadedWhenItChanges(t *testing.T) {
 	wantKind(t, auth(second), Invalid, "")
 
 	writeFile(t, path, second.JWKS())
-	eventually(t, "the rewritten file's key accepted", func() bool { return auth(second) == nil })
+	testwait.For(t, 5*time.Second, "the rewritten file's key accepted", func() bool { return auth(second) == nil })
 	wantKind(t, auth(first), Invalid, "")
 
 	writeFile(t, path, []byte("not json"))

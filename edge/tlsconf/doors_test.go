@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 func TestHTTPServerOverWrapListener(t *testing.T) {
@@ -103,7 +105,7 @@ func TestGRPCCredentials(t *testing.T) {
 	if err := check("intruder"); status.Code(err) != codes.Unavailable {
 		t.Fatalf("refused client: %v, want Unavailable", err)
 	}
-	eventually(t, "subject_not_allowed counted", func() bool { return failures(m, ReasonSubjectNotAllowed) >= 1 })
+	testwait.For(t, 5*time.Second, "subject_not_allowed counted", func() bool { return failures(m, ReasonSubjectNotAllowed) >= 1 })
 	if got := failures(m, ReasonOther); got != 0 {
 		t.Errorf("failures{reason=other} = %v", got)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/edge/tlsconf/tlstest"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 func TestHandshake(t *testing.T) {
@@ -94,7 +95,7 @@ func TestHandshake(t *testing.T) {
 				if reason == tt.wantErr {
 					want = 1
 				}
-				eventually(t, "failure "+reason, func() bool { return failures(m, reason) >= want })
+				testwait.For(t, 5*time.Second, "failure "+reason, func() bool { return failures(m, reason) >= want })
 				if got := failures(m, reason); got != want {
 					t.Errorf("failures{reason=%s} = %v, want %v", reason, got, want)
 				}
@@ -223,7 +224,7 @@ func TestWrapListenerCountsPlaintextClients(t *testing.T) {
 		}
 	}
 	c.Close()
-	eventually(t, "plaintext handshake counted", func() bool { return failures(m, ReasonOther) == 1 })
+	testwait.For(t, 5*time.Second, "plaintext handshake counted", func() bool { return failures(m, ReasonOther) == 1 })
 	// A well-behaved client still gets through behind them.
 	certFile, keyFile := p.ca.Client(t, p.dir, "sender-1")
 	if _, err := dial(addr, p.client(t, certFile, keyFile)); err != nil {

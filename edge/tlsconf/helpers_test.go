@@ -131,18 +131,6 @@ func reloads(m *Metrics, result string) float64 {
 	return testutil.ToFloat64(m.reloads.WithLabelValues("test", result))
 }
 
-// eventually retries cond for up to 5s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // replace atomically replaces dst with the contents of src, as a
 // certificate renewal tool does.
 func replace(t *testing.T, src, dst string) {

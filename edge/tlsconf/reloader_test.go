@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/edge/tlsconf/tlstest"
+	"github.com/hl7gw/gateway/internal/testwait"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -73,10 +74,10 @@ func TestRunPicksUpRenewedCertificate(t *testing.T) {
 	want := serial(t, newCert)
 	replace(t, newKey, p.keyFile)
 	replace(t, newCert, p.certFile)
-	eventually(t, "the renewed certificate served", func() bool { return servedSerial(t, addr, cfg).Cmp(want) == 0 })
+	testwait.For(t, 5*time.Second, "the renewed certificate served", func() bool { return servedSerial(t, addr, cfg).Cmp(want) == 0 })
 	// The key may have been read before the certificate (a mismatch, counted
 	// as an error); the last reload must be a success.
-	eventually(t, "a successful reload counted", func() bool { return reloads(m, ResultOK) >= 1 })
+	testwait.For(t, 5*time.Second, "a successful reload counted", func() bool { return reloads(m, ResultOK) >= 1 })
 	cancel()
 	select {
 	case <-stopped:
@@ -150,13 +151,13 @@ func TestRunCountsBrokenContentsOnce(t *testing.T) {
 	defer func() { cancel(); <-stopped }()
 
 	write(t, p.certFile, "garbage")
-	eventually(t, "the broken file counted", func() bool { return reloads(m, ResultError) == 1 })
+	testwait.For(t, 5*time.Second, "the broken file counted", func() bool { return reloads(m, ResultError) == 1 })
 	time.Sleep(50 * time.Millisecond)
 	if got := reloads(m, ResultError); got != 1 {
 		t.Errorf("the same broken contents counted %v times, want 1", got)
 	}
 	write(t, p.certFile, string(good))
-	eventually(t, "the fixed file reloaded", func() bool { return reloads(m, ResultOK) == 1 })
+	testwait.For(t, 5*time.Second, "the fixed file reloaded", func() bool { return reloads(m, ResultOK) == 1 })
 }
 
 func TestReloadRenewedClientCA(t *testing.T) {
