@@ -10,8 +10,9 @@ import (
 )
 
 // ConnectorConfig is a connector's dotted keys and their values. Values are
-// strings, except that tls.client.allowed.subjects (listKeys) may also be
-// a YAML sequence of strings:
+// strings, except that the listKeys (tls.client.allowed.subjects, and
+// hl7.fhir.convert, added by hl7fhir.go) may also be a YAML sequence of
+// strings:
 //
 //	tls.client.allowed.subjects:
 //	  - "CN=lab,O=Hospital"
