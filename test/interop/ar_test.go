@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hl7gw/gateway/hl7"
-	"github.com/hl7gw/gateway/ingest/mllp"
+	"github.com/hl7gw/gateway/internal/sendonce"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -105,20 +105,11 @@ func connectorState(t *testing.T, name, action string) {
 	}
 }
 
-// mllpSend sends one frame on a new connection and returns the answer.
+// mllpSend sends one frame on a new connection and returns the answer,
+// failing the test when the answer carries patient data.
 func mllpSend(t *testing.T, addr string, raw []byte) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := mllp.Dial(ctx, addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ack, err := c.Send(ctx, raw)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
+	ack := sendonce.Raw(t, addr, raw)
 	if strings.Contains(string(ack), "\xdc") {
 		t.Errorf("patient data in the answer: %q", ack)
 	}

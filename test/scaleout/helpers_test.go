@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hl7gw/gateway/hl7"
-	"github.com/hl7gw/gateway/ingest/mllp"
+	"github.com/hl7gw/gateway/internal/sendonce"
 )
 
 // syncBuffer collects a subprocess's output.
@@ -254,20 +253,8 @@ func httpDo(method, url string, body []byte) (int, error) {
 func sendOnce(addr string, msg []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	c, err := mllp.Dial(ctx, addr, nil)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	raw, err := c.Send(ctx, msg)
-	if err != nil {
-		return "", err
-	}
-	ack, err := hl7.ParseACK(raw)
-	if err != nil {
-		return "", err
-	}
-	return ack.Code, nil
+	info, err := sendonce.ExchangeACK(ctx, addr, nil, msg)
+	return info.Code, err
 }
 
 // withControlID is the ADT sample with MSH-10 replaced.
