@@ -11,7 +11,7 @@ import (
 
 // maxRecordHeaders bounds the headers a headerBuf holds without
 // allocating its bookkeeping.
-const maxRecordHeaders = 16
+const maxRecordHeaders = 20
 
 // headerBuf builds a record's headers with all their values (and the key)
 // in one byte buffer: one allocation where a []byte per value took one

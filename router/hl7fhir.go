@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/validation"
 )
 
 // StageConvert is the __connect.errors.stage of a message that was stored
@@ -30,14 +32,24 @@ type ConvertedMeta struct {
 	// topic of its raw record, prefix included.
 	Source      HL7Meta
 	SourceTopic string
+	// Warnings are the conversion's findings about the message: values
+	// the mapping could not read and left out (hl7.convert.warnings, in
+	// the hl7.warnings form; omitted when none).
+	Warnings validation.Findings
 }
+
+// HL7ConvertWarningsHeader names, on a converted record, what the
+// conversion of its message left out: "count:code@location,...", HL7
+// locations, never values.
+const HL7ConvertWarningsHeader = "hl7.convert.warnings"
 
 // ConvertedRecord builds the record of a FHIR resource converted from an
 // HL7 v2 message: topic, value and fhir.* headers as the FHIR door's
 // records, so that consumers of fhir.<type>.<action> read both alike, and
 // headers that link it to its source, named as on the HL7 record:
 // hl7.message_type, hl7.trigger_event, hl7.control_id,
-// hl7.sending_application, hl7.sending_facility, and hl7.source.topic.
+// hl7.sending_application, hl7.sending_facility, and hl7.source.topic;
+// hl7.convert.warnings when the conversion left values out.
 // ce_source is the message's (HL7Source) and ce_id the message's event id
 // (sourceID, HL7EventID) followed by "/<Type>/<id>": unique per message
 // and resource, and the same again when the message is resent. It fails
@@ -50,7 +62,7 @@ func ConvertedRecord(body []byte, prefix, connector, sourceID string, m Converte
 	}
 	ceType := topic[len(prefix):]
 	u := m.Source.decoded()
-	hb := newHeaderBuf(384 + len(m.SourceTopic) + len(m.Key))
+	hb := newHeaderBuf(384 + len(m.SourceTopic) + len(m.Key) + 24*min(len(m.Warnings), maxWarningPositions))
 	hb.add("ce_specversion", "1.0")
 	hb.begin("ce_id")
 	hb.buf = append(hb.buf, sourceID...)
@@ -72,6 +84,11 @@ func ConvertedRecord(body []byte, prefix, connector, sourceID string, m Converte
 	hb.add("fhir.action", m.Action)
 	hb.add("fhir.version", FHIRVersion)
 	u.appendSourceHeaders(hb, m.SourceTopic)
+	if len(m.Warnings) > 0 {
+		hb.begin(HL7ConvertWarningsHeader)
+		hb.buf = appendWarnings(hb.buf, m.Warnings)
+		hb.end()
+	}
 	h := hb.headers()
 	hb.buf = append(hb.buf, m.Key...)
 	return &kgo.Record{Topic: topic, Key: hb.tail(), Value: body, Headers: h}, nil

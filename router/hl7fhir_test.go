@@ -56,6 +56,23 @@ func TestAConvertedRecordIsAFHIRRecordLinkedToItsHL7Source(t *testing.T) {
 	}
 }
 
+func TestAConvertedRecordSaysWhatItsConversionLeftOut(t *testing.T) {
+	rec, err := ConvertedRecord([]byte(`{}`), "", "mllp", "C1", ConvertedMeta{
+		ResourceType: "Patient", ID: "p1", Action: "create", Key: "Patient/p1", Source: latin1Source, SourceTopic: "hl7.adt.a01",
+		Warnings: validation.Findings{{Severity: validation.SeverityWarning, Code: validation.CodeDataType, Location: "PID-7", Message: "not a date"}},
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := headerMap(rec.Headers)
+	if got := h[HL7ConvertWarningsHeader]; got != "1:102@PID-7" {
+		t.Fatalf("%s = %q, want 1:102@PID-7", HL7ConvertWarningsHeader, got)
+	}
+	if h[HL7SourceTopicHeader] != "hl7.adt.a01" || h["fhir.version"] != "R4" {
+		t.Errorf("headers %v: the warnings crowded out others", h)
+	}
+}
+
 func TestAConvertedRecordNeedsATopic(t *testing.T) {
 	for _, m := range []ConvertedMeta{
 		{ResourceType: "Patient", ID: "1", Action: "merge"},

@@ -142,7 +142,7 @@ func (s *Steps) convertedRecords(res *v2fhir.Result, rec *kgo.Record, meta route
 	for _, e := range res.Entries {
 		r, err := router.ConvertedRecord(e.JSON, s.cfg.TopicPrefix, s.cfg.Connector, sourceID, router.ConvertedMeta{
 			ResourceType: e.Type, ID: e.ID, Action: action(e.Op), Key: e.Key,
-			Source: meta, SourceTopic: rec.Topic,
+			Source: meta, SourceTopic: rec.Topic, Warnings: res.Warnings,
 		}, now)
 		if err != nil {
 			return nil, err

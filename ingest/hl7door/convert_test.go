@@ -235,6 +235,32 @@ func TestAConvertedMessageIsPublishedWithItsResourcesInOneTransaction(t *testing
 	}
 }
 
+// A value the mapping cannot read is left out of the resource, and every
+// record of the message says so, by HL7 location, never by value.
+func TestAValueLeftOutIsNamedOnTheConvertedRecords(t *testing.T) {
+	r := newConvRig(t, []string{"ADT^A01"}, "fhir.dlq")
+	raw := adtMessage("A01", "WARN1", "19620352") // no 52nd day
+	if code, _ := r.submit(t, raw); code != "AA" {
+		t.Fatalf("ACK %s", code)
+	}
+	got := r.committed(t, "hl7.adt.a01", "fhir.patient.created", "fhir.dlq")
+	if c := counts(got); c["fhir.patient.created"] != 1 || c["fhir.dlq"] != 0 {
+		t.Fatalf("records %v: want the Patient converted, nothing dead-lettered", c)
+	}
+	p := got["fhir.patient.created"][0]
+	if w := header(p, "hl7.convert.warnings"); !strings.Contains(w, "@PID-7") || strings.Contains(w, "19620352") {
+		t.Errorf("hl7.convert.warnings = %q, want PID-7 named and no value", w)
+	}
+	if strings.Contains(string(p.Value), "birthDate") {
+		t.Error("the Patient has a birthDate made of an impossible date")
+	}
+	ok := newConvRig(t, []string{"ADT^A01"}, "fhir.dlq")
+	ok.submit(t, adtMessage("A01", "WARN2", "19700101"))
+	if w := header(ok.committed(t, "fhir.patient.created")["fhir.patient.created"][0], "hl7.convert.warnings"); w != "" {
+		t.Errorf("hl7.convert.warnings = %q on a message converted whole", w)
+	}
+}
+
 func TestConversionIsOffByDefault(t *testing.T) {
 	r := newConvRig(t, nil, "")
 	code, out := r.submit(t, adtMessage("A01", "OFF1", "19700101"))
