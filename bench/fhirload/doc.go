@@ -17,4 +17,10 @@
 // With 64 clients the CPUs stay busy. With 8 they idle part of the time:
 // each sender waits for Kafka's acknowledgement, and an idempotent
 // producer has one produce request in flight per broker.
+//
+// cpu-ns/op is the process's CPU time per POST (load generator, gateway
+// and kfake together). It varies less than resources/s on a shared
+// machine, but it counts the garbage collector's idle-time marking, which
+// spends CPU the POSTs would have left idle: compare it between builds
+// run alternately, not with resources/s.
 package fhirload
