@@ -14,7 +14,7 @@ import (
 
 // Validator checks a parsed message against the standard (strict or
 // lenient) and decides its charset. It is declared here, where it is used;
-// package validation/hl7v2 implements it.
+// package hl7/conformance implements it.
 type Validator interface {
 	// Validate returns the findings for m; Error findings stop it.
 	Validate(m *hl7.Message) validation.Findings
