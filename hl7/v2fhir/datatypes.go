@@ -74,6 +74,27 @@ func tableSystem(table string) string {
 	return "http://terminology.hl7.org/CodeSystem/v2-" + table
 }
 
+// v2System is HL7 table nnnn's system when code is one of the table's
+// codes (as the IG's concept maps list them), else "": a sender's local
+// code in a user-defined table, or a table the IG lists no codes for, is
+// carried without a system rather than claimed for a code system that
+// does not have it.
+func v2System(table, code string) string {
+	if table == "" || !v2TableCodes[table+"|"+code] {
+		return ""
+	}
+	return tableSystem(table)
+}
+
+// codingSystem is the system of a code the sender names by coding system
+// name (CWE-3, CWE-6): an HL7 table's only when the code is in it.
+func codingSystem(name, code string) string {
+	if len(name) == 7 && strings.EqualFold(name[:3], "HL7") && allDigits(name[3:]) {
+		return v2System(name[3:], code)
+	}
+	return systemURI(name)
+}
+
 // coding writes one Coding as an array element.
 func (c *conv) coding(w *jw, system string, code, display []byte) {
 	m := w.obj("")
@@ -100,15 +121,17 @@ func (c *conv) cwe(w *jw, k string, r hl7.Rep, table string, vocab map[string]co
 			}
 		}
 	}
-	system := systemURI(sys)
-	if system == "" && table != "" && len(code) > 0 {
-		system = tableSystem(table)
+	system := ""
+	if sys != "" {
+		system = codingSystem(sys, string(code))
+	} else if len(code) > 0 {
+		system = v2System(table, string(code))
 	}
 	if len(code) > 0 {
 		c.coding(w, system, code, c.cp(r, 2))
 	}
 	if alt := trimB(c.cp(r, 4)); len(alt) > 0 {
-		c.coding(w, systemURI(c.cps(r, 6)), alt, c.cp(r, 5))
+		c.coding(w, codingSystem(c.cps(r, 6), string(alt)), alt, c.cp(r, 5))
 	}
 	w.end(arr, ']')
 	if t := trimB(c.cp(r, 9)); len(t) > 0 {
@@ -131,7 +154,7 @@ func (c *conv) cweCoding(w *jw, k string, r hl7.Rep, table string, vocab map[str
 		w.str("code", t.Code)
 		w.str("display", t.Display)
 	} else {
-		w.str("system", tableSystem(table))
+		w.str("system", v2System(table, code))
 		w.str("code", code)
 		w.strB("display", c.cp(r, 2))
 	}
@@ -158,11 +181,17 @@ func (h hd) system() string {
 	if h.uid != "" {
 		switch strings.ToUpper(h.typ) {
 		case "ISO":
-			return "urn:oid:" + h.uid
+			if isOID(h.uid) {
+				return "urn:oid:" + h.uid
+			}
 		case "UUID":
-			return "urn:uuid:" + strings.ToLower(h.uid)
+			if isUUID(h.uid) {
+				return "urn:uuid:" + strings.ToLower(h.uid)
+			}
 		case "URI", "URL":
-			return h.uid
+			if strings.Contains(h.uid, ":") && !strings.ContainsAny(h.uid, " \t") {
+				return h.uid
+			}
 		}
 	}
 	if h.ns != "" {
@@ -172,6 +201,41 @@ func (h hd) system() string {
 		return systemURI(h.uid)
 	}
 	return ""
+}
+
+// isOID reports whether s is an OID as FHIR's urn:oid: needs it:
+// [0-2](.(0|[1-9][0-9]*))+.
+func isOID(s string) bool {
+	if len(s) < 3 || s[0] < '0' || s[0] > '2' || s[1] != '.' {
+		return false
+	}
+	for _, arc := range strings.Split(s[2:], ".") {
+		if arc == "" || !allDigits(arc) || len(arc) > 1 && arc[0] == '0' {
+			return false
+		}
+	}
+	return true
+}
+
+// isUUID reports whether s is a UUID in its 8-4-4-4-12 hex form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // key is the HD as one string for ids.
@@ -193,14 +257,15 @@ func (c *conv) cx(w *jw, r hl7.Rep, typeCode string) {
 		return
 	}
 	m := w.obj("")
-	tc := typeCode
+	tc, tsys := typeCode, tableSystem("0203") // the converter's own codes are in v2-0203
 	if tc == "" {
 		tc = c.cps(r, 5)
+		tsys = v2System("0203", tc)
 	}
 	if tc != "" {
 		t := w.obj("type")
 		a := w.arr("coding")
-		c.coding(w, tableSystem("0203"), []byte(tc), nil)
+		c.coding(w, tsys, []byte(tc), nil)
 		w.end(a, ']')
 		w.end(t, '}')
 	}
@@ -226,7 +291,7 @@ func (c *conv) ei(w *jw, r hl7.Rep, typeCode string) {
 	if typeCode != "" {
 		t := w.obj("type")
 		a := w.arr("coding")
-		c.coding(w, tableSystem("0203"), []byte(typeCode), nil)
+		c.coding(w, tableSystem("0203"), []byte(typeCode), nil) // PLAC, FILL
 		w.end(a, ']')
 		w.end(t, '}')
 	}
@@ -390,7 +455,7 @@ func (c *conv) practitioner(r hl7.Rep) string {
 		if tc := c.cps(r, 13); tc != "" {
 			t := w.obj("type")
 			ca := w.arr("coding")
-			c.coding(w, tableSystem("0203"), []byte(tc), nil)
+			c.coding(w, v2System("0203", tc), []byte(tc), nil)
 			w.end(ca, ']')
 			w.end(t, '}')
 		}

@@ -74,18 +74,21 @@ func TestDecimal(t *testing.T) {
 }
 
 // TestCodesAreNeverDropped: a code the IG's concept map does not map is
-// written with its own system (the v2 table's, or the sender's coding
-// system as urn:id:); on a code element FHIR binds (gender, status) it
-// goes in the alternate-codes extension.
+// written as it is: with its v2 table's system when it is one of the
+// table's codes, with the sender's coding system (CWE-3) when it names
+// one, else (a local code in an HL7 table) without a system, never in a
+// code system that does not have it. On a code element FHIR binds
+// (gender, status) it goes in the alternate-codes extension.
 func TestCodesAreNeverDropped(t *testing.T) {
 	res := mustConvert(t, msgOf("MSH|^~\\&|LAB|FAC|||20240102030405||ORU^R01|1|P|2.5",
-		"PID|1||123^^^HOSP^MR||DOE^JOHN||19700101|X||||||||Q^Quasi-married",
+		"PID|1||123^^^HOSP^MR||DOE^JOHN||19700101|X||||||||Q^Quasi-married|AME",
 		"OBR|1|P1|F1|24317-0^CBC^LN",
 		"OBX|1|CWE|X1^Local test^99LOC||POS^Positive^L||||||I"))
 	p, obs := entryOf(t, res, "Patient"), entryOf(t, res, "Observation")
 	for _, want := range []string{
-		`"_gender":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/alternate-codes","valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0001","code":"X"}]}}]}`,
-		`"maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0002","code":"Q","display":"Quasi-married"}]}`,
+		`"_gender":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/alternate-codes","valueCodeableConcept":{"coding":[{"code":"X"}]}}]}`,
+		`"maritalStatus":{"coding":[{"code":"Q","display":"Quasi-married"}]}`,
+		`/patient-religion","valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0006","code":"AME"}]}`,
 	} {
 		if !contains(p.JSON, want) {
 			t.Errorf("Patient lacks %s:\n%s", want, p.JSON)

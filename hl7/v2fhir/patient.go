@@ -35,7 +35,7 @@ func (c *conv) altCodes(w *jw, v, table string) {
 	w.str("url", altCodesURL)
 	cc := w.obj("valueCodeableConcept")
 	ca := w.arr("coding")
-	c.coding(w, tableSystem(table), []byte(v), nil)
+	c.coding(w, v2System(table, v), []byte(v), nil)
 	w.end(ca, ']')
 	w.end(cc, '}')
 	w.end(e, '}')
@@ -339,7 +339,7 @@ func (c *conv) usCoreRace(w *jw, f hl7.Field, url, table string) {
 		case cdcRaceCode(code):
 			system = "urn:oid:2.16.840.1.113883.6.238"
 		case system == "":
-			system = tableSystem(table)
+			system = v2System(table, code)
 		}
 		kind := "detailed"
 		if omb[code] {

@@ -74,7 +74,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 	if h.TriggerEvent != "" {
 		a := w.obj("activity")
 		ca := w.arr("coding")
-		c.coding(w, tableSystem("0003"), []byte(h.TriggerEvent), nil)
+		c.coding(w, v2System("0003", h.TriggerEvent), []byte(h.TriggerEvent), nil)
 		w.end(ca, ']')
 		w.end(a, '}')
 	}

@@ -1,5 +1,5 @@
 // Command vocabgen writes hl7/v2fhir/vocab_gen.go from the IG concept maps:
-// vocabgen IG_CODESYSTEMS_DIR OUT_FILE.
+// vocabgen IG_DIR OUT_FILE.
 package main
 
 import (
@@ -11,7 +11,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: vocabgen CODESYSTEMS_DIR OUT_FILE")
+		fmt.Fprintln(os.Stderr, "usage: vocabgen IG_DIR OUT_FILE")
 		os.Exit(2)
 	}
 	src, err := vocabgen.Generate(os.Args[1])
