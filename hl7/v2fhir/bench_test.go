@@ -1,7 +1,6 @@
 package v2fhir
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/hl7gw/gateway/hl7"
@@ -12,7 +11,7 @@ import (
 // parsing excluded (BenchmarkParseAndConvert includes it).
 func BenchmarkConvert(b *testing.B) {
 	for _, tc := range goldenCases {
-		raw := mustRead(b, filepath.Join(corpusDir, tc.file))
+		raw := mustRead(b, corpusFile(tc.file))
 		msg, err := hl7.Parse(raw)
 		if err != nil {
 			b.Fatal(err)
@@ -33,7 +32,7 @@ func BenchmarkConvert(b *testing.B) {
 // what `gateway convert -compact` does per message.
 func BenchmarkParseAndConvert(b *testing.B) {
 	for _, tc := range goldenCases {
-		raw := mustRead(b, filepath.Join(corpusDir, tc.file))
+		raw := mustRead(b, corpusFile(tc.file))
 		b.Run(tc.event+"/"+tc.file, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))

@@ -3,40 +3,32 @@ package v2fhir
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/router"
 	"github.com/hl7gw/gateway/validation"
 )
 
-// corpusMessages returns every message of the valid corpus (batches
-// split), by file name.
-func corpusMessages(t testing.TB) map[string][][]byte {
+// corpusMessages returns every message of the HL7 corpus's cases with
+// verdict (batches split), by file.
+func corpusMessages(t testing.TB, verdict string) map[string][][]byte {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(corpusDir, "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus at %s: %v", corpusDir, err)
-	}
 	out := map[string][][]byte{}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range corpus.Select(t, corpus.HL7, verdict) {
+		raw := c.Read(t)
 		if hl7.IsBatch(raw) {
 			b, err := hl7.SplitBatch(raw)
 			if err != nil {
 				continue
 			}
-			out[filepath.Base(f)] = b.Messages
+			out[c.File] = b.Messages
 			continue
 		}
-		out[filepath.Base(f)] = [][]byte{raw}
+		out[c.File] = [][]byte{raw}
 	}
 	return out
 }
@@ -50,7 +42,7 @@ var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 // cannot be converted must fail with an *Error naming a location.
 func TestCorpusResourcesPassStrictValidator(t *testing.T) {
 	converted, failed, resources := 0, 0, 0
-	for name, msgs := range corpusMessages(t) {
+	for name, msgs := range corpusMessages(t, corpus.Valid) {
 		for k, raw := range msgs {
 			msg, err := hl7.Parse(raw)
 			if err != nil {

@@ -6,15 +6,18 @@ import (
 	"testing"
 
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 // FuzzConvert parses and converts arbitrary bytes: Convert never panics,
 // fails only with an *Error, and what it makes is JSON with the entry's
-// type and id. Seeds: every corpus message.
+// type and id. Seeds: every message of the HL7 corpus, valid and invalid.
 func FuzzConvert(f *testing.F) {
-	for _, msgs := range corpusMessages(f) {
-		for _, m := range msgs {
-			f.Add(m)
+	for _, verdict := range []string{corpus.Valid, corpus.Invalid} {
+		for _, msgs := range corpusMessages(f, verdict) {
+			for _, m := range msgs {
+				f.Add(m)
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the converter's output")
 
-// corpusDir is the third-party HL7 corpus (sources and licences in its
-// manifest.tsv and licenses/).
-const corpusDir = "../../testdata/corpus/hl7/valid"
+// corpusFile is a valid message of the repository's third-party HL7
+// corpus (testdata/corpus/hl7: sources and licences in its manifest).
+func corpusFile(name string) string { return corpus.Path(corpus.HL7, "valid/"+name) }
 
 // testOptions makes conversions deterministic: a fixed clock for
 // Provenance.recorded when MSH-7 has no time.
@@ -86,8 +87,8 @@ func TestGoldenBundles(t *testing.T) {
 	for _, tc := range goldenCases {
 		seen[tc.event] = true
 		t.Run(tc.event+" from "+tc.file, func(t *testing.T) {
-			res := convertFile(t, filepath.Join(corpusDir, tc.file))
-			msg, _ := hl7.Parse(mustRead(t, filepath.Join(corpusDir, tc.file)))
+			res := convertFile(t, corpusFile(tc.file))
+			msg, _ := hl7.Parse(mustRead(t, corpusFile(tc.file)))
 			if h := msg.Header(); h.MessageType+"^"+h.TriggerEvent != tc.event {
 				t.Fatalf("%s is %s^%s, not %s", tc.file, h.MessageType, h.TriggerEvent, tc.event)
 			}

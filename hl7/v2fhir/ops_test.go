@@ -2,7 +2,6 @@ package v2fhir
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,7 +33,7 @@ func TestOperationTable(t *testing.T) {
 	}
 	for _, tc := range goldenCases {
 		t.Run(tc.event+" from "+tc.file, func(t *testing.T) {
-			res := convertFile(t, filepath.Join(corpusDir, tc.file))
+			res := convertFile(t, corpusFile(tc.file))
 			for _, e := range res.Entries {
 				switch e.Type {
 				case "Practitioner", "Location", "Organization":
