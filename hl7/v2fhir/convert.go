@@ -40,8 +40,10 @@ type Entry struct {
 	// Key is the record key, the FHIR door's rule (router.FHIRKey):
 	// "Patient/<id>" for a Patient and for a resource whose subject or
 	// patient is that Patient, else "<Type>/<id>".
-	Key  string
-	JSON []byte // the resource, FHIR R4 JSON, with its id
+	Key string
+	// JSON is the resource, FHIR R4 JSON, with its id. The entries of one
+	// Result share a buffer: read, copy or publish them, never modify.
+	JSON []byte
 }
 
 // span is where one entry's JSON lies in a conv buffer.
@@ -267,7 +269,7 @@ func (c *conv) has(typ, id string) bool {
 // occurrence.
 func (c *conv) unique(typ, id string) string {
 	for n := 2; c.has(typ, id); n++ {
-		id = c.id(typ, id, string(rune('0'+n%10)), string(rune('0'+n/10%10)))
+		id = c.id(typ, id, itoa(n))
 	}
 	return id
 }

@@ -18,7 +18,7 @@ type obsLink struct {
 
 // observation converts one OBX (with its NTEs) to an Observation and
 // returns its id. link is nil for an OBX outside any order.
-func (c *conv) observation(i int, notes []int, link *obsLink, _ string) (string, error) {
+func (c *conv) observation(i int, notes []int, link *obsLink) (string, error) {
 	var f [64]hl7.Field
 	c.segCopy(i, &f)
 	code := first(f[3])

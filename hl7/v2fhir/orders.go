@@ -108,7 +108,7 @@ func (c *conv) groups(x segIndex) error {
 		return err
 	}
 	for k, i := range loose {
-		if _, err := c.observation(i, looseNotes[k], nil, ""); err != nil {
+		if _, err := c.observation(i, looseNotes[k], nil); err != nil {
 			return err
 		}
 	}
@@ -163,7 +163,7 @@ func (c *conv) group(g *group) error {
 	// code and requester have no other home).
 	srID := ""
 	if c.ev.structure == order || orcP != nil || obrP != nil {
-		srID = c.serviceRequestID(ids, orcP, obrP, g)
+		srID = c.serviceRequestID(ids, obrP, g)
 	}
 	drID := ""
 	if c.ev.structure == oru && obrP != nil {
@@ -194,7 +194,7 @@ func (c *conv) group(g *group) error {
 	}
 	obsIDs := make([]string, 0, len(g.obx))
 	for k, i := range g.obx {
-		id, err := c.observation(i, g.obxNotes[k], &obsLink{scope: scope, srID: srID, drID: drID, effective: eff, specimen: firstSpec}, "")
+		id, err := c.observation(i, g.obxNotes[k], &obsLink{scope: scope, srID: srID, drID: drID, effective: eff, specimen: firstSpec})
 		if err != nil {
 			return err
 		}
@@ -206,12 +206,12 @@ func (c *conv) group(g *group) error {
 		}
 	}
 	if drID != "" {
-		return c.diagnosticReport(drID, ids, orcP, obrP, g, srID, obsIDs, specIDs)
+		return c.diagnosticReport(drID, ids, obrP, g, srID, obsIDs, specIDs)
 	}
 	return nil
 }
 
-func (c *conv) serviceRequestID(ids orderIDs, orc, obr *[64]hl7.Field, g *group) string {
+func (c *conv) serviceRequestID(ids orderIDs, obr *[64]hl7.Field, g *group) string {
 	key := ids.placerKey
 	if key == "" {
 		key = ids.fillKey
@@ -223,7 +223,6 @@ func (c *conv) serviceRequestID(ids orderIDs, orc, obr *[64]hl7.Field, g *group)
 		}
 		key = "message^" + c.msg.Header().ControlID + "^" + code + "^" + itoa(max(g.orc, g.obr))
 	}
-	_ = orc
 	return c.unique("ServiceRequest", c.id("ServiceRequest", key))
 }
 

@@ -120,8 +120,7 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 // diagnosticReport converts an ORU's OBR to a DiagnosticReport with its
 // Observations as results. It is created unless OBR-25 says the report
 // is a correction (C) or cancelled (X): then updated.
-func (c *conv) diagnosticReport(id string, ids orderIDs, orc, obr *[64]hl7.Field, g *group, srID string, obs, specimens []string) error {
-	_ = orc
+func (c *conv) diagnosticReport(id string, ids orderIDs, obr *[64]hl7.Field, g *group, srID string, obs, specimens []string) error {
 	status := c.cps(first(obr[25]), 1)
 	op := Created
 	if status == "C" || status == "X" {

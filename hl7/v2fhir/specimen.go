@@ -5,8 +5,9 @@ import (
 )
 
 // specimen converts an SPM to a Specimen and returns its id: from the
-// specimen id (SPM-2, placer^filler), else the order group and the set id
-// (SPM-1). Specimens are always updated: their details arrive over
+// specimen id (SPM-2, placer^filler; a specimen several order groups
+// name is written once, requested by the first), else the order group
+// and the set id (SPM-1). Specimens are always updated: their details arrive over
 // several orders and results.
 func (c *conv) specimen(i int, scope, srID string) string {
 	var f [64]hl7.Field
@@ -16,10 +17,12 @@ func (c *conv) specimen(i int, scope, srID string) string {
 	var id string
 	if placer != "" || filler != "" {
 		id = c.id("Specimen", placer, c.str(sub(sid, 1, 2)), filler, c.str(sub(sid, 2, 2)))
+		if c.has("Specimen", id) {
+			return id // one specimen for several orders of the message: written once
+		}
 	} else {
-		id = c.id("Specimen", "group", scope, c.cps(first(f[1]), 1))
+		id = c.unique("Specimen", c.id("Specimen", "group", scope, c.cps(first(f[1]), 1)))
 	}
-	id = c.unique("Specimen", id)
 	collected := c.dtm(first(f[17]).Component(1).Raw(), at{"SPM", i, 17})
 	received := c.dtm(f[18].Raw(), at{"SPM", i, 18})
 
