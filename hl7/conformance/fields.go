@@ -12,10 +12,17 @@ type at struct {
 	seg   int    // message index of the segment
 	id    string // segment id
 	field int
+	// floc is the field's location in the segment's first occurrence
+	// when the definition has it built ("PID-3"), else empty.
+	floc string
 }
 
 func (c *checker) loc(a at, comp, sub int) string {
-	return location(a.id, c.occurrence(a.seg), a.field, comp, sub)
+	occ := c.occurrence(a.seg)
+	if comp == 0 && occ == 1 && a.floc != "" {
+		return a.floc
+	}
+	return location(a.id, occ, a.field, comp, sub)
 }
 
 // noTable stands for a value checked without a table.
@@ -70,14 +77,14 @@ func (c *checker) fields(i int, id string, defs []item) {
 		if i == 0 && mshSkip(pos) {
 			continue
 		}
-		c.field(at{seg: i, id: id, field: pos}, &defs[pos-1], f, obx2)
+		c.field(at{seg: i, id: id, field: pos, floc: defs[pos-1].loc}, &defs[pos-1], f, obx2)
 	}
 	if !more {
 		pos-- // pos is the last field present
 	}
 	for p := pos + 1; p <= len(defs); p++ {
 		if !(i == 0 && mshSkip(p)) {
-			c.checkRequired(at{seg: i, id: id, field: p}, &defs[p-1])
+			c.checkRequired(at{seg: i, id: id, field: p, floc: defs[p-1].loc}, &defs[p-1])
 		}
 	}
 }
@@ -113,6 +120,9 @@ func (c *checker) stdRule(a at, fd *item, hard bool, code validation.Code, loc, 
 }
 
 func requiredMsg(fd *item) string {
+	if fd.missing != "" {
+		return fd.missing
+	}
 	if fd.name == "" {
 		return "required field missing"
 	}
@@ -262,7 +272,7 @@ func (c *checker) coded(a at, fd *item, kind primKind, tab *item, v []byte, comp
 		}
 	}
 	if kind == kindID || !tab.user {
-		if in, known := inValues(table, tab.vals, v); known {
+		if in, known := inValues(tab.vals, v); known {
 			if !in {
 				hard := a.seg == 0 && comp == 0 && (a.field == 15 || a.field == 16)
 				c.stdRule(a, fd, hard, validation.CodeTableValue, c.loc(a, comp, sub), tab.notInTable)

@@ -18,19 +18,6 @@ import (
 //go:embed spec/*.json.gz spec/segments.txt
 var specFS embed.FS
 
-// anyVersion holds the ids of the segments defined in any version 2.1–2.8.
-var anyVersion = func() map[string]bool {
-	raw, err := specFS.ReadFile("spec/segments.txt")
-	if err != nil {
-		panic("conformance: embedded segments.txt missing: " + err.Error())
-	}
-	m := map[string]bool{}
-	for _, id := range strings.Fields(string(raw)) {
-		m[id] = true
-	}
-	return m
-}()
-
 // primKind says how a primitive value is checked.
 type primKind uint8
 
@@ -67,15 +54,19 @@ type item struct {
 	rpt   int  // 0 = unbounded
 	len   int
 	table string
-	// vals are the HL7 table's values (nil for user tables and tables
-	// without values).
-	vals map[string]struct{}
+	// vals are the HL7 table's values (nil for tables without values).
+	vals *codeSet
 	// user is whether table is a user-defined table (its values are the
 	// site's, checked only through a profile's value sets).
 	user bool
-	// notInTable is the finding's text for a value outside the HL7
-	// table, built once here rather than per finding.
-	notInTable string
+	// notInTable and missing are the findings' texts for a value outside
+	// the HL7 table and for a missing required value, built once here
+	// rather than per finding.
+	notInTable, missing string
+	// loc is a segment field's location for its first occurrence
+	// ("PID-3"), built once here rather than per finding; empty for
+	// components.
+	loc string
 	// profile marks fields defined by a conformance profile (Z-segments),
 	// whose rules are always enforced at the mode's severity.
 	profile bool
@@ -87,6 +78,7 @@ type item struct {
 // segDef is a segment's definition; id is the interned segment id.
 type segDef struct {
 	id     string
+	num    segNum
 	fields []item
 }
 
@@ -104,23 +96,27 @@ func (s *spec) lookupType(id []byte) *typeDef {
 // node is a segment or group of a message structure.
 type node struct {
 	seg      string
+	num      segNum // seg's number
 	group    string
 	required bool
 	rpt      int // 0 = unbounded
 	children []*node
 	// first holds the segments a group instance can start with.
-	first map[string]bool
+	first segSet
 	// all holds every segment the group (transitively) contains.
-	all map[string]bool
+	all segSet
 }
 
 // spec is one version's tables, read-only after load.
 type spec struct {
 	version  string
 	messages map[string]*node
-	segments map[string]*segDef
+	// segments are the version's segment definitions by number (nil:
+	// not defined in this version).
+	segments [maxSegNums]*segDef
 	types    map[string]*typeDef
 	tables   map[string]map[string]struct{}
+	codes    map[string]*codeSet // tables compiled for lookup
 	user     map[string]bool
 	msgTypes map[string]bool // MSH-9.1 values known to this version
 	// byType maps a message type to its only structure, or to ambiguous
@@ -190,9 +186,9 @@ func resolve(c *compact.Spec) *spec {
 	s := &spec{
 		version:  c.Version,
 		messages: make(map[string]*node, len(c.Messages)),
-		segments: make(map[string]*segDef, len(c.Segments)),
 		types:    make(map[string]*typeDef, len(c.Types)+8),
 		tables:   make(map[string]map[string]struct{}, len(c.Tables)),
+		codes:    make(map[string]*codeSet, len(c.Tables)),
 		user:     make(map[string]bool, len(c.User)),
 		msgTypes: map[string]bool{},
 		byType:   map[string]*node{},
@@ -203,6 +199,7 @@ func resolve(c *compact.Spec) *spec {
 			t[v] = struct{}{}
 		}
 		s.tables[id] = t
+		s.codes[id] = newCodeSet(id, t)
 	}
 	for _, id := range c.User {
 		s.user[id] = true
@@ -220,12 +217,29 @@ func resolve(c *compact.Spec) *spec {
 	ts := s.typ("TS")
 	ts.kind, ts.comps = kindString, []item{{name: "Time", typ: dtm, usage: 'R', rpt: 1}}
 	for id, fields := range c.Segments {
-		s.segments[id] = &segDef{id: id, fields: s.items(fields)}
+		n := numberOf(id)
+		if n == 0 {
+			// Placeholders such as v2.8's "Hxx" are not segment ids a
+			// message can hold (validSegID refuses them first); every
+			// real id is in segments.txt, the union of the versions'.
+			if segSlot([]byte(id)) >= 0 {
+				panic("conformance: segment " + id + " of v" + c.Version + " missing from segments.txt")
+			}
+			continue
+		}
+		d := &segDef{id: id, num: n, fields: s.items(fields)}
+		for k := range d.fields {
+			d.fields[k].loc = location(id, 1, k+1, 0, 0)
+		}
+		s.segments[n] = d
 	}
 	for _, t := range s.types {
 		s.compileLeaves(t)
 	}
 	for _, d := range s.segments {
+		if d == nil {
+			continue
+		}
 		for i := range d.fields {
 			d.fields[i].check = s.itemNeeds(&d.fields[i])
 		}
@@ -304,8 +318,9 @@ func (s *spec) items(src []compact.Item) []item {
 		if it.Usage != "" {
 			u = it.Usage[0]
 		}
-		out[i] = item{name: it.Name, typ: s.typ(it.Type), usage: u, rpt: it.Rpt, len: it.Len, table: it.Table, vals: s.tables[it.Table],
+		out[i] = item{name: it.Name, typ: s.typ(it.Type), usage: u, rpt: it.Rpt, len: it.Len, table: it.Table, vals: s.codes[it.Table],
 			user: s.user[it.Table], notInTable: "value not in HL7 table " + it.Table}
+		out[i].missing = requiredMsg(&out[i])
 	}
 	return out
 }
@@ -313,54 +328,29 @@ func (s *spec) items(src []compact.Item) []item {
 func nodes(src []compact.Node) []*node {
 	out := make([]*node, len(src))
 	for i, n := range src {
-		out[i] = &node{seg: n.Seg, group: n.Group, required: n.Usage == "R", rpt: n.Rpt, children: nodes(n.Children)}
+		out[i] = &node{seg: n.Seg, num: numberOf(n.Seg), group: n.Group, required: n.Usage == "R", rpt: n.Rpt, children: nodes(n.Children)}
 	}
 	return out
 }
 
 // index fills first and all for a group and its subgroups.
 func (n *node) index() {
-	n.first, n.all = map[string]bool{}, map[string]bool{}
 	open := true
 	for _, c := range n.children {
 		if c.seg != "" {
-			n.all[c.seg] = true
+			n.all.add(c.num)
 			if open {
-				n.first[c.seg] = true
+				n.first.add(c.num)
 			}
 		} else {
 			c.index()
-			for k := range c.all {
-				n.all[k] = true
-			}
+			n.all.union(&c.all)
 			if open {
-				for k := range c.first {
-					n.first[k] = true
-				}
+				n.first.union(&c.first)
 			}
 		}
 		if c.required {
 			open = false
 		}
 	}
-}
-
-// inTable reports whether v is a value of HL7 table id; known is false
-// when the version has no values for that table.
-func (s *spec) inTable(id string, v []byte) (in, known bool) {
-	return inValues(id, s.tables[id], v)
-}
-
-// inValues is inTable with the table's values already looked up.
-func inValues(id string, t map[string]struct{}, v []byte) (in, known bool) {
-	if len(t) == 0 {
-		return false, false
-	}
-	if id == "0396" { // coding systems: 99zzz and L are local, HL7nnnn tables
-		if bytes.HasPrefix(v, []byte("99")) || string(v) == "L" || bytes.HasPrefix(v, []byte("HL7")) {
-			return true, true
-		}
-	}
-	_, in = t[string(v)]
-	return in, true
 }

@@ -14,16 +14,17 @@ import (
 type matcher struct {
 	c      *checker
 	segs   []int    // message indexes of the segments taking part
-	ids    []string // their ids
+	ids    []segNum // their ids
 	pos    int
 	report bool
 }
 
-func (mt *matcher) cur() string {
+// cur is the number of the segment where the matcher stands, 0 at the end.
+func (mt *matcher) cur() segNum {
 	if mt.pos < len(mt.ids) {
 		return mt.ids[mt.pos]
 	}
-	return ""
+	return 0
 }
 
 // seq matches one instance of group g from child index from on and
@@ -34,12 +35,12 @@ func (mt *matcher) seq(g *node, from int) int {
 		ch := g.children[ci]
 		n := 0
 		if ch.seg != "" {
-			for mt.cur() == ch.seg && (ch.rpt == 0 || n < ch.rpt) {
+			for ch.num != 0 && mt.cur() == ch.num && (ch.rpt == 0 || n < ch.rpt) {
 				mt.pos++
 				n++
 			}
 		} else {
-			for (ch.rpt == 0 || n < ch.rpt) && ch.first[mt.cur()] {
+			for (ch.rpt == 0 || n < ch.rpt) && ch.first.has(mt.cur()) {
 				start := mt.pos
 				mt.seq(ch, 0)
 				n++
@@ -63,10 +64,10 @@ func (mt *matcher) missing(ch, parent *node) {
 	loc := "MSH"
 	if mt.pos < len(mt.segs) {
 		i := mt.segs[mt.pos]
-		loc = location(mt.ids[mt.pos], mt.c.occurrence(i), 0, 0, 0)
+		loc = location(segNames[mt.ids[mt.pos]], mt.c.occurrence(i), 0, 0, 0)
 	} else if len(mt.segs) > 0 {
 		i := mt.segs[len(mt.segs)-1]
-		loc = location(mt.ids[len(mt.ids)-1], mt.c.occurrence(i), 0, 0, 0)
+		loc = location(segNames[mt.ids[len(mt.ids)-1]], mt.c.occurrence(i), 0, 0, 0)
 	}
 	what := "required segment " + ch.seg
 	if ch.seg == "" {
@@ -78,13 +79,13 @@ func (mt *matcher) missing(ch, parent *node) {
 
 // structure checks segment order, groups, required segments and
 // repetition limits of the segments in segs against root.
-func (c *checker) structure(root *node, segs []int, ids []string) {
+func (c *checker) structure(root *node, segs []int, ids []segNum) {
 	mt := matcher{c: c, segs: segs, ids: ids, report: true}
 	last := mt.seq(root, 0)
 	for mt.pos < len(ids) {
 		i := segs[mt.pos]
 		msg := "segment out of order or repeated more often than " + root.group + " allows"
-		c.soft(validation.CodeSegmentSequence, location(ids[mt.pos], c.occurrence(i), 0, 0, 0), msg)
+		c.soft(validation.CodeSegmentSequence, location(segNames[ids[mt.pos]], c.occurrence(i), 0, 0, 0), msg)
 		mt.pos++
 		mt.report = false
 		last = mt.seq(root, last)
@@ -96,7 +97,7 @@ func (c *checker) structure(root *node, segs []int, ids []string) {
 func (c *checker) walk(root *node) {
 	n := c.m.NumSegments()
 	var segBuf [64]int
-	var idBuf [64]string
+	var idBuf [64]segNum
 	segs, ids := segBuf[:0], idBuf[:0]
 	prev, lastValid := "MSH", 0
 	for i := 0; i < n; i++ {
@@ -110,10 +111,11 @@ func (c *checker) walk(root *node) {
 			continue
 		}
 		lastValid = i
-		def, ok := c.spec.segments[string(name)]
-		if !ok {
+		num := segNumber(name)
+		def := c.spec.segments[num]
+		if def == nil {
 			loc := location(string(name), c.occurrence(i), 0, 0, 0)
-			if anyVersion[string(name)] {
+			if num != 0 {
 				c.soft(validation.CodeSegmentSequence, loc, "segment not defined in HL7 v"+c.spec.version+" (defined in another version)")
 			} else {
 				c.add(validation.CodeSegmentSequence, loc, "unknown segment (not a Z-segment, not defined in HL7 v2.1 to v2.8)")
@@ -125,11 +127,11 @@ func (c *checker) walk(root *node) {
 		if root == nil {
 			continue
 		}
-		if !root.all[def.id] {
+		if !root.all.has(def.num) {
 			c.soft(validation.CodeSegmentSequence, location(def.id, c.occurrence(i), 0, 0, 0), "segment not part of message structure "+root.group)
 			continue
 		}
-		segs, ids = append(segs, i), append(ids, def.id)
+		segs, ids = append(segs, i), append(ids, def.num)
 	}
 	if root != nil {
 		c.structure(root, segs, ids)

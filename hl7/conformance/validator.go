@@ -92,7 +92,12 @@ type checker struct {
 	// reported as warnings.
 	full     bool
 	findings validation.Findings
-	occ      []int32 // segment occurrences, built on demand
+	// occ holds the segments' occurrences, built on the first finding
+	// that needs them (occBuilt); occMore replaces it for messages of
+	// more than len(occ) segments.
+	occ      [32]int32
+	occMore  []int32
+	occBuilt bool
 }
 
 // soft records a full-conformance finding: at the mode's severity under
@@ -252,25 +257,34 @@ func location(seg string, occ, field, comp, sub int) string {
 // segments with its name. The table is built on the first finding that
 // needs it, once per message.
 func (c *checker) occurrence(i int) int {
-	if c.occ == nil {
+	occ := c.occ[:]
+	if c.occMore != nil {
+		occ = c.occMore
+	}
+	if !c.occBuilt {
+		c.occBuilt = true
 		n := c.m.NumSegments()
-		c.occ = make([]int32, n)
+		if n > len(occ) {
+			c.occMore = make([]int32, n)
+			occ = c.occMore
+		}
+		occ = occ[:n]
 		for j := 0; j < n; j++ {
 			name := c.segName(j)
 			k := int32(1)
 			for p := j - 1; p >= 0; p-- {
 				if bytes.Equal(c.segName(p), name) {
-					k = c.occ[p] + 1
+					k = occ[p] + 1
 					break
 				}
 			}
-			c.occ[j] = k
+			occ[j] = k
 		}
 	}
-	if i < 0 || i >= len(c.occ) {
+	if i < 0 || i >= c.m.NumSegments() || i >= len(occ) {
 		return 1
 	}
-	return int(c.occ[i])
+	return int(occ[i])
 }
 
 // segName returns the id of segment i as written.
