@@ -2,6 +2,7 @@ package v2fhir
 
 import (
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/validation"
 )
 
 // clinical converts the patient's AL1, DG1 and IN1 segments.
@@ -24,6 +25,9 @@ func (c *conv) clinical(x segIndex) error {
 	return nil
 }
 
+// reactionSeverity is the IG's AL1-4 map to reaction.severity.
+var reactionSeverity = map[string]string{"SV": "severe", "MO": "moderate", "MI": "mild"}
+
 // allergy converts one AL1 to an AllergyIntolerance, its id from the
 // Patient and the allergen (AL1-3).
 func (c *conv) allergy(i int) error {
@@ -42,6 +46,14 @@ func (c *conv) allergy(i int) error {
 	}
 	id := c.unique("AllergyIntolerance", c.id("AllergyIntolerance", c.patientID, key))
 	onset := c.dtm(f[6].Raw(), at{"AL1", i, 6})
+	if sev := c.cps(first(f[4]), 1); sev != "" {
+		if _, ok := vocabAllergySeverityCriticality[sev]; !ok && (reactionSeverity[sev] == "" || !valued(first(f[5]), 1)) {
+			// criticality is bound to high/low/unable-to-assess: a
+			// severity the IG maps to neither, without a reaction to
+			// carry it, has no place.
+			c.warn(validation.CodeTableValue, at{"AL1", i, 4}, "allergy severity not mapped: left out")
+		}
+	}
 	w := &c.w
 	s := c.begin(w, "AllergyIntolerance", id)
 	// AL1 lists the patient's current allergies: clinicalStatus active
@@ -64,7 +76,10 @@ func (c *conv) allergy(i int) error {
 			w.end(a, ']')
 		}
 	}
-	c.code(w, "criticality", c.cps(first(f[4]), 1), "0128", vocabAllergySeverityCriticality, "")
+	severity := c.cps(first(f[4]), 1)
+	if t, ok := vocabAllergySeverityCriticality[severity]; ok {
+		w.str("criticality", t.Code)
+	}
 	c.cwe(w, "code", allergen, "", nil)
 	c.subject(w, "patient")
 	w.str("onsetDateTime", onset)
@@ -78,7 +93,11 @@ func (c *conv) allergy(i int) error {
 			w.end(mm, '}')
 		}
 	})
-	w.end(mf, ']')
+	if w.end(mf, ']') {
+		// AL1-4 is the reaction's severity too (the IG's
+		// AllergySeverity[AllergyIntolerance.reaction.severity]).
+		w.str("severity", reactionSeverity[severity])
+	}
 	w.end(m, '}') // no manifestation: no reaction (it is required there)
 	w.end(re, ']')
 	c.finish(w, s, "AllergyIntolerance", id, c.ev.patient, true)

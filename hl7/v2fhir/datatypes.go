@@ -104,6 +104,11 @@ func (c *conv) coding(w *jw, system string, code, display []byte) {
 	w.end(m, '}')
 }
 
+// notInR4 are codes the IG maps to that the R4 core's version of their
+// code system lacks (v3-MaritalStatus C, common law, came later): the
+// mapped coding is left out, the v2 coding stays.
+var notInR4 = map[string]bool{"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus|C": true}
+
 // cwe writes a CodeableConcept from a CWE/CE/CNE repetition under key k
 // (an array element when k is ""). table is the HL7 table whose system the
 // code has when CWE-3 is empty ("" for none); vocab, when not nil, is the
@@ -115,7 +120,7 @@ func (c *conv) cwe(w *jw, k string, r hl7.Rep, table string, vocab map[string]co
 	code := trimB(c.cp(r, 1))
 	sys := c.cps(r, 3)
 	if vocab != nil && len(code) > 0 {
-		if t, ok := vocab[string(code)]; ok && (sys == "" || table != "" && strings.EqualFold(sys, "HL7"+table)) {
+		if t, ok := vocab[string(code)]; ok && (sys == "" || table != "" && strings.EqualFold(sys, "HL7"+table)) && !notInR4[t.System+"|"+t.Code] {
 			if t.System != tableSystem(table) || t.Code != string(code) {
 				c.coding(w, t.System, []byte(t.Code), []byte(t.Display))
 			}
@@ -203,10 +208,11 @@ func (h hd) system() string {
 	return ""
 }
 
-// isOID reports whether s is an OID as FHIR's urn:oid: needs it:
-// [0-2](.(0|[1-9][0-9]*))+.
+// isOID reports whether s is an OID as FHIR's urn:oid: needs it,
+// [0-2](.(0|[1-9][0-9]*))+, with at least three arcs (HAPI's validator
+// refuses "2.8"; real assigning authorities have more).
 func isOID(s string) bool {
-	if len(s) < 3 || s[0] < '0' || s[0] > '2' || s[1] != '.' {
+	if len(s) < 5 || s[0] < '0' || s[0] > '2' || s[1] != '.' || strings.Count(s, ".") < 2 {
 		return false
 	}
 	for _, arc := range strings.Split(s[2:], ".") {

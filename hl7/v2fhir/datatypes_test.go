@@ -78,7 +78,7 @@ func TestDecimal(t *testing.T) {
 // table's codes, with the sender's coding system (CWE-3) when it names
 // one, else (a local code in an HL7 table) without a system, never in a
 // code system that does not have it. On a code element FHIR binds
-// (gender, status) it goes in the alternate-codes extension.
+// (gender, status: "unknown") it goes in the alternate-codes extension.
 func TestCodesAreNeverDropped(t *testing.T) {
 	res := mustConvert(t, msgOf("MSH|^~\\&|LAB|FAC|||20240102030405||ORU^R01|1|P|2.5",
 		"PID|1||123^^^HOSP^MR||DOE^JOHN||19700101|X||||||||Q^Quasi-married|AME",
@@ -86,7 +86,7 @@ func TestCodesAreNeverDropped(t *testing.T) {
 		"OBX|1|CWE|X1^Local test^99LOC||POS^Positive^L||||||I"))
 	p, obs := entryOf(t, res, "Patient"), entryOf(t, res, "Observation")
 	for _, want := range []string{
-		`"_gender":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/alternate-codes","valueCodeableConcept":{"coding":[{"code":"X"}]}}]}`,
+		`"gender":"unknown","_gender":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/alternate-codes","valueCodeableConcept":{"coding":[{"code":"X"}]}}]}`,
 		`"maritalStatus":{"coding":[{"code":"Q","display":"Quasi-married"}]}`,
 		`/patient-religion","valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0006","code":"AME"}]}`,
 	} {

@@ -149,7 +149,9 @@ func (c *conv) patient(x segIndex) error {
 	reps(f[14], func(r hl7.Rep) { c.xtn(w, r, "work") })
 	w.end(tel, ']')
 
-	c.code(w, "gender", c.cps(first(f[8]), 1), "0001", vocabAdministrativeSex, "")
+	// An unmapped sex is gender "unknown" (the element's binding is
+	// required) with the code as sent in the alternate-codes extension.
+	c.code(w, "gender", c.cps(first(f[8]), 1), "0001", vocabAdministrativeSex, "unknown")
 
 	if p, ok := c.parseTime(f[7].Raw(), at{"PID", x.pid, 7}); ok {
 		w.str("birthDate", p.date())
@@ -257,7 +259,7 @@ func (c *conv) contact(w *jw, i int) {
 			w.b = w.b[:before]
 		}
 	}
-	c.code(w, "gender", c.cps(first(f[15]), 1), "0001", vocabAdministrativeSex, "")
+	c.code(w, "gender", c.cps(first(f[15]), 1), "0001", vocabAdministrativeSex, "unknown")
 	w.end(m, '}')
 }
 
