@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hl7gw/gateway/internal/corpus"
 )
 
-// hl7Corpus is the repository's third-party HL7 corpus.
-const hl7Corpus = "../../testdata/corpus/hl7/valid"
+// validHL7 is a valid message of the repository's HL7 corpus.
+func validHL7(name string) string { return corpus.Path(corpus.HL7, "valid/"+name) }
 
 type bundle struct {
 	ResourceType, Type string
@@ -37,7 +39,7 @@ func decodeBundle(t *testing.T, s string) bundle {
 }
 
 func TestConvertPrintsOnePrettyTransactionBundle(t *testing.T) {
-	code, out, errOut := runCLI(t, "convert", filepath.Join(hl7Corpus, "fhirconv-ADT-A01-02.hl7"))
+	code, out, errOut := runCLI(t, "convert", validHL7("fhirconv-ADT-A01-02.hl7"))
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -54,11 +56,11 @@ func TestConvertPrintsOnePrettyTransactionBundle(t *testing.T) {
 // per message of every file, batches split.
 func TestConvertCompactPrintsOneLinePerMessage(t *testing.T) {
 	dir := t.TempDir()
-	a01, err := os.ReadFile(filepath.Join(hl7Corpus, "fhirconv-ADT-A01-02.hl7"))
+	a01, err := os.ReadFile(validHL7("fhirconv-ADT-A01-02.hl7"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	oru, err := os.ReadFile(filepath.Join(hl7Corpus, "lenaten-msg2.hl7"))
+	oru, err := os.ReadFile(validHL7("lenaten-msg2.hl7"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestConvertCompactPrintsOneLinePerMessage(t *testing.T) {
 	if err := os.WriteFile(two, append(append(append([]byte{}, a01...), '\r'), oru...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI(t, "convert", "-compact", two, filepath.Join(hl7Corpus, "pyhl7-sample_file1.hl7"))
+	code, out, errOut := runCLI(t, "convert", "-compact", two, validHL7("pyhl7-sample_file1.hl7"))
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
