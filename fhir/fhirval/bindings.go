@@ -12,11 +12,11 @@ import "github.com/hl7gw/gateway/validation"
 //   - a CodeableConcept with such Codings needs one of them in the set
 //     (the Java validator's reading; one foreign Coding beside a bound one
 //     is fine).
-func (d *defs) binding(v any, typ, vs, loc string) {
+func (d *defs) binding(v any, typ, vs string, loc where) {
 	switch typ {
 	case "Coding":
 		if in, known := d.coding(v, vs); known && !in {
-			d.add(validation.CodeTableValue, loc, "code not in the required value set "+vs)
+			d.add(validation.CodeTableValue, loc.String(), "code not in the required value set "+vs)
 		}
 	case "CodeableConcept":
 		obj, _ := v.(map[string]any)
@@ -30,7 +30,7 @@ func (d *defs) binding(v any, typ, vs, loc string) {
 			decided = decided || known
 		}
 		if decided {
-			d.add(validation.CodeTableValue, loc, "no coding in the required value set "+vs)
+			d.add(validation.CodeTableValue, loc.String(), "no coding in the required value set "+vs)
 		}
 	default:
 		s, ok := v.(string)
@@ -38,7 +38,7 @@ func (d *defs) binding(v any, typ, vs, loc string) {
 			return
 		}
 		if in, known := d.spec.ValueSetContains(vs, "", s); known && !in {
-			d.add(validation.CodeTableValue, loc, "code not in the required value set "+vs)
+			d.add(validation.CodeTableValue, loc.String(), "code not in the required value set "+vs)
 		}
 	}
 }

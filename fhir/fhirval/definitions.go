@@ -111,18 +111,33 @@ func (d *defs) object(n *fhirpath.Node, ti *typeInfo, el *r4spec.Element, loc st
 		if e == nil {
 			continue // google/fhir reports unknown elements
 		}
-		d.member(n, k, v, obj["_"+k], e, typ, loc+"."+safeName(k), res, root)
+		d.member(n, k, v, obj["_"+k], e, typ, where{loc, safeName(k), -1}, res, root)
 	}
 }
 
+// where is a location built only when something needs it (most values
+// produce no finding): the parent's location, ".key", and "[idx]" unless
+// idx is negative.
+type where struct {
+	parent, key string
+	idx         int
+}
+
+func (w where) String() string {
+	if w.idx < 0 {
+		return w.parent + "." + w.key
+	}
+	return w.parent + "." + w.key + "[" + strconv.Itoa(w.idx) + "]"
+}
+
 // member checks one JSON member: its cardinality, then each value.
-func (d *defs) member(parent *fhirpath.Node, key string, v, ext any, e *r4spec.Element, typ, loc string, res, root *fhirpath.Node) {
+func (d *defs) member(parent *fhirpath.Node, key string, v, ext any, e *r4spec.Element, typ string, w where, res, root *fhirpath.Node) {
 	arr, isArr := v.([]any)
 	if isArr && e.Max >= 0 && len(arr) > e.Max && e.Max != 1 {
-		d.add(validation.CodeSegmentSequence, loc, "more than "+strconv.Itoa(e.Max)+" values")
+		d.add(validation.CodeSegmentSequence, w.String(), "more than "+strconv.Itoa(e.Max)+" values")
 	}
 	if !isArr {
-		d.value(parent, key, v, ext, e, typ, loc, res, root)
+		d.value(parent, key, v, ext, e, typ, w, res, root)
 		return
 	}
 	exts, _ := ext.([]any)
@@ -131,12 +146,13 @@ func (d *defs) member(parent *fhirpath.Node, key string, v, ext any, e *r4spec.E
 		if i < len(exts) {
 			x = exts[i]
 		}
-		d.value(parent, key, item, x, e, typ, loc+"["+strconv.Itoa(i)+"]", res, root)
+		w.idx = i
+		d.value(parent, key, item, x, e, typ, w, res, root)
 	}
 }
 
 // value checks one value of element e, of type typ.
-func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.Element, typ, loc string, res, root *fhirpath.Node) {
+func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.Element, typ string, w where, res, root *fhirpath.Node) {
 	obj, isObj := v.(map[string]any)
 	if rt, ok := obj["resourceType"].(string); ok && isObj && typ == "Resource" {
 		ti := typeOf(rt)
@@ -148,20 +164,22 @@ func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.El
 		if key != "contained" {
 			nroot = n // only a contained resource's root is its container
 		}
-		d.object(n, ti, e, loc, n, nroot)
+		d.object(n, ti, e, w.String(), n, nroot)
 		return
 	}
 	em, _ := ext.(map[string]any)
 	if e.ValueSet != "" {
-		d.binding(v, typ, e.ValueSet, loc)
+		d.binding(v, typ, e.ValueSet, w)
 	}
 	if isObj {
 		if ti := typeOf(typ); ti != nil {
-			d.object(&fhirpath.Node{Name: key, Type: typ, JSON: v, Parent: parent}, ti, e, loc, res, root)
+			d.object(&fhirpath.Node{Name: key, Type: typ, JSON: v, Parent: parent}, ti, e, w.String(), res, root)
 		}
 		return
 	}
+	var loc string // the primitive's location, built once if needed
 	if em != nil {
+		loc = w.String()
 		if em["extension"] != nil {
 			d.extensionUse(em, holder{typ: typ, el: e, parent: parent, key: key}, loc)
 		}
@@ -174,6 +192,9 @@ func (d *defs) value(parent *fhirpath.Node, key string, v, ext any, e *r4spec.El
 		invs = withoutHTMLChecks(invs)
 	}
 	if len(invs) > 0 {
+		if loc == "" {
+			loc = w.String()
+		}
 		d.invariants(&fhirpath.Node{Name: key, Type: typ, JSON: v, Ext: em, Parent: parent}, invs, loc, res, root)
 	}
 }

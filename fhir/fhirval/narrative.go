@@ -43,6 +43,10 @@ type narrativeScan struct {
 // next reads text up to the next tag and the tag itself.
 func (p *narrativeScan) next() bool {
 	for p.i < len(p.s) && p.s[p.i] != '<' {
+		if c := p.s[p.i]; c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != ']' {
+			p.i++ // plain text, the common case, without a call
+			continue
+		}
 		if !p.char() {
 			return false
 		}
