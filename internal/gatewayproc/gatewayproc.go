@@ -104,7 +104,7 @@ func Start(bin string, o Options) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proc{MLLPAddr: ports[0], HTTPAddr: ports[1], GRPCAddr: ports[2], KafkaAddr: ports[3], Out: &logbuf.Buffer{}}
+	p := &Proc{MLLPAddr: ports[0], HTTPAddr: ports[1], GRPCAddr: ports[2], KafkaAddr: ports[3]}
 	args := []string{"serve",
 		"--mllp-addr", p.MLLPAddr, "--http-addr", p.HTTPAddr, "--grpc-addr", p.GRPCAddr,
 		"--embedded-kafka-addr", p.KafkaAddr, "--log-level", "warn", "--log-format", "json"}
@@ -119,17 +119,16 @@ func Start(bin string, o Options) (*Proc, error) {
 		}
 		args = append(args, "--config", f.Name())
 	}
-	p.Cmd = exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...)
 	if o.OpenFiles > 0 {
 		// The shell sets the limit and becomes the gateway.
-		p.Cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.OpenFiles), bin}, args...)...)
+		cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.OpenFiles), bin}, args...)...)
 	}
-	p.Cmd.Stdout, p.Cmd.Stderr = p.Out, p.Out
-	if err := p.Cmd.Start(); err != nil {
-		return nil, fmt.Errorf("gatewayproc: start gateway: %w", err)
+	proc, err := startProcess("gateway", cmd)
+	if err != nil {
+		return nil, err
 	}
-	p.exited = make(chan struct{})
-	go func() { _ = p.Cmd.Wait(); close(p.exited) }()
+	p.Cmd, p.Out, p.exited = proc.Cmd, proc.Out, proc.exited
 	limit := o.ReadyWithin
 	if limit <= 0 {
 		limit = 60 * time.Second
@@ -150,12 +149,8 @@ func Start(bin string, o Options) (*Proc, error) {
 
 // Ready reports whether /readyz answers 200.
 func (p *Proc) Ready() bool {
-	resp, err := http.Get("http://" + p.HTTPAddr + "/readyz")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	code, err := Status("http://" + p.HTTPAddr + "/readyz")
+	return err == nil && code == http.StatusOK
 }
 
 // Exited is closed when the process has exited.

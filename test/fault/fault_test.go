@@ -14,9 +14,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/internal/corpus"
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
 
@@ -62,11 +60,8 @@ func setUp(m *testing.M) int {
 		return 1
 	}
 	start := time.Now()
-	gatewayBin = filepath.Join(tmp, "gateway")
-	build := exec.Command("go", "build", "-o", gatewayBin, "./cmd/gateway")
-	build.Dir = moduleRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build gateway: %v\n%s", err, out)
+	if gatewayBin, err = gatewayproc.Build(context.Background(), tmp); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "go build ./cmd/gateway: %s\n", time.Since(start).Round(time.Millisecond))
@@ -93,12 +88,6 @@ func setUp(m *testing.M) int {
 	fmt.Fprintf(os.Stderr, "kafka.sh up --brokers 3 + topics: %s\n", time.Since(start).Round(time.Millisecond))
 	cluster = c
 	return m.Run()
-}
-
-// moduleRoot is two directories above this file.
-func moduleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // need returns the cluster, skipping when real-Kafka tests are off.
@@ -282,7 +271,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 			_, _ = a.load(context.Background(), g, "FE", 4, 0, 8*time.Second, 200)
 		})
 		time.Sleep(3 * time.Second)
-		err := g.signal(t, syscall.SIGKILL, 30*time.Second)
+		err := g.Signal(t, syscall.SIGKILL, 30*time.Second)
 		t.Logf("gateway SIGKILLed: %v", err)
 		loadDone()
 		stopREST()
@@ -313,7 +302,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 		// No REST request starts after the signal, and the one in flight
 		// (if any) is awaited: it must be answered.
 		stopREST()
-		err := g.signal(t, syscall.SIGTERM, time.Minute)
+		err := g.Signal(t, syscall.SIGTERM, time.Minute)
 		loadDone()
 		restDone()
 		if n := a.restStatuses()[0]; n > 0 {
@@ -322,7 +311,7 @@ func TestGatewayUnderFaults(t *testing.T) {
 		codes := a.codes()
 		t.Logf("gateway exit: %v; MLLP codes %v (\"\" = no answer after the listener closed); REST statuses %v", err, codes, a.restStatuses())
 		if exitCode(err) != 0 {
-			t.Errorf("gateway exit code %d after SIGTERM, want 0:\n%s", exitCode(err), g.logs.Tail(20))
+			t.Errorf("gateway exit code %d after SIGTERM, want 0:\n%s", exitCode(err), g.Out.Tail(20))
 		}
 		if codes["AA"] == 0 {
 			t.Errorf("no AA before SIGTERM: the scenario did not run mid-stream")
@@ -332,8 +321,8 @@ func TestGatewayUnderFaults(t *testing.T) {
 				t.Errorf("%d messages answered %q during a graceful shutdown, want AA", n, code)
 			}
 		}
-		if strings.Contains(g.logs.Tail(200), `"level":"ERROR"`) {
-			t.Logf("gateway logged errors during shutdown:\n%s", g.logs.Tail(20))
+		if strings.Contains(g.Out.Tail(200), `"level":"ERROR"`) {
+			t.Logf("gateway logged errors during shutdown:\n%s", g.Out.Tail(20))
 		}
 		checkInvariant(t, c, a)
 	})

@@ -14,14 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hl7gw/gateway/internal/logbuf"
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 	"github.com/hl7gw/gateway/loadgen"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
@@ -94,14 +93,12 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
-// gatewayProc is one `gateway serve` subprocess.
+// gatewayProc is one `gateway serve` subprocess on a configuration file
+// of its own; start runs it (again, after a kill, as the same instance).
 type gatewayProc struct {
+	*gatewayproc.Process
 	cfgFile              string
 	mllp, http, grpcAddr string
-	logs                 *logbuf.Buffer
-	cmd                  *exec.Cmd
-	done                 chan struct{}
-	waitErr              error
 }
 
 // writeConfig writes a gateway config for brokers with fresh loopback
@@ -168,86 +165,17 @@ kafka:
 // killed when the test ends if it is still running.
 func (g *gatewayProc) start(t *testing.T, ready bool) {
 	t.Helper()
-	g.logs = &logbuf.Buffer{}
-	g.done = make(chan struct{})
-	g.cmd = exec.Command(gatewayBin, "serve", "--config", g.cfgFile)
-	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
-	if err := g.cmd.Start(); err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
-	go func() {
-		g.waitErr = g.cmd.Wait()
-		close(g.done)
-	}()
-	t.Cleanup(func() {
-		if g.running() {
-			_ = g.cmd.Process.Kill()
-			<-g.done
-		}
-		if t.Failed() {
-			t.Logf("gateway log tail:\n%s", g.logs.Tail(40))
-		}
-	})
+	g.Process = gatewayproc.Run(t, "gateway", gatewayBin, "serve", "--config", g.cfgFile)
 	path := "/healthz"
 	if ready {
 		path = "/readyz"
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		code, err := g.get(path)
-		if err == nil && code == http.StatusOK {
-			return
-		}
-		if !g.running() {
-			t.Fatalf("gateway exited during start (%v):\n%s", g.waitErr, g.logs.Tail(40))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway %s not 200 after 90s (last: %d, %v):\n%s", path, code, err, g.logs.Tail(40))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func (g *gatewayProc) running() bool {
-	select {
-	case <-g.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// signal sends sig and waits up to timeout for the process to exit; it
-// returns the exit error (nil for exit 0).
-func (g *gatewayProc) signal(t *testing.T, sig syscall.Signal, timeout time.Duration) error {
-	t.Helper()
-	if err := g.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal gateway: %v", err)
-	}
-	select {
-	case <-g.done:
-		return g.waitErr
-	case <-time.After(timeout):
-		t.Fatalf("gateway still running %s after %v:\n%s", timeout, sig, g.logs.Tail(40))
-		return nil
-	}
+	g.WaitHTTP(t, "http://"+g.http+path, 90*time.Second)
 }
 
 // get returns the status of GET path on the HTTP listener.
 func (g *gatewayProc) get(path string) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+g.http+path, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	return gatewayproc.Status("http://" + g.http + path)
 }
 
 // metrics returns the /metrics text.

@@ -95,8 +95,8 @@ func TestGatewayWithSASLRefusals(t *testing.T) {
 		if v := metricSum(m, "gateway_unavailable_total", `reason="not_authorized"`); v <= 0 {
 			t.Errorf("gateway_unavailable_total{reason=\"not_authorized\"} = %v, want > 0; unavailable samples:\n%s", v, grepLines(m, "gateway_unavailable_total"))
 		}
-		if logs := g.logs.Tail(200); !strings.Contains(strings.ToLower(logs), "authoriz") {
-			t.Errorf("no log line names the authorisation failure:\n%s", g.logs.Tail(20))
+		if logs := g.Out.Tail(200); !strings.Contains(strings.ToLower(logs), "authoriz") {
+			t.Errorf("no log line names the authorisation failure:\n%s", g.Out.Tail(20))
 		}
 		out, code := doctor(t, g, "--topic", forbiddenTopic)
 		if code != 1 || !strings.Contains(out, forbiddenTopic) || !strings.Contains(strings.ToUpper(out), "AUTHORIZ") {
@@ -118,9 +118,9 @@ func TestGatewayWithSASLRefusals(t *testing.T) {
 		if n := a.codes()["AR"]; n != 2 || err != nil {
 			t.Errorf("codes %v (err %v), want 2 AR", a.codes(), err)
 		}
-		logs := g.logs.Tail(400)
+		logs := g.Out.Tail(400)
 		if !strings.Contains(logs, "SASL_AUTHENTICATION_FAILED") && !strings.Contains(logs, "sasl_authentication_failed") {
-			t.Errorf("no log line names the SASL failure:\n%s", g.logs.Tail(20))
+			t.Errorf("no log line names the SASL failure:\n%s", g.Out.Tail(20))
 		}
 		if strings.Contains(logs, wrong) {
 			t.Errorf("the gateway logged the password")

@@ -105,13 +105,13 @@ func TestThreeGatewaysBehindHAProxySurviveAKillAndADrain(t *testing.T) {
 		wg.Go(func() { a.bundleSender(ctx, "http://"+lbHTTP, s) })
 	}
 	time.Sleep(4 * time.Second)
-	if err := gws[1].cmd.Process.Kill(); err != nil {
+	if err := gws[1].Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("gw2 SIGKILLed")
 	time.Sleep(3 * time.Second)
 	began := time.Now()
-	if err := gws[2].signal(t, syscall.SIGTERM, 45*time.Second); err != nil {
+	if err := gws[2].Signal(t, syscall.SIGTERM, 45*time.Second); err != nil {
 		t.Errorf("gw3 drained with %v, want exit 0", err)
 	}
 	t.Logf("gw3 drained in %s", time.Since(began).Round(time.Millisecond))
@@ -130,8 +130,8 @@ func TestThreeGatewaysBehindHAProxySurviveAKillAndADrain(t *testing.T) {
 	checkNothingLost(t, a)
 	for _, g := range gws {
 		for _, w := range []string{"PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH", "fenced", "instance id in use"} {
-			if strings.Contains(g.logs.String(), w) {
-				t.Errorf("%s logged %q", g.name, w)
+			if strings.Contains(g.Out.String(), w) {
+				t.Errorf("%s logged %q", g.Name, w)
 			}
 		}
 	}
@@ -143,12 +143,12 @@ func checkPause(t *testing.T, gws []*gw) {
 	t.Helper()
 	until := func(g *gw, want string, since time.Time) time.Duration {
 		for n := 0; ; n++ {
-			code, err := sendOnce(g.mllp, withControlID(fmt.Sprintf("PAUSE-%s-%s-%s-%d", runID, g.name, want, n)))
+			code, err := sendOnce(g.mllp, withControlID(fmt.Sprintf("PAUSE-%s-%s-%s-%d", runID, g.Name, want, n)))
 			if err == nil && code == want {
 				return time.Since(since)
 			}
 			if time.Since(since) > 10*pauseBound {
-				t.Fatalf("%s still not answering %s after %s", g.name, want, 10*pauseBound)
+				t.Fatalf("%s still not answering %s after %s", g.Name, want, 10*pauseBound)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}

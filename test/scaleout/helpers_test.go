@@ -8,40 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 	"github.com/hl7gw/gateway/internal/sendonce"
 )
-
-// syncBuffer collects a subprocess's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// tail is the last n lines.
-func (s *syncBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
 
 // freeAddrs returns n loopback addresses nothing listens on right now.
 func freeAddrs(t *testing.T, n int) []string {
@@ -62,63 +36,9 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
-// proc is one subprocess: a gateway or HAProxy.
-type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	logs    *syncBuffer
-	done    chan struct{}
-	waitErr error
-}
-
-func startProc(t *testing.T, name string, args ...string) *proc {
-	t.Helper()
-	p := &proc{name: name, logs: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(args[0], args[1:]...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { p.waitErr = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		if p.running() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("%s log tail:\n%s", name, p.logs.tail(30))
-		}
-	})
-	return p
-}
-
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// signal sends sig and waits up to timeout for the exit.
-func (p *proc) signal(t *testing.T, sig syscall.Signal, timeout time.Duration) error {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %s: %v", p.name, err)
-	}
-	select {
-	case <-p.done:
-		return p.waitErr
-	case <-time.After(timeout):
-		t.Fatalf("%s still running %s after %v", p.name, timeout, sig)
-		return nil
-	}
-}
-
 // gw is one gateway process with its addresses and configuration file.
 type gw struct {
-	*proc
+	*gatewayproc.Process
 	mllp, http, cfg string
 }
 
@@ -157,17 +77,8 @@ connectors:
 // so the same instance id and transactional ids).
 func (g *gw) launch(t *testing.T, name string) {
 	t.Helper()
-	g.proc = startProc(t, name, gatewayBin, "serve", "--config", g.cfg)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		if code, err := httpDo("GET", "http://"+g.http+"/readyz", nil); err == nil && code == http.StatusOK {
-			return
-		}
-		if !g.running() || time.Now().After(deadline) {
-			t.Fatalf("%s not ready (exited: %v):\n%s", name, !g.running(), g.logs.tail(30))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	g.Process = gatewayproc.Run(t, name, gatewayBin, "serve", "--config", g.cfg)
+	g.WaitHTTP(t, "http://"+g.http+"/readyz", 90*time.Second)
 }
 
 // startHAProxy runs HAProxy in the foreground on loopback: a TCP frontend
@@ -216,15 +127,15 @@ backend gw_http
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startProc(t, "haproxy", "haproxy", "-db", "-f", path)
+	p := gatewayproc.Run(t, "haproxy", "haproxy", "-db", "-f", path)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if c, err := net.DialTimeout("tcp", fe[1], time.Second); err == nil {
 			c.Close()
 			return fe[0], fe[1]
 		}
-		if !p.running() || time.Now().After(deadline) {
-			t.Fatalf("haproxy did not start:\n%s", p.logs.tail(30))
+		if !p.Running() || time.Now().After(deadline) {
+			t.Fatalf("haproxy did not start (running: %v)", p.Running())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

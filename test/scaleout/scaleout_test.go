@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/internal/corpus"
+	"github.com/hl7gw/gateway/internal/gatewayproc"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
 
@@ -56,8 +55,6 @@ func TestMain(m *testing.M) {
 }
 
 func setUp(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
 	var err error
 	if adtA01, err = os.ReadFile(corpus.Path(corpus.HL7, "valid/fhirconv-ADT01-28.hl7")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -69,11 +66,8 @@ func setUp(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	gatewayBin = filepath.Join(tmp, "gateway")
-	build := exec.Command("go", "build", "-o", gatewayBin, "./cmd/gateway")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build gateway: %v\n%s", err, out)
+	if gatewayBin, err = gatewayproc.Build(context.Background(), tmp); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
