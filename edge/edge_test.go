@@ -23,6 +23,7 @@ import (
 	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/logbuf"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // fixture is a Builder over its own registry and log, with background
@@ -95,15 +96,6 @@ func send(addr string, cfg *tls.Config) (string, error) {
 	return string(a), err
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func TestMLLPOverMutualTLSAdmitsAllowedSubjectsOnly(t *testing.T) {
 	f := newFixture(t, limits.Budget{})
 	ca, dir := tlstest.NewCA(t, "edge test CA"), t.TempDir()
@@ -130,7 +122,7 @@ func TestMLLPOverMutualTLSAdmitsAllowedSubjectsOnly(t *testing.T) {
 		if _, err := send(addr, client(tc.cn)); err == nil {
 			t.Fatalf("%s was answered", tc.name)
 		}
-		eventually(t, tc.name+" counted as "+tc.reason, func() bool {
+		testwait.For(t, 5*time.Second, tc.name+" counted as "+tc.reason, func() bool {
 			return metrictest.Value(t, f.reg, "gateway_tls_handshake_failures_total", map[string]string{"listener": "adt", "reason": tc.reason}) == 1
 		})
 	}
@@ -145,7 +137,7 @@ func TestMLLPAdmissionRefusesCountsAndLogsAsTheServerDid(t *testing.T) {
 	if _, err := send(serveMLLP(t, outside, "127.0.0.1:0"), nil); err == nil {
 		t.Fatal("a source outside source.allow was answered")
 	}
-	eventually(t, "not_allowed counted", func() bool { return f.rejected(t, "adt", DoorMLLP, "not_allowed") == 1 })
+	testwait.For(t, 5*time.Second, "not_allowed counted", func() bool { return f.rejected(t, "adt", DoorMLLP, "not_allowed") == 1 })
 
 	lab := f.connector(t, "lab", config.TypeHL7MLLP, map[string]string{"max.connections.per.source": "1"})
 	addr := serveMLLP(t, lab, "127.0.0.1:0")
@@ -162,7 +154,7 @@ func TestMLLPAdmissionRefusesCountsAndLogsAsTheServerDid(t *testing.T) {
 			t.Fatal("a second connection of the source was answered past max.connections.per.source=1")
 		}
 	}
-	eventually(t, "per_source_limit counted", func() bool { return f.rejected(t, "lab", DoorMLLP, "per_source_limit") == 20 })
+	testwait.For(t, 5*time.Second, "per_source_limit counted", func() bool { return f.rejected(t, "lab", DoorMLLP, "per_source_limit") == 20 })
 	logs := f.logs.String()
 	if n := strings.Count(logs, `msg="mllp connection rejected"`); n != 1+netallowFirst {
 		t.Fatalf("%d refusal lines (1 not_allowed, 20 per_source_limit), want %d:\n%s", n, 1+netallowFirst, logs)
@@ -226,7 +218,7 @@ func TestHTTPListenerAdmitsBeforeAuthenticating(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hold.Close()
-	eventually(t, "a second connection refused", func() bool {
+	testwait.For(t, 5*time.Second, "a second connection refused", func() bool {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			return false

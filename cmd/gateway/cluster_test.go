@@ -19,8 +19,8 @@ import (
 
 	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/connectors"
-	"github.com/hl7gw/gateway/hl7"
-	"github.com/hl7gw/gateway/ingest/mllp"
+	"github.com/hl7gw/gateway/internal/sendonce"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // sharedBroker is one Kafka-protocol broker over TCP for several gateways,
@@ -163,34 +163,12 @@ func TestTheSameExplicitInstanceIDTwiceIsRefusedAndFreeAgainAfterACleanStop(t *t
 	}
 }
 
-// sendMLLP sends the ADT sample once on a new connection and returns the
-// ACK code.
-func sendMLLP(t *testing.T, addr string, msg []byte) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := mllp.Dial(ctx, addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	raw, err := c.Send(ctx, msg)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	ack, err := hl7.ParseACK(raw)
-	if err != nil {
-		t.Fatalf("ack %q: %v", raw, err)
-	}
-	return ack.Code
-}
-
 // untilAnswer sends to addr until the ACK code is want, and returns how
 // long that took from since; it fails past bound.
 func untilAnswer(t *testing.T, addr string, msg []byte, want string, since time.Time, bound time.Duration) time.Duration {
 	t.Helper()
 	for {
-		if sendMLLP(t, addr, msg) == want {
+		if sendonce.ACK(t, addr, msg).Code == want {
 			return time.Since(since)
 		}
 		if time.Since(since) > bound {
@@ -209,7 +187,7 @@ func TestPauseOnOneInstanceStopsTheOtherAndResumeOnTheOtherRestartsTheFirst(t *t
 	a, _ := startGateway(t, testConfig(brokers...))
 	b, _ := startGateway(t, testConfig(brokers...))
 	msg := adtA01(t)
-	if sendMLLP(t, a.mllpAddr(), msg) != "AA" || sendMLLP(t, b.mllpAddr(), msg) != "AA" {
+	if sendonce.ACK(t, a.mllpAddr(), msg).Code != "AA" || sendonce.ACK(t, b.mllpAddr(), msg).Code != "AA" {
 		t.Fatal("not both instances accept before the pause")
 	}
 
@@ -217,12 +195,12 @@ func TestPauseOnOneInstanceStopsTheOtherAndResumeOnTheOtherRestartsTheFirst(t *t
 	if code, body := httpDo(t, http.MethodPut, a.opsURL(t)+"/connectors/hl7-mllp/pause"); code != http.StatusAccepted {
 		t.Fatalf("pause on A: %d %s", code, body)
 	}
-	if got := sendMLLP(t, a.mllpAddr(), msg); got != "AR" {
+	if got := sendonce.ACK(t, a.mllpAddr(), msg).Code; got != "AR" {
 		t.Fatalf("A answers %s right after its own pause, want AR", got)
 	}
 	paused := untilAnswer(t, b.mllpAddr(), msg, "AR", began, pauseBound)
 
-	eventually(t, "A's status shows both instances' tasks PAUSED", func() bool {
+	testwait.For(t, 10*time.Second, "A's status shows both instances' tasks PAUSED", func() bool {
 		st := connectorStatus(t, a.opsURL(t), "hl7-mllp")
 		workers := map[string]string{}
 		for _, tk := range st.Tasks {
@@ -244,7 +222,7 @@ func TestPauseOnOneInstanceStopsTheOtherAndResumeOnTheOtherRestartsTheFirst(t *t
 		t.Fatalf("pause on A: %d %s", code, body)
 	}
 	c, _ := startGateway(t, testConfig(brokers...))
-	if got := sendMLLP(t, c.mllpAddr(), msg); got != "AR" {
+	if got := sendonce.ACK(t, c.mllpAddr(), msg).Code; got != "AR" {
 		t.Errorf("an instance started after the pause answers %s, want AR", got)
 	}
 }
@@ -280,12 +258,12 @@ func TestAGatewayStartedBeforeItsBrokerIsNotReadyUntilItJoins(t *testing.T) {
 	}
 	defer c.Close()
 	began = time.Now()
-	eventually(t, "the gateway joins and becomes ready once the broker is up", func() bool {
+	testwait.For(t, 10*time.Second, "the gateway joins and becomes ready once the broker is up", func() bool {
 		code, _ := httpDo(t, http.MethodGet, g.opsURL(t)+"/readyz")
 		return code == http.StatusOK && g.member.Joined()
 	})
 	t.Logf("ready %s after the broker came up", time.Since(began).Round(time.Millisecond))
-	if got := sendMLLP(t, g.mllpAddr(), adtA01(t)); got != "AA" {
+	if got := sendonce.ACK(t, g.mllpAddr(), adtA01(t)).Code; got != "AA" {
 		t.Errorf("after joining: %s, want AA", got)
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/sendonce"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // clusterDedupPair is two gateways on one broker whose MLLP connector "adt"
@@ -38,14 +40,14 @@ func TestAResendLandingOnAnotherInstanceIsAnsweredAAWithoutASecondRecord(t *test
 	a, b, brokers := clusterDedupPair(t)
 	msg := withControlID(adtA01(t), "RESEND-1")
 	known := b.dedupLog.Len()
-	if got := sendMLLP(t, a.mllpAddr(), msg); got != "AA" {
+	if got := sendonce.ACK(t, a.mllpAddr(), msg).Code; got != "AA" {
 		t.Fatalf("first copy on A: %s", got)
 	}
 	// An engine resends after its ACK timeout, seconds later; by then B has
 	// read A's memory record. Wait for that rather than for a fixed time:
 	// the window before it is TestTheWindowInWhichTwoCopies...'s.
-	eventually(t, "B reads A's memory record", func() bool { return b.dedupLog.Len() > known })
-	if got := sendMLLP(t, b.mllpAddr(), msg); got != "AA" {
+	testwait.For(t, 10*time.Second, "B reads A's memory record", func() bool { return b.dedupLog.Len() > known })
+	if got := sendonce.ACK(t, b.mllpAddr(), msg).Code; got != "AA" {
 		t.Fatalf("resend on B: %s", got)
 	}
 	if n := suppressed(t, b); n != 1 {
@@ -56,7 +58,7 @@ func TestAResendLandingOnAnotherInstanceIsAnsweredAAWithoutASecondRecord(t *test
 	}
 	// Other content under the same control id is published, never dropped.
 	changed := bytes.Replace(msg, []byte("EVERYMAN"), []byte("EVERYWOMAN"), 1)
-	if got := sendMLLP(t, b.mllpAddr(), changed); got != "AA" {
+	if got := sendonce.ACK(t, b.mllpAddr(), changed).Code; got != "AA" {
 		t.Fatalf("other content on B: %s", got)
 	}
 	if recs := consumeAll(t, brokers, "hl7.adt.a01"); len(recs) != 2 {
@@ -80,9 +82,9 @@ func TestTheWindowInWhichTwoCopiesOnTwoInstancesAreBothStored(t *testing.T) {
 		for i := range trials {
 			m := withControlID(msg, fmt.Sprintf("W%d-%d", d.Milliseconds(), i))
 			var wg sync.WaitGroup
-			wg.Go(func() { _ = sendMLLP(t, a.mllpAddr(), m) })
+			wg.Go(func() { _ = sendonce.ACK(t, a.mllpAddr(), m).Code })
 			time.Sleep(d)
-			wg.Go(func() { _ = sendMLLP(t, b.mllpAddr(), m) })
+			wg.Go(func() { _ = sendonce.ACK(t, b.mllpAddr(), m).Code })
 			wg.Wait()
 		}
 		both := trials - int(suppressed(t, a)+suppressed(t, b)-before)

@@ -17,10 +17,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/config"
-	"github.com/hl7gw/gateway/hl7"
-	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/internal/logbuf"
+	"github.com/hl7gw/gateway/internal/sendonce"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // testConfig is the default configuration with every listener on a free
@@ -75,26 +75,6 @@ func adtA01(t *testing.T) []byte {
 	return corpus.Read(t, corpus.HL7, adtA01File)
 }
 
-func send(t *testing.T, addr string, msg []byte) hl7.ACKInfo {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := mllp.Dial(ctx, addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ack, err := c.Send(ctx, msg)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	info, err := hl7.ParseACK(ack)
-	if err != nil {
-		t.Fatalf("ack %q: %v", ack, err)
-	}
-	return info
-}
-
 // consume reads n records of topic from the start, failing after a while.
 func consume(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
 	t.Helper()
@@ -129,7 +109,7 @@ func header(r *kgo.Record, k string) string {
 func TestAValidADTIsAcceptedOnlyOnceItIsInKafkaByteForByte(t *testing.T) {
 	g, _ := startGateway(t, testConfig())
 	msg := adtA01(t)
-	ack := send(t, g.mllpAddr(), msg)
+	ack := sendonce.ACK(t, g.mllpAddr(), msg)
 	if ack.Code != "AA" || ack.ControlID != "MSG00001" {
 		t.Fatalf("ack = %+v, want AA for MSG00001", ack)
 	}
@@ -161,7 +141,7 @@ func TestAValidADTIsAcceptedOnlyOnceItIsInKafkaByteForByte(t *testing.T) {
 func TestGarbageIsAnsweredAEAndKeptInTheDeadLetterTopic(t *testing.T) {
 	g, logs := startGateway(t, testConfig())
 	garbage := []byte("this is not HL7 at all: SECRETPATIENTNAME \x00\xff")
-	ack := send(t, g.mllpAddr(), garbage)
+	ack := sendonce.ACK(t, g.mllpAddr(), garbage)
 	if ack.Code != "AE" {
 		t.Fatalf("ack = %+v, want AE", ack)
 	}
@@ -193,7 +173,7 @@ func TestARefusedMessageNeverReachesTheLogs(t *testing.T) {
 	msg := bytes.ReplaceAll(adtA01(t), []byte("EVERYMAN^ADAM"), []byte("ZZSECRETNAME^ADAM"))
 	// A segment no HL7 version defines (and not a Z-segment): strict refuses it.
 	msg = append(msg, []byte("QQQ|SECRETDOB|2222 HOME STREET\r")...)
-	ack := send(t, g.mllpAddr(), msg)
+	ack := sendonce.ACK(t, g.mllpAddr(), msg)
 	if ack.Code != "AE" {
 		t.Fatalf("ack = %+v, want AE", ack)
 	}
@@ -220,7 +200,7 @@ func TestWithTheBrokerStoppedNothingIsAnsweredAAThatIsNotInKafka(t *testing.T) {
 	}
 	var acked []string
 	for i := 0; i < 20; i++ {
-		if a := send(t, g.mllpAddr(), msg(i)); a.Code == "AA" {
+		if a := sendonce.ACK(t, g.mllpAddr(), msg(i)); a.Code == "AA" {
 			acked = append(acked, a.ControlID)
 		}
 	}
@@ -239,7 +219,7 @@ func TestWithTheBrokerStoppedNothingIsAnsweredAAThatIsNotInKafka(t *testing.T) {
 	cluster.Close()
 	for i := 20; i < 23; i++ {
 		start := time.Now()
-		a := send(t, g.mllpAddr(), msg(i))
+		a := sendonce.ACK(t, g.mllpAddr(), msg(i))
 		if a.Code != "AR" {
 			t.Fatalf("with the broker down the answer was %+v, want AR", a)
 		}
@@ -253,7 +233,7 @@ func TestShutdownAnswersWhatIsInFlightAndStopsListening(t *testing.T) {
 	g, _ := startGateway(t, testConfig())
 	addr := g.mllpAddr()
 	msg := adtA01(t)
-	if a := send(t, addr, msg); a.Code != "AA" {
+	if a := sendonce.ACK(t, addr, msg); a.Code != "AA" {
 		t.Fatalf("ack = %+v", a)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -304,7 +284,7 @@ func TestAPOSTOnAKeptAliveConnectionAsShutdownBeginsIsAnswered(t *testing.T) {
 		defer cancel()
 		down <- g.shutdown(ctx)
 	}()
-	eventually(t, "the HTTP port refuses new connections", func() bool {
+	testwait.For(t, 10*time.Second, "the HTTP port refuses new connections", func() bool {
 		nc, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			nc.Close()

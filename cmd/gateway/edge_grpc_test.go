@@ -17,6 +17,7 @@ import (
 	"github.com/hl7gw/gateway/edge/auth"
 	"github.com/hl7gw/gateway/edge/auth/authtest"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/testwait"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 )
 
@@ -128,7 +129,7 @@ func TestGRPCOversizedMessageIsResourceExhaustedAndCounted(t *testing.T) {
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("oversized SubmitHL7: %v, want RESOURCE_EXHAUSTED", err)
 	}
-	eventually(t, "the refusal counted", func() bool {
+	testwait.For(t, 10*time.Second, "the refusal counted", func() bool {
 		return metrictest.Value(t, g.reg, "gateway_grpc_calls_total", map[string]string{"listener": "api", "code": "ResourceExhausted"}) == 1
 	})
 }

@@ -24,19 +24,9 @@ import (
 	"github.com/hl7gw/gateway/hl7"
 	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/sendonce"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
-
-// eventually polls cond for up to 10s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // pki is a CA with the server certificate of the loopback doors and the
 // CA file clients and the gateway trust.
@@ -76,16 +66,7 @@ func mllpConnector(kv map[string]string) config.Connector {
 func sendTLS(addr string, cfg *tls.Config, msg []byte) (hl7.ACKInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := mllp.Dial(ctx, addr, cfg)
-	if err != nil {
-		return hl7.ACKInfo{}, err
-	}
-	defer c.Close()
-	ack, err := c.Send(ctx, msg)
-	if err != nil {
-		return hl7.ACKInfo{}, err
-	}
-	return hl7.ParseACK(ack)
+	return sendonce.ExchangeACK(ctx, addr, cfg, msg)
 }
 
 func TestMLLPOverMutualTLSAcceptsAllowedSubjectsOnly(t *testing.T) {
@@ -115,7 +96,7 @@ func TestMLLPOverMutualTLSAcceptsAllowedSubjectsOnly(t *testing.T) {
 			if ack, err := sendTLS(g.mllpAddr(), tc.client, msg); err == nil {
 				t.Fatalf("got answer %+v, want the handshake refused", ack)
 			}
-			eventually(t, "the refusal counted as "+tc.reason, func() bool {
+			testwait.For(t, 10*time.Second, "the refusal counted as "+tc.reason, func() bool {
 				return metrictest.Value(t, g.reg, "gateway_tls_handshake_failures_total", map[string]string{"listener": "adt", "reason": tc.reason}) == 1
 			})
 		})
@@ -141,7 +122,7 @@ func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testin
 	if _, err := sendTLS(g.mllp[0].ln.Addr().String(), nil, msg); err == nil {
 		t.Fatal("a source outside source.allow was answered")
 	}
-	eventually(t, "not_allowed counted", func() bool {
+	testwait.For(t, 10*time.Second, "not_allowed counted", func() bool {
 		return metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "adt", "door": "mllp", "reason": "not_allowed"}) == 1
 	})
 
@@ -159,7 +140,7 @@ func TestMLLPRefusesSourcesOutsideTheAllowListAndPastThePerSourceLimit(t *testin
 	if _, err := sendTLS(lab, nil, msg); err == nil {
 		t.Fatal("a second connection from the same source was answered past max.connections.per.source=1")
 	}
-	eventually(t, "per_source_limit counted", func() bool {
+	testwait.For(t, 10*time.Second, "per_source_limit counted", func() bool {
 		return metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "lab", "door": "mllp", "reason": "per_source_limit"}) == 1
 	})
 	if ack, err := first.Send(ctx, msg); err != nil || !strings.Contains(string(ack), "MSA|AA") {
@@ -183,7 +164,7 @@ func TestMLLPSlowSenderIsCutOffAndCounted(t *testing.T) {
 	if n, err := c.Read(make([]byte, 64)); err == nil {
 		t.Fatalf("read %d bytes, want the connection closed", n)
 	}
-	eventually(t, "read_timeout counted", func() bool {
+	testwait.For(t, 10*time.Second, "read_timeout counted", func() bool {
 		return metrictest.Value(t, g.reg, "gateway_mllp_frame_errors_total", map[string]string{"listener": "adt", "reason": "read_timeout"}) == 1
 	})
 }
@@ -194,7 +175,7 @@ func TestMLLPDedupAnswersAResendWithoutASecondRecord(t *testing.T) {
 	g, _ := startGateway(t, cfg)
 	msg := adtA01(t)
 	for i := range 3 {
-		if a := send(t, g.mllpAddr(), msg); a.Code != "AA" {
+		if a := sendonce.ACK(t, g.mllpAddr(), msg); a.Code != "AA" {
 			t.Fatalf("copy %d answered %+v, want AA", i, a)
 		}
 	}
@@ -354,7 +335,7 @@ func TestRewrittenAPIKeyFileRevokesAndAddsKeysWithoutARestart(t *testing.T) {
 	if err := os.Rename(keys+".new", keys); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "key b accepted after the rotation", func() bool { return post("k-b") == 201 })
+	testwait.For(t, 10*time.Second, "key b accepted after the rotation", func() bool { return post("k-b") == 201 })
 	if code := post("k-a"); code != 401 {
 		t.Fatalf("revoked key a: %d, want 401", code)
 	}
@@ -381,7 +362,7 @@ func TestHTTPDoorLimitsConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hold.Close()
-	eventually(t, "a refused second connection", func() bool {
+	testwait.For(t, 10*time.Second, "a refused second connection", func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			return false
@@ -523,7 +504,7 @@ func TestRenewedCertificateIsServedWithoutARestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "the renewed certificate served", func() bool { return served() != before })
+	testwait.For(t, 10*time.Second, "the renewed certificate served", func() bool { return served() != before })
 	if ack, err := sendTLS(g.mllpAddr(), p.client(t, ""), msg); err != nil || ack.Code != "AA" {
 		t.Fatalf("after renewal: %+v %v, want AA", ack, err)
 	}

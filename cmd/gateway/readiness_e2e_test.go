@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/hl7gw/gateway/internal/sendonce"
 )
 
 // TestReadinessFollowsABrokerThatAnswersMetadataButTakesNoRecords: a
@@ -53,13 +55,13 @@ func TestReadinessFollowsABrokerThatAnswersMetadataButTakesNoRecords(t *testing.
 	cfg.Kafka.Producer.DeliveryTimeout, cfg.Kafka.Producer.RequestTimeout = time.Second, time.Second
 	g, _ := startGateway(t, cfg)
 	msg := adtA01(t)
-	if a := send(t, g.mllpAddr(), msg); a.Code != "AA" {
+	if a := sendonce.ACK(t, g.mllpAddr(), msg); a.Code != "AA" {
 		t.Fatalf("with the broker taking records: %+v, want AA", a)
 	}
 	requireReady(t, g, true)
 
 	refuse.Store(true)
-	if a := send(t, g.mllpAddr(), msg); a.Code != "AR" {
+	if a := sendonce.ACK(t, g.mllpAddr(), msg); a.Code != "AR" {
 		t.Fatalf("with every produce refused: %+v, want AR", a)
 	}
 	requireReady(t, g, false)
@@ -67,7 +69,7 @@ func TestReadinessFollowsABrokerThatAnswersMetadataButTakesNoRecords(t *testing.
 	refuse.Store(false)
 	// The producer backs off after the refusals; a sender resends its AR.
 	deadline := time.Now().Add(20 * time.Second)
-	for a := send(t, g.mllpAddr(), msg); a.Code != "AA"; a = send(t, g.mllpAddr(), msg) {
+	for a := sendonce.ACK(t, g.mllpAddr(), msg); a.Code != "AA"; a = sendonce.ACK(t, g.mllpAddr(), msg) {
 		if time.Now().After(deadline) {
 			t.Fatalf("with the broker taking records again: %+v, want AA within 20s", a)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/corpus"
+	"github.com/hl7gw/gateway/internal/sendonce"
 	"github.com/hl7gw/gateway/pipeline"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/router"
@@ -99,23 +100,6 @@ func serveMLLP(t *testing.T, d *hl7door.Door) string {
 	return ln.Addr().String()
 }
 
-// exchange sends one frame on a new connection and returns the answer.
-func exchange(t *testing.T, addr string, raw []byte) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := mllp.Dial(ctx, addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ack, err := c.Send(ctx, raw)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	return ack
-}
-
 // answerMessage is an ADT message from LAB at HOSP (Latin-1, MSH-18
 // 8859/1) to GW at CENTRAL; mode is MSH-15 ("" for original mode).
 func answerMessage(typ, id, proc, version, mode, tail string) []byte {
@@ -163,13 +147,13 @@ func TestEveryAnswerCanBeMatched(t *testing.T) {
 				raw := answerMessage(c.typ, id, c.proc, version, mode, c.tail)
 				addr := c.door(doors)
 				if addr == doors.dedup {
-					exchange(t, addr, raw) // the first copy
+					sendonce.Raw(t, addr, raw) // the first copy
 				}
 				want := c.want
 				if enhanced {
 					want = "C" + want[1:]
 				}
-				checkAnswer(t, exchange(t, addr, raw), id, version, want, c.wantErr)
+				checkAnswer(t, sendonce.Raw(t, addr, raw), id, version, want, c.wantErr)
 			})
 		}
 	}
@@ -190,7 +174,7 @@ func TestEveryAnswerCanBeMatched(t *testing.T) {
 					return
 				default:
 				}
-				exchange(t, doors.limited, answerMessage("ADT^A05", fmt.Sprintf("HOLD-%d", h), "P", "2.5", "", ""))
+				sendonce.Raw(t, doors.limited, answerMessage("ADT^A05", fmt.Sprintf("HOLD-%d", h), "P", "2.5", "", ""))
 			}
 		}()
 		defer wg.Wait()
@@ -198,7 +182,7 @@ func TestEveryAnswerCanBeMatched(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for n := 0; time.Now().Before(deadline); n++ {
 			id := fmt.Sprintf("OVER-%d", n)
-			ack := exchange(t, doors.limited, answerMessage("ADT^A01", id, "P", "2.5", "", ""))
+			ack := sendonce.Raw(t, doors.limited, answerMessage("ADT^A01", id, "P", "2.5", "", ""))
 			if info, _ := hl7.ParseACK(ack); info.Code == "AA" {
 				time.Sleep(20 * time.Millisecond) // the held message is not in flight yet
 				continue
@@ -265,7 +249,7 @@ func TestABatchToAPausedConnectorAnswersEachMessage(t *testing.T) {
 	raw := "FHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||F1\rBHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||B1\r" +
 		string(answerMessage("ADT^A01", "B-1", "P", "2.5", "", "")) + string(answerMessage("ADT^A01", "B-2", "P", "2.5", "", "")) +
 		"BTS|2\rFTS|1\r"
-	ack := string(exchange(t, doors.paused, []byte(raw)))
+	ack := string(sendonce.Raw(t, doors.paused, []byte(raw)))
 	if !strings.HasPrefix(ack, "FHS|^~\\&|GW|CENTRAL|LAB|HOSP|") || !strings.Contains(ack, "\rBHS|^~\\&|GW|CENTRAL|LAB|HOSP|") {
 		t.Fatalf("batch answer %q: FHS/BHS must swap sender and receiver", ack)
 	}
@@ -289,7 +273,7 @@ func TestABatchThatCannotBeSplitIsAnsweredInItsFirstMessagesTerms(t *testing.T) 
 	doors := newAnswerDoors(t)
 	raw := "BHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||B1\r" + string(answerMessage("ADT^A01", "NEST-1", "P", "2.5", "", "")) +
 		"BHS|^~\\&|LAB|HOSP|GW|CENTRAL|20240101||||B2\r" + string(answerMessage("ADT^A01", "NEST-2", "P", "2.5", "", "")) + "BTS|2\r"
-	checkAnswer(t, exchange(t, doors.main, []byte(raw)), "NEST-1", "2.5", "AE", "100")
+	checkAnswer(t, sendonce.Raw(t, doors.main, []byte(raw)), "NEST-1", "2.5", "AE", "100")
 }
 
 // TestCorpusACKsFitOneRead answers the whole valid corpus with lenient

@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/internal/logbuf"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 func TestRefusedConnectionsAreAllCountedButOnlyTheFirstFewLogged(t *testing.T) {
@@ -23,7 +25,7 @@ func TestRefusedConnectionsAreAllCountedButOnlyTheFirstFewLogged(t *testing.T) {
 	for range refused {
 		expectClosed(t, dialRaw(t, ts.addr))
 	}
-	eventually(t, "every refusal counted", func() bool { return ts.rejected(netallow.RejectPerSourceLimit) == refused })
+	testwait.For(t, 5*time.Second, "every refusal counted", func() bool { return ts.rejected(netallow.RejectPerSourceLimit) == refused })
 	if n := strings.Count(logs.String(), "mllp connection rejected"); n == 0 || n > 5 {
 		t.Fatalf("%d log lines for %d refusals of one source, want 1 to 5", n, refused)
 	}

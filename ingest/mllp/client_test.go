@@ -16,6 +16,7 @@ import (
 
 	"github.com/hl7gw/gateway/edge/netallow"
 	"github.com/hl7gw/gateway/internal/corpus"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 // selfSigned returns a server TLS config for 127.0.0.1 and a client config
@@ -91,7 +92,7 @@ func TestServerRejectsPlainClientOnTLSListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClosed(t, c)
-	eventually(t, "tls rejection metric", func() bool { return ts.rejected(netallow.RejectTLSHandshake) == 1 })
+	testwait.For(t, 5*time.Second, "tls rejection metric", func() bool { return ts.rejected(netallow.RejectTLSHandshake) == 1 })
 }
 
 func TestClientSendHonoursContext(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hl7gw/gateway/edge/netallow"
+	"github.com/hl7gw/gateway/internal/testwait"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -172,23 +173,12 @@ func expectClosed(t *testing.T, c net.Conn) {
 	}
 }
 
-// eventually polls cond for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // noLeaks checks that the goroutine count returns to its value at the start
 // of the test once the test's cleanups ran.
 func noLeaks(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		eventually(t, fmt.Sprintf("goroutines back to %d (now %d)", before, runtime.NumGoroutine()), func() bool {
+		testwait.For(t, 5*time.Second, fmt.Sprintf("goroutines back to %d (now %d)", before, runtime.NumGoroutine()), func() bool {
 			return runtime.NumGoroutine() <= before
 		})
 	})
@@ -306,8 +296,8 @@ func TestServerClosesConnectionOnFrameErrors(t *testing.T) {
 				c.(*net.TCPConn).CloseWrite()
 			}
 			expectClosed(t, c)
-			eventually(t, "frame error metric "+tt.reason, func() bool { return ts.frameErrors(tt.reason) == 1 })
-			eventually(t, "connections_active 0", func() bool { return value(ts.m.active.WithLabelValues("test")) == 0 })
+			testwait.For(t, 5*time.Second, "frame error metric "+tt.reason, func() bool { return ts.frameErrors(tt.reason) == 1 })
+			testwait.For(t, 5*time.Second, "connections_active 0", func() bool { return value(ts.m.active.WithLabelValues("test")) == 0 })
 		})
 	}
 }
@@ -350,7 +340,7 @@ func TestServerHandlerFailuresCloseTheConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 			expectClosed(t, c)
-			eventually(t, "metric", func() bool { return ts.frameErrors(tt.reason) == 1 })
+			testwait.For(t, 5*time.Second, "metric", func() bool { return ts.frameErrors(tt.reason) == 1 })
 			// The server keeps serving other connections.
 			cl := dialClient(t, ts.addr)
 			if _, err := cl.Send(context.Background(), []byte("next")); err != nil {
@@ -371,9 +361,9 @@ func TestServerMaxConns(t *testing.T) {
 	}
 	extra := dialRaw(t, ts.addr)
 	expectClosed(t, extra)
-	eventually(t, "rejection metric", func() bool { return ts.rejected(netallow.RejectMaxConns) == 1 })
+	testwait.For(t, 5*time.Second, "rejection metric", func() bool { return ts.rejected(netallow.RejectMaxConns) == 1 })
 	c1.Close()
-	eventually(t, "a free slot", ts.serves)
+	testwait.For(t, 5*time.Second, "a free slot", ts.serves)
 }
 
 func TestServerLimitsConnectionsPerSourceAddress(t *testing.T) {
@@ -384,9 +374,9 @@ func TestServerLimitsConnectionsPerSourceAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClosed(t, dialRaw(t, ts.addr))
-	eventually(t, "rejection metric", func() bool { return ts.rejected(netallow.RejectPerSourceLimit) == 1 })
+	testwait.For(t, 5*time.Second, "rejection metric", func() bool { return ts.rejected(netallow.RejectPerSourceLimit) == 1 })
 	c1.Close()
-	eventually(t, "the source's slot is freed", ts.serves)
+	testwait.For(t, 5*time.Second, "the source's slot is freed", ts.serves)
 	if n := ts.cfg.Admission.Sources(); n > 1 {
 		t.Fatalf("per-source map holds %d addresses, want at most 1", n)
 	}
@@ -400,7 +390,7 @@ func TestServerClosesSourcesOutsideTheAllowList(t *testing.T) {
 	}
 	ts := startAdmitted(t, netallow.AdmissionOptions{Allow: allow}, ServerConfig{}, echo)
 	expectClosed(t, dialRaw(t, ts.addr))
-	eventually(t, "rejection metric", func() bool { return ts.rejected(netallow.RejectNotAllowed) == 1 })
+	testwait.For(t, 5*time.Second, "rejection metric", func() bool { return ts.rejected(netallow.RejectNotAllowed) == 1 })
 	if n := ts.m.conns.WithLabelValues("test"); value(n) != 0 {
 		t.Fatalf("%v connections served, want none", value(n))
 	}
@@ -493,7 +483,7 @@ func TestShutdownClosesAnIdleConnectionAfterTheGrace(t *testing.T) {
 	noLeaks(t)
 	ts := startServer(t, ServerConfig{DrainGrace: 100 * time.Millisecond}, echo)
 	idle := dialRaw(t, ts.addr)
-	eventually(t, "the connection is served", func() bool { return value(ts.m.active.WithLabelValues("test")) == 1 })
+	testwait.For(t, 5*time.Second, "the connection is served", func() bool { return value(ts.m.active.WithLabelValues("test")) == 1 })
 	ts.stop(t)
 	expectClosed(t, idle)
 	if got := ts.frameErrors(ReasonIdleTimeout); got != 0 {
@@ -545,7 +535,7 @@ func TestServerLeaksNothingAfterClientsVanishMidFrame(t *testing.T) {
 		}
 		c.Close()
 	}
-	eventually(t, "all connections served and gone", func() bool {
+	testwait.For(t, 5*time.Second, "all connections served and gone", func() bool {
 		// active alone can be 0 before the last connections are accepted
 		return value(ts.m.conns.WithLabelValues("test")) == 20 && value(ts.m.active.WithLabelValues("test")) == 0
 	})
