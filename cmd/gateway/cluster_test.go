@@ -21,6 +21,7 @@ import (
 	"github.com/hl7gw/gateway/connectors"
 	"github.com/hl7gw/gateway/internal/sendonce"
 	"github.com/hl7gw/gateway/internal/testwait"
+	"github.com/hl7gw/gateway/internal/topicread"
 )
 
 // sharedBroker is one Kafka-protocol broker over TCP for several gateways,
@@ -112,7 +113,7 @@ func TestTwoGatewaysWithOnlyPortsChangedRunTransactionBundlesConcurrentlyWithout
 			}
 		}
 	}
-	recs := consume(t, brokers, "fhir.patient.created", 2*senders*perSender*3)
+	recs := topicread.N(t, brokers, 2*senders*perSender*3, "fhir.patient.created")
 	t.Logf("%d Patient records from %d Bundles on two instances (%s, %s)", len(recs), 2*senders*perSender, a.instanceID, b.instanceID)
 	for _, g := range []*gateway{a, b} {
 		_, metrics := httpDo(t, http.MethodGet, g.opsURL(t)+"/metrics")

@@ -12,32 +12,9 @@ import (
 	"github.com/hl7gw/gateway/hl7"
 	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/topicread"
 	"github.com/hl7gw/gateway/topics"
 )
-
-// committedRecords reads topic with read_committed until it holds want
-// records, or fails after 15 s.
-func committedRecords(t *testing.T, brokers []string, topic string, want int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < want {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("topic %s: %d committed records, want %d", topic, len(recs), want)
-		}
-		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
-	}
-	return recs
-}
 
 func recordHeader(r *kgo.Record, key string) string {
 	for _, h := range r.Headers {
@@ -71,9 +48,9 @@ func TestAConnectorConvertingADTPublishesItsResources(t *testing.T) {
 		t.Fatalf("ACK %+v %v", info, err)
 	}
 	brokers := g.brokerAddrs()
-	raw := committedRecords(t, brokers, "hl7.adt.a01", 1)[0]
+	raw := topicread.N(t, brokers, 1, "hl7.adt.a01")[0]
 	for _, topic := range []string{"fhir.patient.created", "fhir.encounter.created"} {
-		rec := committedRecords(t, brokers, topic, 1)[0]
+		rec := topicread.N(t, brokers, 1, topic)[0]
 		if id := recordHeader(rec, "hl7.control_id"); id == "" || id != recordHeader(raw, "hl7.control_id") {
 			t.Errorf("%s: hl7.control_id %q, want the raw record's %q", topic, id, recordHeader(raw, "hl7.control_id"))
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/hl7gw/gateway/internal/logbuf"
 	"github.com/hl7gw/gateway/internal/sendonce"
 	"github.com/hl7gw/gateway/internal/testwait"
+	"github.com/hl7gw/gateway/internal/topicread"
 )
 
 // testConfig is the default configuration with every listener on a free
@@ -75,28 +76,6 @@ func adtA01(t *testing.T) []byte {
 	return corpus.Read(t, corpus.HL7, adtA01File)
 }
 
-// consume reads n records of topic from the start, failing after a while.
-func consume(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("topic %s: got %d records, want %d", topic, len(recs), n)
-		}
-		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
-	}
-	return recs
-}
-
 func header(r *kgo.Record, k string) string {
 	for _, h := range r.Headers {
 		if h.Key == k {
@@ -113,7 +92,7 @@ func TestAValidADTIsAcceptedOnlyOnceItIsInKafkaByteForByte(t *testing.T) {
 	if ack.Code != "AA" || ack.ControlID != "MSG00001" {
 		t.Fatalf("ack = %+v, want AA for MSG00001", ack)
 	}
-	recs := consume(t, g.brokerAddrs(), "hl7.adt.a01", 1)
+	recs := topicread.N(t, g.brokerAddrs(), 1, "hl7.adt.a01")
 	r := recs[0]
 	if !bytes.Equal(r.Value, msg) {
 		t.Fatalf("value differs from what was sent:\n got %q\nwant %q", r.Value, msg)
@@ -145,7 +124,7 @@ func TestGarbageIsAnsweredAEAndKeptInTheDeadLetterTopic(t *testing.T) {
 	if ack.Code != "AE" {
 		t.Fatalf("ack = %+v, want AE", ack)
 	}
-	recs := consume(t, g.brokerAddrs(), "hl7.dlq", 1)
+	recs := topicread.N(t, g.brokerAddrs(), 1, "hl7.dlq")
 	r := recs[0]
 	if !bytes.Equal(r.Value, garbage) {
 		t.Fatalf("dlq value = %q, want the bytes sent", r.Value)
@@ -208,7 +187,7 @@ func TestWithTheBrokerStoppedNothingIsAnsweredAAThatIsNotInKafka(t *testing.T) {
 		t.Fatalf("only %d of 20 answered AA with the broker up", len(acked))
 	}
 	inKafka := map[string]bool{}
-	for _, r := range consume(t, cluster.ListenAddrs(), "hl7.adt.a01", len(acked)) {
+	for _, r := range topicread.N(t, cluster.ListenAddrs(), len(acked), "hl7.adt.a01") {
 		inKafka[header(r, "hl7.control_id")] = true
 	}
 	for _, id := range acked {
@@ -301,7 +280,7 @@ func TestAPOSTOnAKeptAliveConnectionAsShutdownBeginsIsAnswered(t *testing.T) {
 	if err := <-down; err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
-	if got := len(consumeAll(t, cluster.ListenAddrs(), "fhir.patient.created")); got != 2 {
+	if got := len(topicread.ToEnd(t, cluster.ListenAddrs(), "fhir.patient.created")); got != 2 {
 		t.Errorf("%d records in fhir.patient.created, want both Patients", got)
 	}
 }

@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/edge/auth"
 	"github.com/hl7gw/gateway/edge/auth/authtest"
@@ -26,6 +23,7 @@ import (
 	"github.com/hl7gw/gateway/internal/metrictest"
 	"github.com/hl7gw/gateway/internal/sendonce"
 	"github.com/hl7gw/gateway/internal/testwait"
+	"github.com/hl7gw/gateway/internal/topicread"
 )
 
 // pki is a CA with the server certificate of the loopback doors and the
@@ -182,12 +180,12 @@ func TestMLLPDedupAnswersAResendWithoutASecondRecord(t *testing.T) {
 	if n := metrictest.Value(t, g.reg, "gateway_hl7_duplicates_total", map[string]string{"connector": "adt", "result": "suppressed"}); n != 2 {
 		t.Fatalf("suppressed = %v, want 2", n)
 	}
-	recs := consume(t, g.brokerAddrs(), "hl7.adt.a01", 1)
+	recs := topicread.N(t, g.brokerAddrs(), 1, "hl7.adt.a01")
 	if !bytes.Equal(recs[0].Value, msg) {
 		t.Fatal("the stored record is not the message")
 	}
 	// consume returns once it has n records; look for a second one briefly.
-	if extra := consumeAll(t, g.brokerAddrs(), "hl7.adt.a01"); len(extra) != 1 {
+	if extra := topicread.ToEnd(t, g.brokerAddrs(), "hl7.adt.a01"); len(extra) != 1 {
 		t.Fatalf("%d records, want 1", len(extra))
 	}
 }
@@ -376,34 +374,6 @@ func TestHTTPDoorLimitsConnections(t *testing.T) {
 	if n := metrictest.Value(t, g.reg, "gateway_connections_rejected_total", map[string]string{"listener": "rest", "door": "http", "reason": "max_conns"}); n < 1 {
 		t.Fatalf("max_conns rejections = %v, want at least 1", n)
 	}
-}
-
-// consumeAll reads topic from the start to its current end offsets.
-func consumeAll(t *testing.T, brokers []string, topic string) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want int64
-	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
-	var recs []*kgo.Record
-	for int64(len(recs)) < want {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("topic %s: got %d records, want %d", topic, len(recs), want)
-		}
-		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
-	}
-	return recs
 }
 
 func TestProfilerIsServedOnlyOnTheDebugAddress(t *testing.T) {

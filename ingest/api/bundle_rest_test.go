@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/topicread"
 )
 
 type responseBundle struct {
@@ -51,7 +52,7 @@ func TestRESTTransactionIsPublishedAllOrNothing(t *testing.T) {
 			t.Errorf("entry %d: %+v", i, en.Response)
 		}
 	}
-	recs := e.consume(t, len(in.Entry), "fhir.diagnosticreport.created", "fhir.molecularsequence.created", "fhir.observation.created")
+	recs := topicread.N(t, e.brokers, len(in.Entry), "fhir.diagnosticreport.created", "fhir.molecularsequence.created", "fhir.observation.created")
 	if len(recs) != len(in.Entry) {
 		t.Fatalf("read_committed consumer sees %d records, want %d", len(recs), len(in.Entry))
 	}
@@ -66,7 +67,7 @@ func TestRESTTransactionIsPublishedAllOrNothing(t *testing.T) {
 		t.Fatalf("broken transaction: status %d: %.300s", resp.StatusCode, body)
 	}
 	parseOO(t, body)
-	if recs := e.consumeFor(t, 300*time.Millisecond, "fhir.diagnosticreport.created", "fhir.molecularsequence.created", "fhir.observation.created"); len(recs) != len(in.Entry) {
+	if recs := topicread.For(t, e.brokers, 300*time.Millisecond, "fhir.diagnosticreport.created", "fhir.molecularsequence.created", "fhir.observation.created"); len(recs) != len(in.Entry) {
 		t.Errorf("after a refused transaction the consumer sees %d records, want still %d", len(recs), len(in.Entry))
 	}
 }
@@ -109,7 +110,7 @@ func TestRESTBatchAnswersEachEntryOnItsOwn(t *testing.T) {
 		t.Errorf("created Observation location %q does not carry the assigned id", loc)
 	}
 	topics := []string{"fhir.patient.created", "fhir.observation.created", "fhir.encounter.updated", "fhir.patient.deleted"}
-	recs := e.consume(t, 4, topics...)
+	recs := topicread.N(t, e.brokers, 4, topics...)
 	if len(recs) != 4 {
 		t.Errorf("%d records, want 4", len(recs))
 	}
@@ -131,7 +132,7 @@ func TestRESTBatchAnswersEachEntryOnItsOwn(t *testing.T) {
 	if got := b.Entry[4].Response; got.Location != "" || got.Etag != "" {
 		t.Errorf("delete entry answered location %q etag %q, want neither", got.Location, got.Etag)
 	}
-	if recs := e.consume(t, 1, "fhir.dlq"); len(recs) != 1 {
+	if recs := topicread.N(t, e.brokers, 1, "fhir.dlq"); len(recs) != 1 {
 		t.Errorf("%d dead-letter records, want 1", len(recs))
 	}
 }
@@ -196,7 +197,7 @@ func TestRESTHL7AnswersWithTheACK(t *testing.T) {
 			}
 		})
 	}
-	if recs := e.consume(t, 2, "hl7.adt.a01"); len(recs) != 2 || !bytes.Equal(recs[0].Value, msg) {
+	if recs := topicread.N(t, e.brokers, 2, "hl7.adt.a01"); len(recs) != 2 || !bytes.Equal(recs[0].Value, msg) {
 		t.Errorf("%d records on hl7.adt.a01, want 2 with the message as sent", len(recs))
 	}
 }
@@ -226,7 +227,7 @@ func TestRESTBatchThatCannotBeSplitIsRefusedWholeWithTheEntryLocation(t *testing
 			}
 		})
 	}
-	if recs := e.consumeFor(t, 500*time.Millisecond, "fhir.patient.created", "fhir.patient.updated", "fhir.dlq"); len(recs) != 0 {
+	if recs := topicread.For(t, e.brokers, 500*time.Millisecond, "fhir.patient.created", "fhir.patient.updated", "fhir.dlq"); len(recs) != 0 {
 		t.Errorf("%d records written for refused batches, want none (there is no entry to dead-letter)", len(recs))
 	}
 }

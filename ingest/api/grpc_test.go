@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/internal/topicread"
 	"github.com/hl7gw/gateway/pipeline"
 	gatewayv1 "github.com/hl7gw/gateway/proto/gateway/v1"
 	"github.com/hl7gw/gateway/validation"
@@ -132,7 +133,7 @@ func TestGRPCSubmitHL7AndStreamHL7AnswerWithTheACK(t *testing.T) {
 			t.Errorf("answer %d: sequence %d code %q, want %d %q", i, r.GetSequence(), r.GetAckCode(), i, want[i])
 		}
 	}
-	if recs := e.consume(t, 4, "hl7.adt.a01"); len(recs) != 4 {
+	if recs := topicread.N(t, e.brokers, 4, "hl7.adt.a01"); len(recs) != 4 {
 		t.Errorf("%d records on hl7.adt.a01, want 4", len(recs))
 	}
 }

@@ -162,48 +162,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	return e
 }
 
-// consume reads every committed record of topics, waiting until n have
-// arrived or 10s have passed.
-func (e *env) consume(t *testing.T, n int, topics ...string) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
-}
-
-// consumeFor reads committed records of topics for d (to show that no
-// more arrive).
-func (e *env) consumeFor(t *testing.T, d time.Duration, topics ...string) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var out []*kgo.Record
-	for ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
-}
-
 // readCorpus returns the valid corpus file name: an HL7 message for a
 // .hl7 name, else a FHIR resource.
 func readCorpus(t testing.TB, name string) []byte {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hl7gw/gateway/internal/topicread"
 )
 
 func doHTTP(t *testing.T, base, method, path, contentType string, body []byte, hdr ...string) (*http.Response, []byte) {
@@ -164,7 +166,7 @@ func TestRESTCreateUpdateDeleteAnswerLikeAFHIRServer(t *testing.T) {
 				}
 			}
 			counts[tc.wantTopic]++
-			recs := e.consume(t, counts[tc.wantTopic], tc.wantTopic)
+			recs := topicread.N(t, e.brokers, counts[tc.wantTopic], tc.wantTopic)
 			if len(recs) != counts[tc.wantTopic] {
 				t.Fatalf("%d records on %s, want %d", len(recs), tc.wantTopic, counts[tc.wantTopic])
 			}
@@ -309,13 +311,13 @@ func TestRESTRefusesWhatAFHIRServerRefuses(t *testing.T) {
 			}
 			if tc.wantDLQ {
 				dlq++
-				if recs := e.consume(t, dlq, "fhir.dlq"); len(recs) != dlq {
+				if recs := topicread.N(t, e.brokers, dlq, "fhir.dlq"); len(recs) != dlq {
 					t.Errorf("%d dead-letter records, want %d", len(recs), dlq)
 				}
 			}
 		})
 	}
-	if recs := e.consumeFor(t, 300*time.Millisecond, "fhir.patient.created", "fhir.observation.created", "fhir.patient.updated"); len(recs) != 0 {
+	if recs := topicread.For(t, e.brokers, 300*time.Millisecond, "fhir.patient.created", "fhir.observation.created", "fhir.patient.updated"); len(recs) != 0 {
 		t.Errorf("%d records published for refused requests", len(recs))
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hl7gw/gateway/fhir"
 	"github.com/hl7gw/gateway/internal/corpus"
+	"github.com/hl7gw/gateway/internal/topicread"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -137,28 +138,6 @@ func testPipeline(t *testing.T, strict bool) (*pipeline.Pipeline[Request, *Messa
 	return pl, c
 }
 
-// consume reads n records from topics with read_committed.
-func consume(t *testing.T, c *kfake.Cluster, n int, topics ...string) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records", len(out), n)
-		}
-		out = append(out, fs.Records()...)
-	}
-	return out
-}
-
 func TestPipelineOverKafka(t *testing.T) {
 	pl, c := testPipeline(t, true)
 	ctx := context.Background()
@@ -182,7 +161,7 @@ func TestPipelineOverKafka(t *testing.T) {
 		t.Fatalf("transaction: %+v", out)
 	}
 
-	recs := consume(t, c, 5, "fhir.patient.created", "fhir.observation.created", "fhir.patient.deleted", "fhir.dlq")
+	recs := topicread.N(t, c.ListenAddrs(), 5, "fhir.patient.created", "fhir.observation.created", "fhir.patient.deleted", "fhir.dlq")
 	byTopic := map[string][]*kgo.Record{}
 	for _, r := range recs {
 		byTopic[r.Topic] = append(byTopic[r.Topic], r)

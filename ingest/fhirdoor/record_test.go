@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hl7gw/gateway/fhir"
+	"github.com/hl7gw/gateway/internal/topicread"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -207,7 +208,7 @@ func TestLinkedTransactionIsCommittedWholeOrNotAtAll(t *testing.T) {
 		t.Fatalf("transaction: %+v", out)
 	}
 	topics := []string{"fhir.patient.created", "fhir.encounter.created", "fhir.observation.created"}
-	recs := consume(t, c, 3, topics...)
+	recs := topicread.N(t, c.ListenAddrs(), 3, topics...)
 	if len(recs) != 3 {
 		t.Fatalf("read_committed consumer sees %d records, want 3", len(recs))
 	}
@@ -222,10 +223,10 @@ func TestLinkedTransactionIsCommittedWholeOrNotAtAll(t *testing.T) {
 	if _, out := pl.Submit(ctx, Request{Action: fhir.ActionCreate}, broken); out.Status != pipeline.Invalid {
 		t.Fatalf("broken transaction: %+v", out)
 	}
-	if recs := consume(t, c, 1, "fhir.dlq"); len(recs) != 1 {
+	if recs := topicread.N(t, c.ListenAddrs(), 1, "fhir.dlq"); len(recs) != 1 {
 		t.Fatalf("%d dead-letter records, want 1", len(recs))
 	}
-	if recs := consumeFor(t, c, time.Second, topics...); len(recs) != 3 {
+	if recs := topicread.For(t, c.ListenAddrs(), time.Second, topics...); len(recs) != 3 {
 		t.Errorf("%d records on the data topics after the broken transaction, want still 3", len(recs))
 	}
 }
@@ -237,22 +238,4 @@ func containsValue(recs []*kgo.Record, v []byte) bool {
 		}
 	}
 	return false
-}
-
-// consumeFor reads committed records of topics for d.
-func consumeFor(t *testing.T, c interface{ ListenAddrs() []string }, d time.Duration, topics ...string) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var out []*kgo.Record
-	for ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
 }
