@@ -120,6 +120,7 @@ func TestObservationValues(t *testing.T) {
 		{"OBX|1|SN|1554-5^Range^LN||^10^-^20|mg", `"valueRange":{"low":{"value":10,"unit":"mg"},"high":{"value":20,"unit":"mg"}}`},
 		{"OBX|1|TX|8251-1^Note^LN||line one~line two", `"valueString":"line one\nline two"`},
 		{"OBX|1|FT|8251-1^Note^LN||a\\.br\\b", `"valueString":"a\nb"`},
+		{"OBX|1|FT|8251-1^Note^LN||pH \\H\\7.28\\N\\\\.sp\\ok", `"valueString":"pH 7.28\nok"`},
 		{"OBX|1|TS|8251-1^When^LN||202401021530-0500", `"valueDateTime":"2024-01-02T15:30:00-05:00"`},
 		{"OBX|1|TM|8251-1^At^LN||1530", `"valueTime":"15:30:00"`},
 	} {

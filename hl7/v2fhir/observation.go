@@ -123,14 +123,20 @@ func (c *conv) notes(w *jw, nte []int) {
 	w.end(a, ']')
 }
 
-// formatted is FT/TX text: escapes resolved, the line break sequence
-// \.br\ as a newline.
+// formatted is FT/TX text: escapes resolved, the line break and skip
+// sequences \.br\ and \.sp\ as newlines, the highlighting ones \H\ and
+// \N\ removed (FHIR strings have no highlighting). Other formatting
+// commands are kept as written.
 func (c *conv) formatted(raw []byte) []byte {
 	t := c.txt(raw)
-	if c.d.Escape != 0 {
-		br := []byte{c.d.Escape, '.', 'b', 'r', c.d.Escape}
-		if bytes.Contains(t, br) {
-			t = bytes.ReplaceAll(t, br, []byte("\n"))
+	e := c.d.Escape
+	if e == 0 || bytes.IndexByte(t, e) < 0 {
+		return t
+	}
+	for _, r := range [...]struct{ seq, with string }{{".br", "\n"}, {".sp", "\n"}, {"H", ""}, {"N", ""}} {
+		seq := append(append([]byte{e}, r.seq...), e)
+		if bytes.Contains(t, seq) {
+			t = bytes.ReplaceAll(t, seq, []byte(r.with))
 		}
 	}
 	return t
