@@ -28,10 +28,6 @@ if ! [[ -f "$CLASSES/$NET" ]]; then
 	echo "$NET_SHA1  $CLASSES/$NET.tmp" | sha1sum -c --quiet - >&2
 	mv "$CLASSES/$NET.tmp" "$CLASSES/$NET"
 fi
-if ! [[ -f "$CLASSES/HapiVal.class" ]] || ! cmp -s "$HERE/HapiVal.java" "$CLASSES/HapiVal.java"; then
-	mkdir -p "$CLASSES"
-	javac -nowarn -cp "$LIBS/*" -d "$CLASSES" "$HERE/HapiVal.java"
-	cp "$HERE/HapiVal.java" "$CLASSES/HapiVal.java"
-fi
+bash "$ROOT/scripts/javac-once.sh" compile "$HERE/HapiVal.java" "$CLASSES" "$LIBS/*"
 cd "$ROOT/testdata/corpus/fhir"
 exec java -Xss4m -cp "$CLASSES:$CLASSES/$NET:$LIBS/*" HapiVal valid/*.json invalid/*.json

@@ -59,17 +59,12 @@ POM
 
 # compile compiles LfhConvert.java once per source change.
 compile() {
-	if [[ -f "$CLASSES/LfhConvert.class" ]] && cmp -s "$HERE/LfhConvert.java" "$CLASSES/LfhConvert.java"; then
-		return 0
-	fi
-	mkdir -p "$CLASSES"
-	javac -nowarn -cp "$LIBS/*" -d "$CLASSES" "$HERE/LfhConvert.java" || die "javac LfhConvert.java failed (need a JDK 17+)"
-	cp "$HERE/LfhConvert.java" "$CLASSES/LfhConvert.java"
+	bash "$ROOT/scripts/javac-once.sh" compile "$HERE/LfhConvert.java" "$CLASSES" "$LIBS/*"
 }
 
 classpath() {
-	[[ -f "$DEST/.complete" && -f "$CLASSES/LfhConvert.class" ]] || die "hl7v2-fhir-converter $LFH_VERSION not fetched: run bench/v2fhir/lfh.sh fetch (make test-deps)"
-	cmp -s "$HERE/LfhConvert.java" "$CLASSES/LfhConvert.java" || die "LfhConvert.java changed since it was compiled: run bench/v2fhir/lfh.sh fetch"
+	[[ -f "$DEST/.complete" ]] || die "hl7v2-fhir-converter $LFH_VERSION not fetched: run bench/v2fhir/lfh.sh fetch (make test-deps)"
+	bash "$ROOT/scripts/javac-once.sh" current "$HERE/LfhConvert.java" "$CLASSES" || die "LfhConvert.java not compiled or changed since: run bench/v2fhir/lfh.sh fetch"
 	echo "$CLASSES:$LIBS/*"
 }
 

@@ -65,17 +65,12 @@ EOF
 
 # compile compiles Interop.java once per source change.
 compile() {
-	if [[ -f "$CLASSES/Interop.class" ]] && cmp -s "$HERE/Interop.java" "$CLASSES/Interop.java"; then
-		return 0
-	fi
-	mkdir -p "$CLASSES"
-	javac -nowarn -cp "$LIBS/*" -d "$CLASSES" "$HERE/Interop.java" || die "javac Interop.java failed (need a JDK 17+)"
-	cp "$HERE/Interop.java" "$CLASSES/Interop.java"
+	bash "$ROOT/scripts/javac-once.sh" compile "$HERE/Interop.java" "$CLASSES" "$LIBS/*"
 }
 
 classpath() {
-	[[ -f "$DEST/.complete" && -f "$CLASSES/Interop.class" ]] || die "HAPI FHIR $HAPI_VERSION not fetched: run test/hapifhir/hapi.sh fetch (make test-deps)"
-	cmp -s "$HERE/Interop.java" "$CLASSES/Interop.java" || die "Interop.java changed since it was compiled: run test/hapifhir/hapi.sh fetch"
+	[[ -f "$DEST/.complete" ]] || die "HAPI FHIR $HAPI_VERSION not fetched: run test/hapifhir/hapi.sh fetch (make test-deps)"
+	bash "$ROOT/scripts/javac-once.sh" current "$HERE/Interop.java" "$CLASSES" || die "Interop.java not compiled or changed since: run test/hapifhir/hapi.sh fetch"
 	echo "$CLASSES:$LIBS/*"
 }
 

@@ -91,20 +91,14 @@ install_hapi() {
 		log "fetching HAPI HL7v2 $HAPI_VERSION from Maven Central into $HAPI_DIR"
 	fi
 	hapi_pom | bash "$HERE/../../scripts/maven-fetch.sh" "$HAPI_DIR" "$CACHE/m2"
-	if [[ -f "$HAPI_DIR/classes/HapiSend.class" ]] && cmp -s "$HERE/HapiSend.java" "$HAPI_DIR/classes/HapiSend.java"; then
-		return 0
-	fi
-	mkdir -p "$HAPI_DIR/classes"
-	javac -nowarn -cp "$HAPI_DIR/libs/*" -d "$HAPI_DIR/classes" "$HERE/HapiSend.java" || die "javac HapiSend.java failed"
-	cp "$HERE/HapiSend.java" "$HAPI_DIR/classes/HapiSend.java"
+	bash "$HERE/../../scripts/javac-once.sh" compile "$HERE/HapiSend.java" "$HAPI_DIR/classes" "$HAPI_DIR/libs/*"
 }
 
 # paths prints what the tests need, or exits 3 when it is not installed.
 paths() {
 	[[ -x "$VENV/bin/python" && -f "$VENV/.requirements" && "$(<"$VENV/.requirements")" == "$PY_REQUIREMENTS" ]] ||
 		die "the Python clients are not installed: run $0 install" 3
-	[[ -f "$HAPI_DIR/.complete" && -f "$HAPI_DIR/classes/HapiSend.class" ]] &&
-		cmp -s "$HERE/HapiSend.java" "$HAPI_DIR/classes/HapiSend.java" ||
+	[[ -f "$HAPI_DIR/.complete" ]] && bash "$HERE/../../scripts/javac-once.sh" current "$HERE/HapiSend.java" "$HAPI_DIR/classes" ||
 		die "HAPI HL7v2 is not installed or HapiSend.java changed: run $0 install" 3
 	echo "PYTHON=$VENV/bin/python"
 	echo "HAPI_CP=$HAPI_DIR/classes:$HAPI_DIR/libs/*"

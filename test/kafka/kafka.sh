@@ -82,12 +82,7 @@ EOF
 
 # compile_probe compiles Probe.java once per source change.
 compile_probe() {
-	if [[ -f "$PROBE_DIR/Probe.class" ]] && cmp -s "$HERE/Probe.java" "$PROBE_DIR/Probe.java"; then
-		return 0
-	fi
-	mkdir -p "$PROBE_DIR"
-	javac -nowarn -cp "$LIBS/*" -d "$PROBE_DIR" "$HERE/Probe.java" || die "javac Probe.java failed (need a JDK 17+)"
-	cp "$HERE/Probe.java" "$PROBE_DIR/Probe.java"
+	bash "$HERE/../../scripts/javac-once.sh" compile "$HERE/Probe.java" "$PROBE_DIR" "$LIBS/*"
 }
 
 parse_args() {
