@@ -94,7 +94,10 @@ func Convert(msg *hl7.Message, opt Options) (*Result, error) {
 		c.zone = time.UTC
 	}
 	c.cs = charsetOf(h.Charset)
-	c.w.b = make([]byte, 0, 2048+4*len(msg.Raw()))
+	// Resources are about ten times the message they come from.
+	c.w.b = make([]byte, 0, 4096+10*len(msg.Raw()))
+	c.entries = make([]Entry, 0, 16)
+	c.spans = make([]span, 0, 16)
 	if err := c.run(h); err != nil {
 		return nil, err
 	}
