@@ -340,17 +340,26 @@ func (c *conv) xpn(w *jw, r hl7.Rep) {
 	w.end(m, '}')
 }
 
-// xad writes an Address from an XAD repetition (an array element).
+// xad writes an Address from an XAD repetition (an array element), as
+// the IG's XAD[Address] and SAD[Address]: lines from the street address's
+// three parts (XAD-1), XAD-2 and XAD-19; use or type from XAD-7.
 func (c *conv) xad(w *jw, r hl7.Rep) {
 	m := w.obj("")
 	if u := c.cps(r, 7); u != "" {
 		if t, ok := vocabAddressTypeUse[u]; ok {
 			w.str("use", t.Code)
 		}
+		if t, ok := vocabAddressTypeType[u]; ok {
+			w.str("type", t.Code)
+		}
 	}
 	l := w.arr("line")
-	w.elem(string(c.txt(sub(r, 1, 1))))
+	street := r.Component(1)
+	for s := 1; s <= 3; s++ {
+		w.elem(string(c.txt(street.Sub(s))))
+	}
 	w.elem(c.cps(r, 2))
+	w.elem(c.cps(r, 19))
 	w.end(l, ']')
 	w.strB("city", c.cp(r, 3))
 	w.strB("district", c.cp(r, 9))
@@ -385,17 +394,17 @@ func (c *conv) xtn(w *jw, r hl7.Rep, defaultUse string) {
 		value, system = string(email), "email"
 	case valued(r, 12):
 		value = c.cps(r, 12)
-	case valued(r, 7):
+	case valued(r, 7): // the IG's "+"XTN.5" "XTN.6" "XTN.7" X"XTN.8
 		var b strings.Builder
 		if cc := c.cps(r, 5); cc != "" {
 			b.WriteString("+" + strings.TrimPrefix(cc, "+") + " ")
 		}
 		if a := c.cps(r, 6); a != "" {
-			b.WriteString("(" + a + ") ")
+			b.WriteString(a + " ")
 		}
 		b.WriteString(c.cps(r, 7))
 		if x := c.cps(r, 8); x != "" {
-			b.WriteString(" ext. " + x)
+			b.WriteString(" X" + x)
 		}
 		value = b.String()
 	default:
@@ -414,6 +423,15 @@ func (c *conv) xtn(w *jw, r hl7.Rep, defaultUse string) {
 	w.str("system", system)
 	w.str("value", value)
 	w.str("use", use)
+	if n := c.cps(r, 18); allDigits(n) && len(n) < 9 && trimZeros(n) != "0" {
+		w.raw("rank", trimZeros(n))
+	}
+	if s, e := c.dtmQuiet(r.Component(13).Raw()), c.dtmQuiet(r.Component(14).Raw()); s != "" || e != "" {
+		p := w.obj("period")
+		w.str("start", s)
+		w.str("end", e)
+		w.end(p, '}')
+	}
 	w.end(m, '}')
 }
 

@@ -2,6 +2,12 @@
 
 package v2fhir
 
+// vocabAddressTypeType is AddressType-Type.csv.
+var vocabAddressTypeType = map[string]concept{
+	"M":  {"http://hl7.org/fhir/address-type", "postal", "Postal"},
+	"SH": {"http://hl7.org/fhir/address-type", "postal", "Postal"},
+}
+
 // vocabAddressTypeUse is AddressType-Use.csv.
 var vocabAddressTypeUse = map[string]concept{
 	"BA": {"http://hl7.org/fhir/address-use", "old", "Old / Incorrect"},
