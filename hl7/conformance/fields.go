@@ -53,8 +53,9 @@ func mshSkip(pos int) bool {
 }
 
 // fields checks the fields of segment i against defs: required fields,
-// repetition limits, lengths and values.
-func (c *checker) fields(i int, id string, defs []item) {
+// repetition limits, lengths and values. lastReq is the highest position whose field the standard requires:
+// without a profile, absent fields past it cannot fail.
+func (c *checker) fields(i int, id string, defs []item, lastReq int) {
 	raw := c.m.SegmentAt(i).Raw()
 	var rest []byte
 	more := false
@@ -77,12 +78,20 @@ func (c *checker) fields(i int, id string, defs []item) {
 		if i == 0 && mshSkip(pos) {
 			continue
 		}
-		c.field(at{seg: i, id: id, field: pos, floc: defs[pos-1].loc}, &defs[pos-1], f, obx2)
+		fd := &defs[pos-1]
+		if len(f) == 0 && fd.usage != 'R' && c.rules.n == 0 {
+			continue // an empty optional field: nothing to check
+		}
+		c.field(at{seg: i, id: id, field: pos, floc: fd.loc}, fd, f, obx2)
 	}
 	if !more {
 		pos-- // pos is the last field present
 	}
-	for p := pos + 1; p <= len(defs); p++ {
+	last := len(defs)
+	if c.rules.n == 0 {
+		last = min(last, lastReq)
+	}
+	for p := pos + 1; p <= last; p++ {
 		if !(i == 0 && mshSkip(p)) {
 			c.checkRequired(at{seg: i, id: id, field: p, floc: defs[p-1].loc}, &defs[p-1])
 		}

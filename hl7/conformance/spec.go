@@ -80,6 +80,9 @@ type segDef struct {
 	id     string
 	num    segNum
 	fields []item
+	// lastReq is the highest field position the standard requires (0:
+	// none).
+	lastReq int
 }
 
 // unchecked is the type of values with no format to check.
@@ -230,6 +233,9 @@ func resolve(c *compact.Spec) *spec {
 		d := &segDef{id: id, num: n, fields: s.items(fields)}
 		for k := range d.fields {
 			d.fields[k].loc = location(id, 1, k+1, 0, 0)
+			if d.fields[k].usage == 'R' {
+				d.lastReq = k + 1
+			}
 		}
 		s.segments[n] = d
 	}

@@ -123,7 +123,7 @@ func (c *checker) walk(root *node) {
 			continue
 		}
 		prev = def.id
-		c.fields(i, def.id, def.fields)
+		c.fields(i, def.id, def.fields, def.lastReq)
 		if root == nil {
 			continue
 		}
@@ -202,7 +202,7 @@ func (c *checker) zSegment(i int, name []byte, prev string) {
 		}
 		defs[f.Pos-1] = item{name: f.Name, typ: t, usage: u, rpt: r, len: f.Len, table: f.Table, profile: true}
 	}
-	c.fields(i, id, defs)
+	c.fields(i, id, defs, len(defs))
 }
 
 // validSegID reports whether id is three upper-case letters or digits.

@@ -255,22 +255,32 @@ func location(seg string, occ, field, comp, sub int) string {
 
 // occurrence returns the 1-based occurrence of segment i among the
 // segments with its name. The table is built on the first finding that
-// needs it, once per message.
+// needs it, once per message, in one pass: segments HL7 defines are
+// counted by number, other names (Z-segments, malformed ids) by looking
+// back for the same name.
 func (c *checker) occurrence(i int) int {
+	n := c.m.NumSegments()
+	if i < 0 || i >= n {
+		return 1
+	}
 	occ := c.occ[:]
 	if c.occMore != nil {
 		occ = c.occMore
 	}
 	if !c.occBuilt {
 		c.occBuilt = true
-		n := c.m.NumSegments()
 		if n > len(occ) {
 			c.occMore = make([]int32, n)
 			occ = c.occMore
 		}
-		occ = occ[:n]
+		var seen [maxSegNums]int32
 		for j := 0; j < n; j++ {
 			name := c.segName(j)
+			if num := segNumber(name); num != 0 {
+				seen[num]++
+				occ[j] = seen[num]
+				continue
+			}
 			k := int32(1)
 			for p := j - 1; p >= 0; p-- {
 				if bytes.Equal(c.segName(p), name) {
@@ -280,9 +290,6 @@ func (c *checker) occurrence(i int) int {
 			}
 			occ[j] = k
 		}
-	}
-	if i < 0 || i >= c.m.NumSegments() || i >= len(occ) {
-		return 1
 	}
 	return int(occ[i])
 }
