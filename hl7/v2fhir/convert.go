@@ -94,8 +94,10 @@ func Convert(msg *hl7.Message, opt Options) (*Result, error) {
 		c.zone = time.UTC
 	}
 	c.cs = charsetOf(h.Charset)
-	// Resources are about ten times the message they come from.
-	c.w.b = make([]byte, 0, 4096+10*len(msg.Raw()))
+	// The corpus's resources are 2 to 10 times their message (the
+	// Practitioners, Locations and Organizations they name go to c.ref).
+	c.w.b = make([]byte, 0, 1024+6*len(msg.Raw()))
+	c.ref.b = make([]byte, 0, 1024)
 	c.entries = make([]Entry, 0, 16)
 	c.spans = make([]span, 0, 16)
 	if err := c.run(h); err != nil {

@@ -71,8 +71,24 @@ func allDigits(s string) bool {
 
 // tableSystem is the FHIR system of HL7 table nnnn.
 func tableSystem(table string) string {
+	if s, ok := tableSystems[table]; ok {
+		return s
+	}
 	return "http://terminology.hl7.org/CodeSystem/v2-" + table
 }
+
+// tableSystems holds the systems of the tables v2TableCodes knows, built
+// once: conversions ask for them for most codes they write.
+var tableSystems = func() map[string]string {
+	m := map[string]string{}
+	for k := range v2TableCodes {
+		t := k[:strings.IndexByte(k, '|')]
+		if _, ok := m[t]; !ok {
+			m[t] = "http://terminology.hl7.org/CodeSystem/v2-" + t
+		}
+	}
+	return m
+}()
 
 // v2System is HL7 table nnnn's system when code is one of the table's
 // codes (as the IG's concept maps list them), else "": a sender's local
