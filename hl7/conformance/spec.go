@@ -108,6 +108,11 @@ type node struct {
 	first segSet
 	// all holds every segment the group (transitively) contains.
 	all segSet
+	// missing is the finding's text when the node is required and absent
+	// from its parent group; outOfOrder, on a message's root, the text
+	// for a segment the structure cannot place. Both are built once here
+	// rather than per finding.
+	missing, outOfOrder string
 }
 
 // spec is one version's tables, read-only after load.
@@ -254,7 +259,8 @@ func resolve(c *compact.Spec) *spec {
 		c.Messages["ACK"] = []compact.Node{{Seg: "MSH", Usage: "R", Rpt: 1}, {Seg: "MSA", Usage: "R", Rpt: 1}, {Seg: "ERR", Usage: "O", Rpt: 1}}
 	}
 	for id, children := range c.Messages {
-		root := &node{group: id, required: true, rpt: 1, children: nodes(children)}
+		root := &node{group: id, required: true, rpt: 1, children: nodes(children),
+			outOfOrder: "segment out of order or repeated more often than " + id + " allows"}
 		root.index()
 		s.messages[id] = root
 		typ, _, _ := strings.Cut(id, "_")
@@ -343,6 +349,11 @@ func nodes(src []compact.Node) []*node {
 func (n *node) index() {
 	open := true
 	for _, c := range n.children {
+		what := "required segment " + c.seg
+		if c.seg == "" {
+			what = "required group " + c.group
+		}
+		c.missing = what + " missing in " + n.group + " before this position"
 		if c.seg != "" {
 			n.all.add(c.num)
 			if open {

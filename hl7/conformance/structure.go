@@ -52,7 +52,7 @@ func (mt *matcher) seq(g *node, from int) int {
 		if n > 0 {
 			last = ci
 		} else if ch.required && mt.report {
-			mt.missing(ch, g)
+			mt.missing(ch)
 		}
 	}
 	return last
@@ -60,7 +60,7 @@ func (mt *matcher) seq(g *node, from int) int {
 
 // missing reports a required segment or group that is absent where the
 // matcher stands.
-func (mt *matcher) missing(ch, parent *node) {
+func (mt *matcher) missing(ch *node) {
 	loc := "MSH"
 	if mt.pos < len(mt.segs) {
 		i := mt.segs[mt.pos]
@@ -69,12 +69,7 @@ func (mt *matcher) missing(ch, parent *node) {
 		i := mt.segs[len(mt.segs)-1]
 		loc = location(segNames[mt.ids[len(mt.ids)-1]], mt.c.occurrence(i), 0, 0, 0)
 	}
-	what := "required segment " + ch.seg
-	if ch.seg == "" {
-		what = "required group " + ch.group
-	}
-	where := " in " + parent.group
-	mt.c.soft(validation.CodeSegmentSequence, loc, what+" missing"+where+" before this position")
+	mt.c.soft(validation.CodeSegmentSequence, loc, ch.missing)
 }
 
 // structure checks segment order, groups, required segments and
@@ -84,8 +79,7 @@ func (c *checker) structure(root *node, segs []int, ids []segNum) {
 	last := mt.seq(root, 0)
 	for mt.pos < len(ids) {
 		i := segs[mt.pos]
-		msg := "segment out of order or repeated more often than " + root.group + " allows"
-		c.soft(validation.CodeSegmentSequence, location(segNames[ids[mt.pos]], c.occurrence(i), 0, 0, 0), msg)
+		c.soft(validation.CodeSegmentSequence, location(segNames[ids[mt.pos]], c.occurrence(i), 0, 0, 0), root.outOfOrder)
 		mt.pos++
 		mt.report = false
 		last = mt.seq(root, last)

@@ -231,6 +231,9 @@ func (c *checker) messageStructure(typ, event, structure []byte) *node {
 
 // location renders SEG[(occ)][-field[.comp[.sub]]].
 func location(seg string, occ, field, comp, sub int) string {
+	if occ <= 1 && field <= 0 {
+		return seg // a segment's first occurrence: its id, no allocation
+	}
 	var buf [40]byte
 	b := append(buf[:0], seg...)
 	if occ > 1 {
