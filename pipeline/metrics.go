@@ -61,7 +61,7 @@ func (m *Metrics) observe(connector, kind string, out Outcome, start time.Time) 
 	m.outcomes.WithLabelValues(connector, kind, outcome).Inc()
 	m.latency.WithLabelValues(connector, outcome).Observe(time.Since(start).Seconds())
 	if out.Status == Unavailable {
-		m.unavailable.WithLabelValues(connector, out.Reason).Inc()
+		m.unavailable.WithLabelValues(connector, string(out.Reason)).Inc()
 	}
 	if out.Stage == StageParse || out.Stage == StageValidate || out.Stage == StageRoute {
 		if f, ok := out.Findings.FirstError(); ok {

@@ -85,8 +85,14 @@ type Outcome struct {
 	// "paused", ...) used in metrics and logs. It is a label only: code that
 	// decides on a cause tests Cause with errors.Is against the sentinels
 	// below.
-	Reason string
+	Reason Reason
 }
+
+// Reason labels why a message was not stored or was refused: the value of
+// the reason label of gateway_pipeline_unavailable_total and of the
+// "reason" log field, and the words in an AR's MSA-3 and a 503's message.
+// Its values are stable; each package names those it gives as constants.
+type Reason string
 
 // The causes other packages decide on. They are tested with errors.Is,
 // never by their label; a Publisher's errors match ErrRecordTooLarge (for
@@ -104,14 +110,13 @@ var (
 	ErrRecordTooLarge = errors.New("record larger than Kafka takes")
 )
 
-// The reason labels the pipeline itself gives (metric label values and the
-// "reason" log field; they never change). A Publisher's errors label
-// themselves through a Reason() string method.
+// The reasons the pipeline itself gives. A Publisher's errors give their
+// own through a Reason() Reason method.
 const (
-	ReasonOverloaded     = "overloaded"
-	ReasonPaused         = "paused"
-	ReasonRecordTooLarge = "record_too_large"
-	ReasonTimeout        = "timeout"
-	ReasonCanceled       = "canceled"
-	ReasonPublishFailed  = "publish_failed"
+	ReasonOverloaded     Reason = "overloaded"
+	ReasonPaused         Reason = "paused"
+	ReasonRecordTooLarge Reason = "record_too_large"
+	ReasonTimeout        Reason = "timeout"
+	ReasonCanceled       Reason = "canceled"
+	ReasonPublishFailed  Reason = "publish_failed"
 )

@@ -52,7 +52,7 @@ type Publisher interface {
 	// failed, or ctx ends. On error nothing may be assumed written unless
 	// atomic was set, in which case nothing visible to read_committed
 	// consumers was written. Errors that know their cause implement
-	// Reason() string.
+	// Reason() Reason.
 	Publish(ctx context.Context, recs []*kgo.Record, atomic bool) ([]Delivery, error)
 }
 
@@ -212,9 +212,9 @@ func unavailable(err error, findings validation.Findings) Outcome {
 }
 
 // ReasonOf labels a publish error for metrics and logs. Errors that
-// implement Reason() string label themselves.
-func ReasonOf(err error) string {
-	var r interface{ Reason() string }
+// implement Reason() Reason label themselves.
+func ReasonOf(err error) Reason {
+	var r interface{ Reason() Reason }
 	switch {
 	case errors.As(err, &r):
 		return r.Reason()

@@ -18,22 +18,22 @@ import (
 // Those the pipeline also gives are its own constants, so both packages
 // count the same event under one label.
 const (
-	ReasonNotEnoughReplicas = "not_enough_replicas"
-	ReasonNotAuthorized     = "not_authorized"
-	ReasonSASLFailed        = "sasl_authentication_failed"
-	ReasonTimeout           = pipeline.ReasonTimeout
-	ReasonBrokerUnavailable = "broker_unavailable"
-	ReasonRecordTooLarge    = pipeline.ReasonRecordTooLarge
-	ReasonUnknownTopic      = "unknown_topic"
-	ReasonBufferFull        = "buffer_full"
-	ReasonCanceled          = pipeline.ReasonCanceled
-	ReasonFailed            = pipeline.ReasonPublishFailed
+	ReasonNotEnoughReplicas pipeline.Reason = "not_enough_replicas"
+	ReasonNotAuthorized     pipeline.Reason = "not_authorized"
+	ReasonSASLFailed        pipeline.Reason = "sasl_authentication_failed"
+	ReasonTimeout                           = pipeline.ReasonTimeout
+	ReasonBrokerUnavailable pipeline.Reason = "broker_unavailable"
+	ReasonRecordTooLarge                    = pipeline.ReasonRecordTooLarge
+	ReasonUnknownTopic      pipeline.Reason = "unknown_topic"
+	ReasonBufferFull        pipeline.Reason = "buffer_full"
+	ReasonCanceled                          = pipeline.ReasonCanceled
+	ReasonFailed                            = pipeline.ReasonPublishFailed
 )
 
 // Error is a failed publish. It never contains record keys or values.
 type Error struct {
 	// Why is the Reason label.
-	Why string
+	Why pipeline.Reason
 	// Topic is the topic of the first record that failed ("" when the
 	// failure is not about one topic, e.g. a Ping).
 	Topic string
@@ -42,7 +42,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "publish: " + e.Why
+	s := "publish: " + string(e.Why)
 	if e.Topic != "" {
 		s += " (topic " + e.Topic + ")"
 	}
@@ -58,7 +58,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Reason is the short label (see the Reason constants); the pipeline uses
 // it for Unavailable outcomes.
-func (e *Error) Reason() string { return e.Why }
+func (e *Error) Reason() pipeline.Reason { return e.Why }
 
 // Is reports whether e is the pipeline's cause target: a record Kafka will
 // never take matches pipeline.ErrRecordTooLarge, whichever broker error or
@@ -76,7 +76,7 @@ func newError(topic string, err error) *Error {
 // a record that timed out while the last error was NOT_ENOUGH_REPLICAS is
 // "not_enough_replicas", one that timed out dialing a dead broker is
 // "broker_unavailable"; a bare timeout is "timeout".
-func Classify(err error) string {
+func Classify(err error) pipeline.Reason {
 	switch {
 	case err == nil:
 		return ""

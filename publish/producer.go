@@ -192,7 +192,7 @@ func (p *Producer) Publish(ctx context.Context, recs []*kgo.Record, atomic bool)
 			pe = newError("", err)
 			err = pe
 		}
-		p.m.publishErrs.WithLabelValues(pe.Why).Inc()
+		p.m.publishErrs.WithLabelValues(string(pe.Why)).Inc()
 		return nil, err
 	}
 	return dels, nil
@@ -396,7 +396,7 @@ func (p *Producer) abort(s *txSlot, cause error) {
 	if err == nil {
 		err = s.cl.EndTransaction(ctx, kgo.TryAbort)
 	}
-	p.log.Warn("kafka transaction aborted", "transactional_id", s.id, "reason", Classify(cause))
+	p.log.Warn("kafka transaction aborted", "transactional_id", s.id, "reason", string(Classify(cause)))
 	if err == nil {
 		err = cause
 	}
@@ -410,7 +410,7 @@ func (p *Producer) abort(s *txSlot, cause error) {
 // read_committed consumers would stall until the transaction timeout).
 // It blocks for at most the end-of-transaction bound.
 func (p *Producer) recover(s *txSlot, stage string, err error) {
-	p.log.Warn("replacing kafka transactional client", "transactional_id", s.id, "stage", stage, "reason", Classify(err), "error", err)
+	p.log.Warn("replacing kafka transactional client", "transactional_id", s.id, "stage", stage, "reason", string(Classify(err)), "error", err)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -429,7 +429,7 @@ func (p *Producer) recover(s *txSlot, stage string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.endWait)
 	defer cancel()
 	if _, _, err := cl.ProducerID(ctx); err != nil {
-		p.log.Warn("kafka transactional producer id not initialized; it will be on next use", "transactional_id", s.id, "reason", Classify(err), "error", err)
+		p.log.Warn("kafka transactional producer id not initialized; it will be on next use", "transactional_id", s.id, "reason", string(Classify(err)), "error", err)
 	}
 }
 

@@ -159,7 +159,7 @@ func TestPublishFailureReasons(t *testing.T) {
 		mutate func(k *config.Kafka)
 		topic  string
 		value  string
-		want   string
+		want   pipeline.Reason
 		wantIs error
 	}{
 		{"not enough replicas is reported as such", &kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.NotEnoughReplicas, Count: -1},
@@ -209,7 +209,7 @@ func TestPublishFailureReasons(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Errorf("the failure came only after the test deadline")
 			}
-			if n := metrictest.Value(t, reg, "gateway_kafka_publish_errors_total", map[string]string{"reason": tt.want}); n != 1 {
+			if n := metrictest.Value(t, reg, "gateway_kafka_publish_errors_total", map[string]string{"reason": string(tt.want)}); n != 1 {
 				t.Errorf("publish error counter = %v, want 1", n)
 			}
 		})

@@ -83,7 +83,7 @@ func reasonOf(out pipeline.Outcome) string {
 	if out.Reason == "" {
 		return "unavailable"
 	}
-	return out.Reason
+	return string(out.Reason)
 }
 
 func firstError(fs validation.Findings) string {
@@ -140,7 +140,7 @@ func protoOutcome(out pipeline.Outcome) *gatewayv1.Outcome {
 	o := &gatewayv1.Outcome{
 		Status: protoStatus(out.Status),
 		Stage:  string(out.Stage),
-		Reason: out.Reason,
+		Reason: string(out.Reason),
 	}
 	if out.Status == pipeline.Accepted {
 		o.Stage = ""

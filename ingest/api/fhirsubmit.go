@@ -13,6 +13,10 @@ import (
 	"github.com/hl7gw/gateway/validation"
 )
 
+// reasonConditional is the Reason of a transaction Bundle refused for a
+// conditional request the gateway cannot evaluate (it keeps no store).
+const reasonConditional pipeline.Reason = "conditional"
+
 // fhirResult is what one FHIR request came to, for either door.
 type fhirResult struct {
 	req fhirdoor.Request
@@ -67,7 +71,7 @@ func (s *Service) submitFHIR(ctx context.Context, req fhirdoor.Request, raw []by
 			return s.submitBatch(ctx, req, raw)
 		case "transaction":
 			if conds := fhir.TransactionConditions(raw); len(conds) > 0 {
-				s.log.Info("message refused", "method", "fhir.transaction", "type", "Bundle", "reason", "conditional")
+				s.log.Info("message refused", "method", "fhir.transaction", "type", "Bundle", "reason", string(reasonConditional))
 				return fhirResult{req: req, conds: conds, out: conditionOutcome(conds)}
 			}
 		}
@@ -141,7 +145,7 @@ func bundleType(raw []byte) string {
 // for gRPC (INVALID_ARGUMENT, one field violation per entry); the REST door
 // answers from fhirResult.conds instead.
 func conditionOutcome(conds []fhir.EntryCondition) pipeline.Outcome {
-	out := pipeline.Outcome{Status: pipeline.Refused, Stage: pipeline.StageParse, Reason: "conditional"}
+	out := pipeline.Outcome{Status: pipeline.Refused, Stage: pipeline.StageParse, Reason: reasonConditional}
 	for _, c := range conds {
 		out.Findings = append(out.Findings, validation.Finding{
 			Severity: validation.SeverityError, Code: validation.CodeUnsupportedEvent, Location: c.Location(), Message: c.Condition.Why(),
@@ -173,7 +177,7 @@ func (r fhirResult) proto() *gatewayv1.SubmitFHIRResponse {
 			if e.entry.Condition != "" {
 				resp.Entries = append(resp.Entries, &gatewayv1.FHIREntryResult{
 					Index: int32(e.entry.Index), ResourceType: e.entry.ResourceType, Action: protoAction(e.entry.Action),
-					Outcome: &gatewayv1.Outcome{Status: gatewayv1.OutcomeStatus_OUTCOME_STATUS_REFUSED, Stage: string(pipeline.StageParse), Reason: "conditional"},
+					Outcome: &gatewayv1.Outcome{Status: gatewayv1.OutcomeStatus_OUTCOME_STATUS_REFUSED, Stage: string(pipeline.StageParse), Reason: string(reasonConditional)},
 				})
 				continue
 			}

@@ -191,7 +191,7 @@ func (s *Service) logOutcome(method, resourceType string, out pipeline.Outcome) 
 	case pipeline.Accepted:
 		return
 	case pipeline.Unavailable:
-		s.log.Warn("message not stored", "method", method, "type", resourceType, "reason", out.Reason, "error", errString(out.Cause))
+		s.log.Warn("message not stored", "method", method, "type", resourceType, "reason", string(out.Reason), "error", errString(out.Cause))
 	default:
 		f, _ := out.Findings.FirstError()
 		s.log.Info("message invalid", "method", method, "type", resourceType, "outcome", out.Status.String(),

@@ -55,7 +55,7 @@ func TestACKPolicyChoosesTheERRSegments(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("locations %q, want %q", got, tt.want)
 			}
-			if tt.out.Status == pipeline.Unavailable && (fs[0].Code != validation.CodeInternal || !strings.Contains(fs[0].Message, tt.out.Reason)) {
+			if tt.out.Status == pipeline.Unavailable && (fs[0].Code != validation.CodeInternal || !strings.Contains(fs[0].Message, string(tt.out.Reason))) {
 				t.Fatalf("first finding %+v, want code 207 naming the reason", fs[0])
 			}
 		})

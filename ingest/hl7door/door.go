@@ -71,6 +71,10 @@ func (d *Door) SubmitHL7(ctx context.Context, raw []byte) (ack []byte, out pipel
 	return a.ACK, a.Outcome
 }
 
+// ReasonDuplicate is the Reason of an Accepted outcome answered from the
+// duplicate memory: the message was stored before, not now.
+const ReasonDuplicate pipeline.Reason = "duplicate"
+
 // submitOne runs one message through the pipeline and logs a failure. m is
 // nil when the message did not parse. With duplicate suppression, a resend
 // of a stored message is answered from memory (Accepted with the first
@@ -80,7 +84,7 @@ func (d *Door) submitOne(ctx context.Context, raw []byte) (*hl7.Message, pipelin
 		if m, err := hl7.Parse(raw); err == nil {
 			deliveries, dup, release := d.dedup.claim(ctx, m)
 			if dup {
-				return m, pipeline.Outcome{Status: pipeline.Accepted, Deliveries: deliveries, Reason: "duplicate"}
+				return m, pipeline.Outcome{Status: pipeline.Accepted, Deliveries: deliveries, Reason: ReasonDuplicate}
 			}
 			pm, out := d.submitPipeline(ctx, raw)
 			release(out)
@@ -186,7 +190,7 @@ func ackText(out pipeline.Outcome) string {
 	case pipeline.Refused:
 		return "message invalid, refused"
 	default:
-		return "message not stored (" + out.Reason + "), please resend"
+		return "message not stored (" + string(out.Reason) + "), please resend"
 	}
 }
 
@@ -213,7 +217,7 @@ func (d *Door) logOutcome(m *hl7.Message, out pipeline.Outcome) {
 		attrs = append(attrs, slog.Int("code", int(f.Code)), slog.String("location", f.Location), slog.Int("findings", len(out.Findings)))
 	}
 	if out.Status == pipeline.Unavailable {
-		attrs = append(attrs, slog.String("reason", out.Reason), slog.String("error", errString(out.Cause)))
+		attrs = append(attrs, slog.String("reason", string(out.Reason)), slog.String("error", errString(out.Cause)))
 		d.log.LogAttrs(context.Background(), slog.LevelWarn, "hl7 message not stored", attrs...)
 		return
 	}
