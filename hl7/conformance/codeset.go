@@ -1,13 +1,17 @@
 package conformance
 
-import "bytes"
+import (
+	"bytes"
+	"slices"
+)
 
 // codeSet is an HL7 table's values compiled for lookup: codes of up to
 // seven bytes (nearly all of them) are packed with their length into one
-// integer key, so that checking a coded value hashes eight bytes instead
-// of a string; longer codes keep a string set.
+// integer key and kept sorted, so that checking a coded value compares
+// integers (a scan for small tables, a binary search for the others)
+// instead of hashing a string; longer codes keep a string set.
 type codeSet struct {
-	short map[uint64]struct{}
+	short []uint64 // sorted
 	long  map[string]struct{}
 	// local is table 0396 (coding systems), where 99zzz, L and HL7nnnn
 	// are always accepted.
@@ -32,10 +36,10 @@ func newCodeSet(id string, vals map[string]struct{}) *codeSet {
 	if len(vals) == 0 {
 		return nil
 	}
-	t := &codeSet{short: make(map[uint64]struct{}, len(vals)), local: id == "0396"}
+	t := &codeSet{short: make([]uint64, 0, len(vals)), local: id == "0396"}
 	for v := range vals {
 		if k, ok := packCode([]byte(v)); ok {
-			t.short[k] = struct{}{}
+			t.short = append(t.short, k)
 			continue
 		}
 		if t.long == nil {
@@ -43,7 +47,31 @@ func newCodeSet(id string, vals map[string]struct{}) *codeSet {
 		}
 		t.long[v] = struct{}{}
 	}
+	slices.Sort(t.short)
 	return t
+}
+
+// hasShort reports whether packed code k is one of the short codes.
+func (t *codeSet) hasShort(k uint64) bool {
+	s := t.short
+	if len(s) <= 16 {
+		for _, x := range s {
+			if x == k {
+				return true
+			}
+		}
+		return false
+	}
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m] < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(s) && s[lo] == k
 }
 
 // inValues reports whether v is one of t's values; known is false when
@@ -56,8 +84,7 @@ func inValues(t *codeSet, v []byte) (in, known bool) {
 		return true, true
 	}
 	if k, ok := packCode(v); ok {
-		_, in = t.short[k]
-		return in, true
+		return t.hasShort(k), true
 	}
 	_, in = t.long[string(v)]
 	return in, true

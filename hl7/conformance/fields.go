@@ -17,7 +17,7 @@ type at struct {
 	floc string
 }
 
-func (c *checker) loc(a at, comp, sub int) string {
+func (c *checker) loc(a *at, comp, sub int) string {
 	occ := c.occurrence(a.seg)
 	if comp == 0 && occ == 1 && a.floc != "" {
 		return a.floc
@@ -82,7 +82,7 @@ func (c *checker) fields(i int, id string, defs []item, lastReq int) {
 		if len(f) == 0 && fd.usage != 'R' && c.rules.n == 0 {
 			continue // an empty optional field: nothing to check
 		}
-		c.field(at{seg: i, id: id, field: pos, floc: fd.loc}, fd, f, obx2)
+		c.field(&at{seg: i, id: id, field: pos, floc: fd.loc}, fd, f, obx2)
 	}
 	if !more {
 		pos-- // pos is the last field present
@@ -93,7 +93,7 @@ func (c *checker) fields(i int, id string, defs []item, lastReq int) {
 	}
 	for p := pos + 1; p <= last; p++ {
 		if !(i == 0 && mshSkip(p)) {
-			c.checkRequired(at{seg: i, id: id, field: p, floc: defs[p-1].loc}, &defs[p-1])
+			c.checkRequired(&at{seg: i, id: id, field: p, floc: defs[p-1].loc}, &defs[p-1])
 		}
 	}
 }
@@ -102,7 +102,7 @@ func (c *checker) fields(i int, id string, defs []item, lastReq int) {
 // fields, fields the profile requires and profile-defined fields are
 // enforced at the mode's severity; the standard's other required fields
 // only under full conformance.
-func (c *checker) checkRequired(a at, fd *item) {
+func (c *checker) checkRequired(a *at, fd *item) {
 	std := fd.usage == 'R'
 	req := std
 	if c.rules.n > 0 {
@@ -120,7 +120,7 @@ func (c *checker) checkRequired(a at, fd *item) {
 
 // stdRule records a finding of a standard rule that only full
 // conformance enforces, unless hard (or the field is profile-defined).
-func (c *checker) stdRule(a at, fd *item, hard bool, code validation.Code, loc, msg string) {
+func (c *checker) stdRule(a *at, fd *item, hard bool, code validation.Code, loc, msg string) {
 	if hard || fd.profile {
 		c.add(code, loc, msg)
 		return
@@ -139,7 +139,7 @@ func requiredMsg(fd *item) string {
 }
 
 // field checks one field's value; obx2 is OBX-2 (value type) for OBX-5.
-func (c *checker) field(a at, fd *item, f, obx2 []byte) {
+func (c *checker) field(a *at, fd *item, f, obx2 []byte) {
 	if len(f) == 0 {
 		c.checkRequired(a, fd)
 		return
@@ -180,7 +180,7 @@ func (c *checker) field(a at, fd *item, f, obx2 []byte) {
 
 // shape checks only the repetition count and lengths of a field whose
 // values cannot fail a format or table check.
-func (c *checker) shape(a at, fd *item, f []byte) {
+func (c *checker) shape(a *at, fd *item, f []byte) {
 	if fd.rpt > 0 && bytes.Count(f, []byte{c.d.Repetition})+1 > fd.rpt {
 		c.stdRule(a, fd, false, validation.CodeDataType, c.loc(a, 0, 0), "field repeats more often than allowed")
 	}
@@ -199,7 +199,7 @@ func (c *checker) shape(a at, fd *item, f []byte) {
 
 // value checks one repetition against its data type, down to
 // subcomponents.
-func (c *checker) value(a at, fd *item, typ *typeDef, rep []byte) {
+func (c *checker) value(a *at, fd *item, typ *typeDef, rep []byte) {
 	table := fd.table
 	if len(typ.comps) == 0 {
 		tab := fd
@@ -238,7 +238,7 @@ func leafKind(t *typeDef) primKind {
 }
 
 // leaf checks a primitive value.
-func (c *checker) leaf(a at, fd *item, kind primKind, tab *item, v []byte, comp, sub int) {
+func (c *checker) leaf(a *at, fd *item, kind primKind, tab *item, v []byte, comp, sub int) {
 	if len(v) == 0 || string(v) == `""` {
 		return
 	}
@@ -272,7 +272,7 @@ func (c *checker) leaf(a at, fd *item, kind primKind, tab *item, v []byte, comp,
 
 // coded checks a coded value: HL7-defined tables from the standard, user
 // tables only through the profile's value sets.
-func (c *checker) coded(a at, fd *item, kind primKind, tab *item, v []byte, comp, sub int) {
+func (c *checker) coded(a *at, fd *item, kind primKind, tab *item, v []byte, comp, sub int) {
 	table := tab.table
 	inVS, hasVS := false, false
 	if c.rules.n > 0 {
@@ -298,7 +298,7 @@ func (c *checker) coded(a at, fd *item, kind primKind, tab *item, v []byte, comp
 // values of the message header and for observation values (OBX-5 typed by
 // OBX-2, a time stamp's time included); elsewhere only full conformance
 // does.
-func (c *checker) typeErr(a at, fd *item, comp, sub int, msg string) {
+func (c *checker) typeErr(a *at, fd *item, comp, sub int, msg string) {
 	hard := comp == 0 && (a.seg == 0 || (a.id == "OBX" && a.field == 5))
 	c.stdRule(a, fd, hard, validation.CodeDataType, c.loc(a, comp, sub), msg)
 }

@@ -108,7 +108,7 @@ func (lc *leafCursor) seek(comp, sub int) (v []byte, ok bool) {
 
 // composite checks one repetition of a composite value through the type's
 // leaf plan.
-func (c *checker) composite(a at, fd *item, checks []leafCheck, rep []byte) {
+func (c *checker) composite(a *at, fd *item, checks []leafCheck, rep []byte) {
 	cur := leafCursor{rep: rep, comp: 1, sub: 1, cd: c.d.Component, sd: c.d.Subcomponent}
 	for i := range checks {
 		lc := &checks[i]
