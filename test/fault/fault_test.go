@@ -81,7 +81,7 @@ func setUp(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "stop Kafka:", err)
 		}
 	}()
-	if err := createTopics(ctx, c); err != nil {
+	if err := c.CreateTopics(ctx, 3, dataTopics...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -49,31 +49,6 @@ const (
 	answerMargin = 20 * time.Second
 )
 
-// createTopics makes the data topics with 3 partitions, RF 3 and
-// min.insync.replicas 2; existing topics are left as they are.
-func createTopics(ctx context.Context, c *kafkatest.Cluster) error {
-	opts, err := c.ClientOpts(kafkatest.Admin)
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("admin client: %w", err)
-	}
-	defer cl.Close()
-	minISR := "2"
-	res, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 3, map[string]*string{"min.insync.replicas": &minISR}, dataTopics...)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for _, r := range res.Sorted() {
-		if r.Err != nil && !strings.Contains(r.Err.Error(), "TOPIC_ALREADY_EXISTS") {
-			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
-		}
-	}
-	return nil
-}
-
 // freeAddrs returns n loopback addresses nothing listens on right now.
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()

@@ -244,15 +244,8 @@ func createConvTopics(t *testing.T, c *kafkatest.Cluster, topics []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	minISR := "2"
-	res, err := c.AdminClient(t).CreateTopics(ctx, 3, 3, map[string]*string{"min.insync.replicas": &minISR}, topics...)
-	if err != nil {
-		t.Fatalf("create topics: %v", err)
-	}
-	for _, r := range res.Sorted() {
-		if r.Err != nil && !strings.Contains(r.Err.Error(), "TOPIC_ALREADY_EXISTS") {
-			t.Fatalf("create topic %s: %v", r.Topic, r.Err)
-		}
+	if err := c.CreateTopics(ctx, 3, topics...); err != nil {
+		t.Fatal(err)
 	}
 	c.WaitHealthy(t, time.Minute, topics...)
 }

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -82,38 +81,12 @@ func setUp(m *testing.M) int {
 		defer dcancel()
 		_ = c.Down(dctx)
 	}()
-	if err := createTopics(ctx, c); err != nil {
+	if err := c.CreateTopics(ctx, 3, hl7Topic, fhirTopic, "hl7.dlq", "fhir.dlq"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	kc = c
 	return m.Run()
-}
-
-// createTopics makes the data and dead-letter topics: 3 partitions, RF 3,
-// min.insync.replicas 2.
-func createTopics(ctx context.Context, c *kafkatest.Cluster) error {
-	opts, err := c.ClientOpts(kafkatest.Admin)
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	minISR := "2"
-	res, err := kadm.NewClient(cl).CreateTopics(ctx, 3, 3, map[string]*string{"min.insync.replicas": &minISR},
-		hl7Topic, fhirTopic, "hl7.dlq", "fhir.dlq")
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for _, r := range res.Sorted() {
-		if r.Err != nil && !strings.Contains(r.Err.Error(), "TOPIC_ALREADY_EXISTS") {
-			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
-		}
-	}
-	return nil
 }
 
 // need returns the cluster, skipping when real-Kafka tests are off, and

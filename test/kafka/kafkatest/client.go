@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -111,6 +113,33 @@ func (c *Cluster) Client(t testing.TB, u User, extra ...kgo.Opt) *kgo.Client {
 	}
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// CreateTopics creates topics as the superuser with the given number of
+// partitions, replication factor 3 and min.insync.replicas 2 (acks=all
+// then survives one broker down). Topics that exist already are left as
+// they are, so a kept cluster can be reused.
+func (c *Cluster) CreateTopics(ctx context.Context, partitions int32, topics ...string) error {
+	opts, err := c.ClientOpts(Admin)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	defer cl.Close()
+	minISR := "2"
+	res, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 3, map[string]*string{"min.insync.replicas": &minISR}, topics...)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range res.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
 }
 
 // AdminClient returns a kadm client for the superuser, closed when the test
