@@ -3,6 +3,7 @@ package fhirpath
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -104,9 +105,18 @@ func NewEnv(opts ...EvalOption) *Env {
 
 // EvaluateIn is Evaluate with the options of env.
 func (e *Expression) EvaluateIn(env *Env, resource any) (Collection, error) {
-	ec := env.ec // a copy: the step count and the clock are the evaluation's own
-	return e.evaluate(&ec, resource)
+	ec := evalCtxs.Get().(*evalCtx)
+	*ec = env.ec // a copy: the step count and the clock are the evaluation's own
+	c, err := e.evaluate(ec, resource)
+	*ec = evalCtx{} // keep no references in the pool
+	evalCtxs.Put(ec)
+	return c, err
 }
+
+// evalCtxs recycles EvaluateIn's evaluation state, which would otherwise
+// be an allocation per evaluation; nothing an evaluation returns refers to
+// it.
+var evalCtxs = sync.Pool{New: func() any { return new(evalCtx) }}
 
 // EvaluateBoolIn is EvaluateBool with the options of env.
 func (e *Expression) EvaluateBoolIn(env *Env, resource any) (v, ok bool, err error) {
