@@ -23,6 +23,7 @@ import (
 	"github.com/hl7gw/gateway/ingest/mllp"
 	"github.com/hl7gw/gateway/internal/logbuf"
 	"github.com/hl7gw/gateway/internal/metrictest"
+	"github.com/hl7gw/gateway/internal/sendonce"
 	"github.com/hl7gw/gateway/internal/testwait"
 )
 
@@ -73,26 +74,14 @@ func serveMLLP(t *testing.T, c *Connector, addr string) string {
 		t.Skipf("cannot listen on %s here: %v", addr, err)
 	}
 	echo := mllp.HandlerFunc(func(_ context.Context, _ mllp.ConnInfo, p []byte) []byte { return append([]byte("ACK:"), p...) })
-	srv := mllp.NewServer(c.Name(), c.MLLP(mllp.ServerConfig{Logger: slog.New(slog.DiscardHandler)}), echo, nil)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return ln.Addr().String()
+	return sendonce.Serve(t, ln, mllp.NewServer(c.Name(), c.MLLP(mllp.ServerConfig{Logger: slog.New(slog.DiscardHandler)}), echo, nil))
 }
 
 // send sends one frame and returns the answer or the error.
 func send(addr string, cfg *tls.Config) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := mllp.Dial(ctx, addr, cfg)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	a, err := c.Send(ctx, []byte("MSH|^~\\&|x"))
+	a, err := sendonce.Exchange(ctx, addr, cfg, []byte("MSH|^~\\&|x"))
 	return string(a), err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -83,21 +82,10 @@ func newAnswerDoors(t *testing.T) answerDoors {
 // serveMLLP serves d on a loopback MLLP listener and returns its address.
 func serveMLLP(t *testing.T, d *hl7door.Door) string {
 	t.Helper()
-	srv := mllp.NewServer("t", mllp.ServerConfig{}, mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, p []byte) []byte {
+	return sendonce.Serve(t, sendonce.Listen(t), mllp.NewServer("t", mllp.ServerConfig{}, mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, p []byte) []byte {
 		ack, _ := d.SubmitHL7(ctx, append([]byte(nil), p...))
 		return ack
-	}), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return ln.Addr().String()
+	}), nil))
 }
 
 // answerMessage is an ADT message from LAB at HOSP (Latin-1, MSH-18

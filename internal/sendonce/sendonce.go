@@ -1,15 +1,17 @@
 // Package sendonce is the tests' one MLLP exchange: dial, send one frame,
-// read its answer, close. Suites that talk to a gateway over MLLP one
-// message at a time (end-to-end, scale-out, interop, edge and cluster
-// tests) use it instead of a copy of the dial-send-close dance. It is for
-// tests only; nothing on the data path imports it. Load and long-lived
-// connections belong to package loadgen and mllp.Client.
+// read its answer, close; and Serve, the other end: an MLLP server on a
+// test's listener until the test ends. Suites that talk MLLP one message
+// at a time (end-to-end, scale-out, interop, edge, door and cluster tests)
+// use it instead of copies of either. It is for tests only; nothing on the
+// data path imports it. Load and long-lived connections belong to package
+// loadgen and mllp.Client; package mllp's own tests cannot import it.
 package sendonce
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -47,6 +49,33 @@ func ExchangeACK(ctx context.Context, addr string, tlsCfg *tls.Config, msg []byt
 		return hl7.ACKInfo{}, fmt.Errorf("answer %q: %w", ans, err)
 	}
 	return info, nil
+}
+
+// Serve runs srv on ln until the test ends, then shuts it down (within
+// five seconds: connections still open after that are closed), and
+// returns ln's address.
+func Serve(tb testing.TB, ln net.Listener, srv *mllp.Server) string {
+	tb.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// Listen is a loopback listener on a free port; failing to open one fails
+// the test.
+func Listen(tb testing.TB) net.Listener {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listen: %v", err)
+	}
+	return ln
 }
 
 // Raw sends msg in plain TCP within Timeout and returns the answer; any

@@ -15,20 +15,9 @@ const ack = "MSH|^~\\&|GW|F|A|B|20240101||ACK^A01^ACK|1|P|2.5\rMSA|AE|MSG1|bad\r
 // serve answers every frame with answer and returns the listener's address.
 func serve(t *testing.T, answer string) string {
 	t.Helper()
-	srv := mllp.NewServer("t", mllp.ServerConfig{}, mllp.HandlerFunc(func(context.Context, mllp.ConnInfo, []byte) []byte {
+	return Serve(t, Listen(t), mllp.NewServer("t", mllp.ServerConfig{}, mllp.HandlerFunc(func(context.Context, mllp.ConnInfo, []byte) []byte {
 		return []byte(answer)
-	}), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return ln.Addr().String()
+	}), nil))
 }
 
 func TestExchange(t *testing.T) {
