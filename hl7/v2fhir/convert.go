@@ -3,6 +3,7 @@ package v2fhir
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"github.com/hl7gw/gateway/hl7"
@@ -89,23 +90,51 @@ func Convert(msg *hl7.Message, opt Options) (*Result, error) {
 		}
 		return nil, unsupported(validation.CodeUnsupportedType, "message type not converted to FHIR")
 	}
-	c := &conv{msg: msg, opt: opt, ev: ev, d: msg.Delimiters(), zone: opt.Zone}
+	c := convPool.Get().(*conv)
+	defer c.release()
+	c.msg, c.opt, c.ev, c.d, c.zone = msg, opt, ev, msg.Delimiters(), opt.Zone
 	if c.zone == nil {
 		c.zone = time.UTC
 	}
 	c.cs = charsetOf(h.Charset)
-	// The corpus's resources are 2 to 10 times their message (the
-	// Practitioners, Locations and Organizations they name go to c.ref).
-	c.w.b = make([]byte, 0, 1024+6*len(msg.Raw()))
-	c.ref.b = make([]byte, 0, 1024)
-	c.entries = make([]Entry, 0, 16)
-	c.spans = make([]span, 0, 16)
 	if err := c.run(h); err != nil {
 		return nil, err
 	}
+	return c.result(), nil
+}
+
+// convPool holds the scratch of finished conversions: the JSON buffers,
+// entries and segment indexes, which grow to what the largest messages
+// need and are then written again rather than allocated per message.
+var convPool = sync.Pool{New: func() any {
+	return &conv{w: jw{b: make([]byte, 0, 8<<10)}, ref: jw{b: make([]byte, 0, 1<<10)}}
+}}
+
+// maxPooledBuf bounds the JSON buffers kept between conversions.
+const maxPooledBuf = 1 << 20
+
+// release empties c (keeping its buffers' capacity) and returns it to
+// convPool. Nothing of the message stays referenced.
+func (c *conv) release() {
+	keep := conv{
+		w: jw{b: c.w.b[:0]}, ref: jw{b: c.ref.b[:0]},
+		entries: c.entries[:0], spans: c.spans[:0], tmp: c.tmp[:0],
+	}
+	clear(c.entries)
+	*c = keep
+	if cap(c.w.b) > maxPooledBuf || cap(c.ref.b) > maxPooledBuf {
+		return // an outsized message's buffers are left to the collector
+	}
+	convPool.Put(c)
+}
+
+// result copies the entries' JSON out of the scratch buffers into one
+// buffer of the exact size, in the Result's order: the message's own
+// resources first, then the Practitioners, Locations and Organizations
+// they reference, the Provenance last.
+func (c *conv) result() *Result {
 	res := &Result{Entries: make([]Entry, 0, len(c.entries)), Warnings: c.warnings}
-	// The message's own resources first, then the Practitioners,
-	// Locations and Organizations they reference, the Provenance last.
+	out := make([]byte, 0, len(c.w.b)+len(c.ref.b))
 	for pass := 0; pass < 3; pass++ {
 		for i, s := range c.spans {
 			e := c.entries[i]
@@ -120,11 +149,13 @@ func Convert(msg *hl7.Message, opt Options) (*Result, error) {
 			if s.buf == 1 {
 				b = c.ref.b
 			}
-			e.JSON = b[s.start:s.end:s.end]
+			start := len(out)
+			out = append(out, b[s.start:s.end]...)
+			e.JSON = out[start:len(out):len(out)]
 			res.Entries = append(res.Entries, e)
 		}
 	}
-	return res, nil
+	return res
 }
 
 func (c *conv) run(h hl7.Header) error {
