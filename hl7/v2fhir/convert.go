@@ -71,10 +71,11 @@ type conv struct {
 	spans    []span
 	warnings validation.Findings
 
-	patientID string // "" until the PID is converted
-	encID     string // "" when there is no Encounter
-	tmp       []byte // scratch for ids and text
-	fields    [64]hl7.Field
+	patientID     string // "" until the PID is converted
+	patientRecKey string // "Patient/<patientID>", the key of what the Patient scopes
+	encID         string // "" when there is no Encounter
+	tmp           []byte // scratch for ids and text
+	fields        [64]hl7.Field
 }
 
 // Convert maps one parsed HL7 v2 message to FHIR R4 resources. Unsupported
@@ -274,7 +275,10 @@ func (c *conv) seg(i int) *[64]hl7.Field {
 // is split.
 func (c *conv) segCopy(i int, f *[64]hl7.Field) { c.msg.SegmentAt(i).SplitFields(f[1:]) }
 
-// id derives a resource id from the type, the sender and parts.
+// id derives a resource id from the type, the sender and parts: the
+// first 16 bytes of their SHA-256 in hex. It is hashed and hex-encoded on
+// the stack; a resource the message already has returns its id string,
+// so only a new id allocates.
 func (c *conv) id(typ string, parts ...string) string {
 	b := c.tmp[:0]
 	b = append(b, typ...)
@@ -286,7 +290,14 @@ func (c *conv) id(typ string, parts ...string) string {
 	}
 	c.tmp = b
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	var h [32]byte
+	hex.Encode(h[:], sum[:16])
+	for i := range c.entries {
+		if e := &c.entries[i]; e.ID == string(h[:]) {
+			return e.ID
+		}
+	}
+	return string(h[:])
 }
 
 // has reports whether a resource of that type and id is already in the
@@ -331,9 +342,14 @@ func (c *conv) begin(w *jw, typ, id string) int {
 // Patient (the key is then the Patient's).
 func (c *conv) finish(w *jw, start int, typ, id string, op Op, patientScoped bool) {
 	w.b = append(w.b, '}')
-	key := typ + "/" + id
+	var key string
 	if patientScoped && c.patientID != "" {
-		key = "Patient/" + c.patientID
+		if len(c.patientRecKey) <= len("Patient/") || c.patientRecKey[len("Patient/"):] != c.patientID {
+			c.patientRecKey = "Patient/" + c.patientID
+		}
+		key = c.patientRecKey
+	} else {
+		key = typ + "/" + id
 	}
 	var buf uint8
 	if w == &c.ref {

@@ -165,7 +165,7 @@ func (c *conv) cwe(w *jw, k string, r hl7.Rep, table string, vocab map[string]co
 
 // cweCoding writes a single Coding (Encounter.class) under k.
 func (c *conv) cweCoding(w *jw, k string, r hl7.Rep, table string, vocab map[string]concept) {
-	code := string(trimB(c.cp(r, 1)))
+	code := c.cps(r, 1)
 	if code == "" {
 		return
 	}
@@ -191,7 +191,7 @@ func (c *conv) hdOf(r hl7.Rep) hd { return hd{c.cps(r, 1), c.cps(r, 2), c.cps(r,
 func (c *conv) hdSub(r hl7.Rep, n int) hd {
 	comp := r.Component(n)
 	return hd{
-		string(trimB(c.txt(comp.Sub(1)))), string(trimB(c.txt(comp.Sub(2)))), string(trimB(c.txt(comp.Sub(3)))),
+		c.str(comp.Sub(1)), c.str(comp.Sub(2)), c.str(comp.Sub(3)),
 	}
 }
 
@@ -372,7 +372,7 @@ func (c *conv) xad(w *jw, r hl7.Rep) {
 	l := w.arr("line")
 	street := r.Component(1)
 	for s := 1; s <= 3; s++ {
-		w.elem(string(c.txt(street.Sub(s))))
+		w.elem(view(c.txt(street.Sub(s))))
 	}
 	w.elem(c.cps(r, 2))
 	w.elem(c.cps(r, 19))

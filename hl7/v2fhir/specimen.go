@@ -13,7 +13,7 @@ func (c *conv) specimen(i int, scope, srID string) string {
 	var f [64]hl7.Field
 	c.segCopy(i, &f)
 	sid := first(f[2])
-	placer, filler := string(trimB(c.txt(sub(sid, 1, 1)))), string(trimB(c.txt(sub(sid, 2, 1))))
+	placer, filler := c.str(sub(sid, 1, 1)), c.str(sub(sid, 2, 1))
 	var id string
 	if placer != "" || filler != "" {
 		id = c.id("Specimen", placer, c.str(sub(sid, 1, 2)), filler, c.str(sub(sid, 2, 2)))
@@ -44,7 +44,7 @@ func (c *conv) specimen(i int, scope, srID string) string {
 		w.end(ca, ']')
 		w.end(t, '}')
 		comp := sid.Component(e.comp)
-		w.str("system", hd{string(trimB(c.txt(comp.Sub(2)))), string(trimB(c.txt(comp.Sub(3)))), string(trimB(c.txt(comp.Sub(4))))}.system())
+		w.str("system", hd{c.str(comp.Sub(2)), c.str(comp.Sub(3)), c.str(comp.Sub(4))}.system())
 		w.strB("value", v)
 		w.end(m, '}')
 	}

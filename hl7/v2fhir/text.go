@@ -2,6 +2,7 @@ package v2fhir
 
 import (
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -72,8 +73,14 @@ func (c *conv) txt(raw []byte) []byte {
 	return c.cs.decode(hl7.Unescape(raw, c.d))
 }
 
-// str is txt as a string (allocates; for ids and lookups).
-func (c *conv) str(raw []byte) string { return string(trimB(c.txt(raw))) }
+// str is txt, trimmed, as a string view (see view).
+func (c *conv) str(raw []byte) string { return view(trimB(c.txt(raw))) }
+
+// view is b as a string without a copy: the message's own bytes, or a
+// decoded copy of them. Such strings live only while the conversion runs:
+// they are written into the JSON (copied), hashed into ids or looked up,
+// never kept in a Result; and msg is not modified while Convert runs.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // sub returns subcomponent s of component n of r, as written.
 func sub(r hl7.Rep, n, s int) []byte { return r.Component(n).Sub(s) }
@@ -81,8 +88,8 @@ func sub(r hl7.Rep, n, s int) []byte { return r.Component(n).Sub(s) }
 // cp returns the decoded text of component n (its first subcomponent).
 func (c *conv) cp(r hl7.Rep, n int) []byte { return c.txt(r.Component(n).Sub(1)) }
 
-// cps is cp as a string.
-func (c *conv) cps(r hl7.Rep, n int) string { return string(trimB(c.cp(r, n))) }
+// cps is cp, trimmed, as a string view (see view).
+func (c *conv) cps(r hl7.Rep, n int) string { return view(trimB(c.cp(r, n))) }
 
 // valued reports whether component n of r has a value.
 func valued(r hl7.Rep, n int) bool {
