@@ -186,7 +186,7 @@ func (c *conv) coverage(i int) error {
 	}
 	if plan != "" { // the plan id (IN1-2), with its coding system
 		m := w.obj("")
-		w.str("system", systemURI(c.cps(first(f[2]), 3)))
+		w.str("system", c.systemURI(c.cps(first(f[2]), 3)))
 		w.str("value", plan)
 		w.end(m, '}')
 	}
@@ -246,7 +246,7 @@ func (c *conv) payor(idRep, nameRep hl7.Rep) string {
 		return ""
 	}
 	auth := c.hdSub(idRep, 4)
-	id := c.id("Organization", "payor", idv, auth.key(), name)
+	id := c.id("Organization", "payor", idv, c.hdKey(auth), name)
 	if c.has("Organization", id) {
 		return id
 	}
@@ -255,7 +255,7 @@ func (c *conv) payor(idRep, nameRep hl7.Rep) string {
 	if idv != "" {
 		a := w.arr("identifier")
 		m := w.obj("")
-		w.str("system", auth.system())
+		w.str("system", c.hdSystem(auth))
 		w.str("value", idv)
 		w.end(m, '}')
 		w.end(a, ']')

@@ -75,6 +75,7 @@ type conv struct {
 	patientRecKey string // "Patient/<patientID>", the key of what the Patient scopes
 	encID         string // "" when there is no Encounter
 	tmp           []byte // scratch for ids and text
+	arena         []byte // built strings of this conversion (see held)
 	fields        [64]hl7.Field
 }
 
@@ -119,11 +120,11 @@ const maxPooledBuf = 1 << 20
 func (c *conv) release() {
 	keep := conv{
 		w: jw{b: c.w.b[:0]}, ref: jw{b: c.ref.b[:0]},
-		entries: c.entries[:0], spans: c.spans[:0], tmp: c.tmp[:0],
+		entries: c.entries[:0], spans: c.spans[:0], tmp: c.tmp[:0], arena: c.arena[:0],
 	}
 	clear(c.entries)
 	*c = keep
-	if cap(c.w.b) > maxPooledBuf || cap(c.ref.b) > maxPooledBuf {
+	if cap(c.w.b) > maxPooledBuf || cap(c.ref.b) > maxPooledBuf || cap(c.arena) > maxPooledBuf {
 		return // an outsized message's buffers are left to the collector
 	}
 	convPool.Put(c)

@@ -6,111 +6,6 @@ import (
 	"github.com/hl7gw/gateway/hl7"
 )
 
-// codingSystems maps HL7 table 0396 coding system names (CWE-3, CWE-6) to
-// FHIR system URIs. HL7nnnn becomes the v2 table's code system; a name
-// not listed here is kept as urn:id:<name>, so the code keeps its system.
-var codingSystems = map[string]string{
-	"LN":      "http://loinc.org",
-	"LOINC":   "http://loinc.org",
-	"SCT":     "http://snomed.info/sct",
-	"SNM":     "http://snomed.info/sct",
-	"SNOMED":  "http://snomed.info/sct",
-	"UCUM":    "http://unitsofmeasure.org",
-	"CVX":     "http://hl7.org/fhir/sid/cvx",
-	"MVX":     "http://terminology.hl7.org/CodeSystem/MVX",
-	"I9":      "http://hl7.org/fhir/sid/icd-9-cm",
-	"I9C":     "http://hl7.org/fhir/sid/icd-9-cm",
-	"I9CDX":   "http://hl7.org/fhir/sid/icd-9-cm",
-	"I10":     "http://hl7.org/fhir/sid/icd-10",
-	"I10C":    "http://hl7.org/fhir/sid/icd-10-cm",
-	"ICD10":   "http://hl7.org/fhir/sid/icd-10",
-	"I10P":    "http://www.cms.gov/Medicare/Coding/ICD10",
-	"C4":      "http://www.ama-assn.org/go/cpt",
-	"CPT":     "http://www.ama-assn.org/go/cpt",
-	"NDC":     "http://hl7.org/fhir/sid/ndc",
-	"RXNORM":  "http://www.nlm.nih.gov/research/umls/rxnorm",
-	"RXN":     "http://www.nlm.nih.gov/research/umls/rxnorm",
-	"NCIT":    "http://ncithesaurus-stage.nci.nih.gov",
-	"NPI":     "http://hl7.org/fhir/sid/us-npi",
-	"HCPCS":   "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-	"ISO3166": "urn:iso:std:iso:3166",
-}
-
-// systemURI is the FHIR system of a v2 coding system name.
-func systemURI(name string) string {
-	if name == "" {
-		return ""
-	}
-	if u, ok := codingSystems[strings.ToUpper(name)]; ok {
-		return u
-	}
-	if len(name) == 7 && strings.HasPrefix(strings.ToUpper(name), "HL7") && allDigits(name[3:]) {
-		return "http://terminology.hl7.org/CodeSystem/v2-" + name[3:]
-	}
-	if strings.Contains(name, ":") && !strings.ContainsAny(name, " \t") {
-		return name // already a URI (urn:oid:..., http://...)
-	}
-	return "urn:id:" + strings.Map(uriSafe, name)
-}
-
-func uriSafe(r rune) rune {
-	if r <= ' ' || r == '%' || r >= 0x7f {
-		return '_'
-	}
-	return r
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return len(s) > 0
-}
-
-// tableSystem is the FHIR system of HL7 table nnnn.
-func tableSystem(table string) string {
-	if s, ok := tableSystems[table]; ok {
-		return s
-	}
-	return "http://terminology.hl7.org/CodeSystem/v2-" + table
-}
-
-// tableSystems holds the systems of the tables v2TableCodes knows, built
-// once: conversions ask for them for most codes they write.
-var tableSystems = func() map[string]string {
-	m := map[string]string{}
-	for k := range v2TableCodes {
-		t := k[:strings.IndexByte(k, '|')]
-		if _, ok := m[t]; !ok {
-			m[t] = "http://terminology.hl7.org/CodeSystem/v2-" + t
-		}
-	}
-	return m
-}()
-
-// v2System is HL7 table nnnn's system when code is one of the table's
-// codes (as the IG's concept maps list them), else "": a sender's local
-// code in a user-defined table, or a table the IG lists no codes for, is
-// carried without a system rather than claimed for a code system that
-// does not have it.
-func v2System(table, code string) string {
-	if table == "" || !v2TableCodes[table+"|"+code] {
-		return ""
-	}
-	return tableSystem(table)
-}
-
-// codingSystem is the system of a code the sender names by coding system
-// name (CWE-3, CWE-6): an HL7 table's only when the code is in it.
-func codingSystem(name, code string) string {
-	if len(name) == 7 && strings.EqualFold(name[:3], "HL7") && allDigits(name[3:]) {
-		return v2System(name[3:], code)
-	}
-	return systemURI(name)
-}
-
 // coding writes one Coding as an array element.
 func (c *conv) coding(w *jw, system string, code, display []byte) {
 	m := w.obj("")
@@ -123,7 +18,9 @@ func (c *conv) coding(w *jw, system string, code, display []byte) {
 // notInR4 are codes the IG maps to that the R4 core's version of their
 // code system lacks (v3-MaritalStatus C, common law, came later): the
 // mapped coding is left out, the v2 coding stays.
-var notInR4 = map[string]bool{"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus|C": true}
+func notInR4(t concept) bool {
+	return t.Code == "C" && t.System == "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
+}
 
 // cwe writes a CodeableConcept from a CWE/CE/CNE repetition under key k
 // (an array element when k is ""). table is the HL7 table whose system the
@@ -136,7 +33,7 @@ func (c *conv) cwe(w *jw, k string, r hl7.Rep, table string, vocab map[string]co
 	code := trimB(c.cp(r, 1))
 	sys := c.cps(r, 3)
 	if vocab != nil && len(code) > 0 {
-		if t, ok := vocab[string(code)]; ok && (sys == "" || table != "" && strings.EqualFold(sys, "HL7"+table)) && !notInR4[t.System+"|"+t.Code] {
+		if t, ok := vocab[string(code)]; ok && (sys == "" || table != "" && len(sys) == 3+len(table) && strings.EqualFold(sys[:3], "HL7") && sys[3:] == table) && !notInR4(t) {
 			if t.System != tableSystem(table) || t.Code != string(code) {
 				c.coding(w, t.System, []byte(t.Code), []byte(t.Display))
 			}
@@ -144,7 +41,7 @@ func (c *conv) cwe(w *jw, k string, r hl7.Rep, table string, vocab map[string]co
 	}
 	system := ""
 	if sys != "" {
-		system = codingSystem(sys, string(code))
+		system = c.codingSystem(sys, view(code))
 	} else if len(code) > 0 {
 		system = v2System(table, string(code))
 	}
@@ -152,7 +49,7 @@ func (c *conv) cwe(w *jw, k string, r hl7.Rep, table string, vocab map[string]co
 		c.coding(w, system, code, c.cp(r, 2))
 	}
 	if alt := trimB(c.cp(r, 4)); len(alt) > 0 {
-		c.coding(w, codingSystem(c.cps(r, 6), string(alt)), alt, c.cp(r, 5))
+		c.coding(w, c.codingSystem(c.cps(r, 6), view(alt)), alt, c.cp(r, 5))
 	}
 	w.end(arr, ']')
 	if t := trimB(c.cp(r, 9)); len(t) > 0 {
@@ -182,87 +79,6 @@ func (c *conv) cweCoding(w *jw, k string, r hl7.Rep, table string, vocab map[str
 	w.end(m, '}')
 }
 
-// hd is an HD's three parts, from components or subcomponents.
-type hd struct{ ns, uid, typ string }
-
-func (c *conv) hdOf(r hl7.Rep) hd { return hd{c.cps(r, 1), c.cps(r, 2), c.cps(r, 3)} }
-
-// hdSub reads an HD written as subcomponents of component n (CX-4, XCN-9).
-func (c *conv) hdSub(r hl7.Rep, n int) hd {
-	comp := r.Component(n)
-	return hd{
-		c.str(comp.Sub(1)), c.str(comp.Sub(2)), c.str(comp.Sub(3)),
-	}
-}
-
-// system is the identifier system an HD names: urn:oid: for an ISO
-// universal id, urn:uuid: for a UUID, the URI itself for a URI, else the
-// namespace id as urn:id:<namespace>.
-func (h hd) system() string {
-	if h.uid != "" {
-		switch strings.ToUpper(h.typ) {
-		case "ISO":
-			if isOID(h.uid) {
-				return "urn:oid:" + h.uid
-			}
-		case "UUID":
-			if isUUID(h.uid) {
-				return "urn:uuid:" + strings.ToLower(h.uid)
-			}
-		case "URI", "URL":
-			if strings.Contains(h.uid, ":") && !strings.ContainsAny(h.uid, " \t") {
-				return h.uid
-			}
-		}
-	}
-	if h.ns != "" {
-		return systemURI(h.ns)
-	}
-	if h.uid != "" {
-		return systemURI(h.uid)
-	}
-	return ""
-}
-
-// isOID reports whether s is an OID as FHIR's urn:oid: needs it,
-// [0-2](.(0|[1-9][0-9]*))+, with at least three arcs (HAPI's validator
-// refuses "2.8"; real assigning authorities have more).
-func isOID(s string) bool {
-	if len(s) < 5 || s[0] < '0' || s[0] > '2' || s[1] != '.' || strings.Count(s, ".") < 2 {
-		return false
-	}
-	for _, arc := range strings.Split(s[2:], ".") {
-		if arc == "" || !allDigits(arc) || len(arc) > 1 && arc[0] == '0' {
-			return false
-		}
-	}
-	return true
-}
-
-// isUUID reports whether s is a UUID in its 8-4-4-4-12 hex form.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// key is the HD as one string for ids.
-func (h hd) key() string { return h.ns + "&" + h.uid + "&" + h.typ }
-
 // hdName is an HD's readable name: the namespace, else the universal id.
 func hdName(c *conv, r hl7.Rep) string {
 	if v := c.cps(r, 1); v != "" {
@@ -291,7 +107,7 @@ func (c *conv) cx(w *jw, r hl7.Rep, typeCode string) {
 		w.end(a, ']')
 		w.end(t, '}')
 	}
-	w.str("system", c.hdSub(r, 4).system())
+	w.str("system", c.hdSystem(c.hdSub(r, 4)))
 	w.strB("value", value)
 	if s, e := c.dtmQuiet(r.Component(7).Raw()), c.dtmQuiet(r.Component(8).Raw()); s != "" || e != "" {
 		p := w.obj("period")
@@ -317,7 +133,7 @@ func (c *conv) ei(w *jw, r hl7.Rep, typeCode string) {
 		w.end(a, ']')
 		w.end(t, '}')
 	}
-	w.str("system", hd{c.cps(r, 2), c.cps(r, 3), c.cps(r, 4)}.system())
+	w.str("system", c.hdSystem(hd{c.cps(r, 2), c.cps(r, 3), c.cps(r, 4)}))
 	w.strB("value", value)
 	w.end(m, '}')
 }
@@ -328,7 +144,7 @@ func (c *conv) eiKey(r hl7.Rep) string {
 	if v == "" {
 		return ""
 	}
-	return v + "^" + c.cps(r, 2) + "^" + c.cps(r, 3)
+	return c.concat(v, "^", c.cps(r, 2), "^", c.cps(r, 3))
 }
 
 // xpn writes a HumanName from an XPN repetition (an array element).
@@ -342,7 +158,9 @@ func (c *conv) xpn(w *jw, r hl7.Rep) {
 	w.strB("family", c.txt(sub(r, 1, 1)))
 	g := w.arr("given")
 	w.elem(c.cps(r, 2))
-	for _, v := range strings.Split(c.cps(r, 3), " ") {
+	for rest, more := c.cps(r, 3), true; more; { // XPN-3 names split on spaces
+		var v string
+		v, rest, more = strings.Cut(rest, " ")
 		w.elem(v)
 	}
 	w.end(g, ']')
@@ -411,18 +229,22 @@ func (c *conv) xtn(w *jw, r hl7.Rep, defaultUse string) {
 	case valued(r, 12):
 		value = c.cps(r, 12)
 	case valued(r, 7): // the IG's "+"XTN.5" "XTN.6" "XTN.7" X"XTN.8
-		var b strings.Builder
+		start := len(c.arena)
 		if cc := c.cps(r, 5); cc != "" {
-			b.WriteString("+" + strings.TrimPrefix(cc, "+") + " ")
+			c.arena = append(c.arena, '+')
+			c.arena = append(c.arena, strings.TrimPrefix(cc, "+")...)
+			c.arena = append(c.arena, ' ')
 		}
 		if a := c.cps(r, 6); a != "" {
-			b.WriteString(a + " ")
+			c.arena = append(c.arena, a...)
+			c.arena = append(c.arena, ' ')
 		}
-		b.WriteString(c.cps(r, 7))
+		c.arena = append(c.arena, c.cps(r, 7)...)
 		if x := c.cps(r, 8); x != "" {
-			b.WriteString(" X" + x)
+			c.arena = append(c.arena, " X"...)
+			c.arena = append(c.arena, x...)
 		}
-		value = b.String()
+		value = c.held(start)
 	default:
 		value = c.cps(r, 1)
 	}
@@ -480,7 +302,7 @@ func (c *conv) practitioner(r hl7.Rep) string {
 	}
 	var id string
 	if idv != "" {
-		id = c.id("Practitioner", idv, c.hdSub(r, 9).key())
+		id = c.id("Practitioner", idv, c.hdKey(c.hdSub(r, 9)))
 	} else {
 		id = c.id("Practitioner", "name", fam, c.cps(r, 3), c.cps(r, 4))
 	}
@@ -499,7 +321,7 @@ func (c *conv) practitioner(r hl7.Rep) string {
 			w.end(ca, ']')
 			w.end(t, '}')
 		}
-		w.str("system", c.hdSub(r, 9).system())
+		w.str("system", c.hdSystem(c.hdSub(r, 9)))
 		w.str("value", idv)
 		w.end(m, '}')
 		w.end(a, ']')
@@ -522,7 +344,7 @@ func (c *conv) organization(r hl7.Rep) string {
 	if name == "" && idv == "" {
 		return ""
 	}
-	id := c.id("Organization", idv, name, c.hdSub(r, 6).key())
+	id := c.id("Organization", idv, name, c.hdKey(c.hdSub(r, 6)))
 	if c.has("Organization", id) {
 		return id
 	}
@@ -531,7 +353,7 @@ func (c *conv) organization(r hl7.Rep) string {
 	if idv != "" {
 		a := w.arr("identifier")
 		m := w.obj("")
-		w.str("system", c.hdSub(r, 6).system())
+		w.str("system", c.hdSystem(c.hdSub(r, 6)))
 		w.str("value", idv)
 		w.end(m, '}')
 		w.end(a, ']')
@@ -548,7 +370,7 @@ func (c *conv) organizationCWE(r hl7.Rep) string {
 	if code == "" && name == "" {
 		return ""
 	}
-	system := systemURI(c.cps(r, 3))
+	system := c.systemURI(c.cps(r, 3))
 	id := c.id("Organization", "cwe", system, code, name)
 	if c.has("Organization", id) {
 		return id
@@ -581,17 +403,18 @@ func (c *conv) location(r hl7.Rep) string {
 		facility = fac.uid
 	}
 	parts := [...]string{c.cps(r, 1), c.cps(r, 2), c.cps(r, 3), facility, c.cps(r, 7), c.cps(r, 8)}
-	var name strings.Builder
+	nameAt := len(c.arena)
 	for _, p := range parts {
 		if p == "" {
 			continue
 		}
-		if name.Len() > 0 {
-			name.WriteByte(' ')
+		if len(c.arena) > nameAt {
+			c.arena = append(c.arena, ' ')
 		}
-		name.WriteString(p)
+		c.arena = append(c.arena, p...)
 	}
-	if name.Len() == 0 {
+	name := c.held(nameAt)
+	if name == "" {
 		return ""
 	}
 	id := c.id("Location", parts[:]...)
@@ -600,7 +423,7 @@ func (c *conv) location(r hl7.Rep) string {
 	}
 	w := &c.ref
 	start := c.begin(w, "Location", id)
-	w.str("name", name.String())
+	w.str("name", name)
 	w.str("description", c.cps(r, 9))
 	w.str("mode", "instance")
 	c.finish(w, start, "Location", id, Updated, false)

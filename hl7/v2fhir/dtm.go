@@ -91,8 +91,9 @@ func indexAny(s, chars string) int {
 
 // date is the FHIR date of p: YYYY, YYYY-MM or YYYY-MM-DD (a time of day
 // and zone are dropped: FHIR dates have none).
-func (p dtmParts) date() string {
-	b := make([]byte, 0, 10)
+func (p dtmParts) date() string { return string(p.appendDate(make([]byte, 0, 10))) }
+
+func (p dtmParts) appendDate(b []byte) []byte {
 	b = append(b, p.digits[:4]...)
 	if len(p.digits) >= 6 {
 		b = append(b, '-')
@@ -102,7 +103,7 @@ func (p dtmParts) date() string {
 		b = append(b, '-')
 		b = append(b, p.digits[6:8]...)
 	}
-	return string(b)
+	return b
 }
 
 // dateTime is the FHIR dateTime of p, at its own precision: a date when
@@ -111,11 +112,14 @@ func (p dtmParts) date() string {
 // fraction as sent, and the zone as sent, else zone's offset at that
 // local time.
 func (p dtmParts) dateTime(zone *time.Location) string {
+	return string(p.appendDateTime(make([]byte, 0, 32), zone))
+}
+
+func (p dtmParts) appendDateTime(b []byte, zone *time.Location) []byte {
+	b = p.appendDate(b)
 	if len(p.digits) <= 8 {
-		return p.date()
+		return b
 	}
-	b := make([]byte, 0, 32)
-	b = append(b, p.date()...)
 	b = append(b, 'T')
 	b = append(b, p.digits[8:10]...)
 	b = append(b, ':')
@@ -142,16 +146,31 @@ func (p dtmParts) dateTime(zone *time.Location) string {
 		t := time.Date(p.yr, time.Month(p.mo), p.dy, p.hh, p.mi, p.ss, 0, zone)
 		b = t.AppendFormat(b, "Z07:00")
 	}
-	return string(b)
+	return b
+}
+
+// date is p.date() held in the conversion's arena.
+func (c *conv) date(p dtmParts) string {
+	start := len(c.arena)
+	c.arena = p.appendDate(c.arena)
+	return c.held(start)
+}
+
+// dateTime is p.dateTime(c.zone) held in the conversion's arena.
+func (c *conv) dateTime(p dtmParts) string {
+	start := len(c.arena)
+	c.arena = p.appendDateTime(c.arena, c.zone)
+	return c.held(start)
 }
 
 // instant is p as a FHIR instant, or "" when p has no time of day (an
 // instant needs one).
-func (p dtmParts) instant(zone *time.Location) string {
+// It is held in the conversion's arena.
+func (c *conv) instant(p dtmParts) string {
 	if len(p.digits) < 10 {
 		return ""
 	}
-	return p.dateTime(zone)
+	return c.dateTime(p)
 }
 
 // dtm converts a DTM/TS field value (its first component) to a FHIR
@@ -163,7 +182,7 @@ func (c *conv) dtm(raw []byte, loc at) string {
 	if !ok {
 		return ""
 	}
-	return p.dateTime(c.zone)
+	return c.dateTime(p)
 }
 
 // parseTime parses a DTM/TS field value; ok is false when it is empty or,
@@ -188,7 +207,7 @@ func (c *conv) dtmQuiet(raw []byte) string {
 	if !ok {
 		return ""
 	}
-	return p.dateTime(c.zone)
+	return c.dateTime(p)
 }
 
 // firstComponent is raw up to its first component separator: a TS's

@@ -22,7 +22,7 @@ var participantTypes = [...]struct {
 func (c *conv) encounterID(f *[64]hl7.Field) string {
 	vn := first(f[19])
 	if v := c.cps(vn, 1); v != "" {
-		return c.id("Encounter", "VN", v, c.hdSub(vn, 4).key())
+		return c.id("Encounter", "VN", v, c.hdKey(c.hdSub(vn, 4)))
 	}
 	if t := c.str(firstComponent(f[44].Raw(), c.d.Component)); t != "" {
 		return c.id("Encounter", "admit", c.patientID, t)

@@ -35,7 +35,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	}
 	var expiry string
 	if p, ok := c.parseTime(f[16].Raw(), at{"RXA", g.rxa, 16}); ok {
-		expiry = p.date()
+		expiry = c.date(p)
 	}
 	administrator := c.practitioner(first(f[10]))
 	orderer := ""

@@ -177,7 +177,7 @@ func (c *conv) obsValue(w *jw, f *[64]hl7.Field, i int) error {
 		w.end(m, '}')
 	case "DT", "DTM", "TS":
 		if p, ok := c.parseTime(r.Raw(), at{"OBX", i, 5}); ok {
-			w.str("valueDateTime", p.dateTime(c.zone))
+			w.str("valueDateTime", c.dateTime(p))
 		} else {
 			w.strB("valueString", c.cp(r, 1)) // not a date: kept as text
 		}
@@ -251,7 +251,7 @@ func (c *conv) quantity(w *jw, k, value, cmp string, unit hl7.Rep) {
 		text = code
 	}
 	w.str("unit", text)
-	if sys := systemURI(c.cps(unit, 3)); sys != "" && code != "" {
+	if sys := c.systemURI(c.cps(unit, 3)); sys != "" && code != "" {
 		w.str("system", sys)
 		w.str("code", code)
 	}

@@ -51,7 +51,7 @@ func (c *conv) patientKey(f hl7.Field) (value, authority string) {
 		if v == "" {
 			return
 		}
-		a := c.hdSub(r, 4).key()
+		a := c.hdKey(c.hdSub(r, 4))
 		if value == "" && c.cps(r, 5) == "MR" {
 			value, authority = v, a
 		}
@@ -154,13 +154,13 @@ func (c *conv) patient(x segIndex) error {
 	c.code(w, "gender", c.cps(first(f[8]), 1), "0001", vocabAdministrativeSex, "unknown")
 
 	if p, ok := c.parseTime(f[7].Raw(), at{"PID", x.pid, 7}); ok {
-		w.str("birthDate", p.date())
+		w.str("birthDate", c.date(p))
 		if len(p.digits) > 8 {
 			m := w.obj("_birthDate")
 			a := w.arr("extension")
 			e := w.obj("")
 			w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-birthTime")
-			w.str("valueDateTime", p.dateTime(c.zone))
+			w.str("valueDateTime", c.dateTime(p))
 			w.end(e, '}')
 			w.end(a, ']')
 			w.end(m, '}')
@@ -336,7 +336,7 @@ func (c *conv) usCoreRace(w *jw, f hl7.Field, url, table string) {
 		if code == "" {
 			return
 		}
-		system := systemURI(c.cps(r, 3))
+		system := c.systemURI(c.cps(r, 3))
 		switch {
 		case cdcRaceCode(code):
 			system = "urn:oid:2.16.840.1.113883.6.238"

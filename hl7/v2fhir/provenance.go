@@ -48,7 +48,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 	// gateway's record, recorded then by its clock.
 	var recorded string
 	if p, ok := parseDTM(sent); ok {
-		recorded = p.instant(c.zone)
+		recorded = c.instant(p)
 	}
 	if recorded == "" {
 		now := time.Now
@@ -94,7 +94,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 	if hd.uid != "" || hd.ns != "" {
 		im := w.obj("identifier")
 		if hd.uid != "" {
-			w.str("system", hd.system())
+			w.str("system", c.hdSystem(hd))
 			w.str("value", hd.uid)
 		} else {
 			w.str("value", hd.ns)

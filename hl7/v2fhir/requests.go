@@ -130,7 +130,7 @@ func (c *conv) diagnosticReport(id string, ids orderIDs, obr *[64]hl7.Field, g *
 	effEnd := c.dtm(obr[8].Raw(), at{"OBR", g.obr, 8})
 	var issued string
 	if p, ok := c.parseTime(obr[22].Raw(), at{"OBR", g.obr, 22}); ok {
-		issued = p.instant(c.zone)
+		issued = c.instant(p)
 	}
 	w := &c.w
 	s := c.begin(w, "DiagnosticReport", id)

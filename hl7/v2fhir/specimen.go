@@ -44,7 +44,7 @@ func (c *conv) specimen(i int, scope, srID string) string {
 		w.end(ca, ']')
 		w.end(t, '}')
 		comp := sid.Component(e.comp)
-		w.str("system", hd{c.str(comp.Sub(2)), c.str(comp.Sub(3)), c.str(comp.Sub(4))}.system())
+		w.str("system", c.hdSystem(hd{c.str(comp.Sub(2)), c.str(comp.Sub(3)), c.str(comp.Sub(4))}))
 		w.strB("value", v)
 		w.end(m, '}')
 	}

@@ -76,6 +76,13 @@ func (c *conv) txt(raw []byte) []byte {
 // str is txt, trimmed, as a string view (see view).
 func (c *conv) str(raw []byte) string { return view(trimB(c.txt(raw))) }
 
+// held returns the bytes appended to c.arena since start as a string
+// view. The arena is append-only while a conversion runs, so earlier views
+// stay intact when it grows; it is emptied when the conv goes back to the
+// pool. Built values (systems, dates, keys) are appended there instead of
+// allocated; like views they never outlive the conversion.
+func (c *conv) held(start int) string { return view(c.arena[start:]) }
+
 // view is b as a string without a copy: the message's own bytes, or a
 // decoded copy of them. Such strings live only while the conversion runs:
 // they are written into the JSON (copied), hashed into ids or looked up,
