@@ -71,11 +71,15 @@ type conv struct {
 	spans    []span
 	warnings validation.Findings
 
-	patientID     string // "" until the PID is converted
-	patientRecKey string // "Patient/<patientID>", the key of what the Patient scopes
-	encID         string // "" when there is no Encounter
-	tmp           []byte // scratch for ids and text
-	arena         []byte // built strings of this conversion (see held)
+	patientID     string   // "" until the PID is converted
+	patientRecKey string   // "Patient/<patientID>", the key of what the Patient scopes
+	encID         string   // "" when there is no Encounter
+	tmp           []byte   // scratch for ids and text
+	arena         []byte   // built strings of this conversion (see held)
+	keys          []string // "<Type>/<id>" of every id made (see id)
+	specIDs       []string // a group's Specimens (scratch of group)
+	obsIDs        []string // a group's Observations (scratch of group)
+	grp           groupScratch
 	fields        [64]hl7.Field
 }
 
@@ -121,8 +125,12 @@ func (c *conv) release() {
 	keep := conv{
 		w: jw{b: c.w.b[:0]}, ref: jw{b: c.ref.b[:0]},
 		entries: c.entries[:0], spans: c.spans[:0], tmp: c.tmp[:0], arena: c.arena[:0],
+		keys: c.keys[:0], specIDs: c.specIDs[:0], obsIDs: c.obsIDs[:0], grp: c.grp,
 	}
 	clear(c.entries)
+	clear(c.keys)
+	clear(c.specIDs)
+	clear(c.obsIDs)
 	*c = keep
 	if cap(c.w.b) > maxPooledBuf || cap(c.ref.b) > maxPooledBuf || cap(c.arena) > maxPooledBuf {
 		return // an outsized message's buffers are left to the collector
@@ -169,7 +177,7 @@ func (c *conv) run(h hl7.Header) error {
 	if c.sender == "" {
 		c.sender = hdName(c, msh.Field(3).Rep(1))
 	}
-	c.source = sourceURI(h.SendingApp, h.SendingFacility, h.ControlID)
+	c.source = c.sourceURI(h.SendingApp, h.SendingFacility, h.ControlID)
 
 	idx := c.index()
 	if idx.pid >= 0 {
@@ -278,8 +286,9 @@ func (c *conv) segCopy(i int, f *[64]hl7.Field) { c.msg.SegmentAt(i).SplitFields
 
 // id derives a resource id from the type, the sender and parts: the
 // first 16 bytes of their SHA-256 in hex. It is hashed and hex-encoded on
-// the stack; a resource the message already has returns its id string,
-// so only a new id allocates.
+// the stack; an id the message already made returns the same string, and
+// a new one is allocated once as its record key "<typ>/<id>" (c.keys), the
+// id being the key's tail.
 func (c *conv) id(typ string, parts ...string) string {
 	b := c.tmp[:0]
 	b = append(b, typ...)
@@ -293,12 +302,25 @@ func (c *conv) id(typ string, parts ...string) string {
 	sum := sha256.Sum256(b)
 	var h [32]byte
 	hex.Encode(h[:], sum[:16])
-	for i := range c.entries {
-		if e := &c.entries[i]; e.ID == string(h[:]) {
-			return e.ID
+	for _, k := range c.keys {
+		if len(k) == len(typ)+1+len(h) && k[:len(typ)] == typ && k[len(typ)+1:] == string(h[:]) {
+			return k[len(typ)+1:]
 		}
 	}
-	return string(h[:])
+	k := typ + "/" + string(h[:])
+	c.keys = append(c.keys, k)
+	return k[len(typ)+1:]
+}
+
+// recordKey is "<typ>/<id>": the string id was cut from when c.id made
+// it, so that the id and its record key share one allocation.
+func (c *conv) recordKey(typ, id string) string {
+	for _, k := range c.keys {
+		if len(k) == len(typ)+1+len(id) && k[len(typ)+1:] == id && k[:len(typ)] == typ {
+			return k
+		}
+	}
+	return typ + "/" + id
 }
 
 // has reports whether a resource of that type and id is already in the
@@ -350,7 +372,7 @@ func (c *conv) finish(w *jw, start int, typ, id string, op Op, patientScoped boo
 		}
 		key = c.patientRecKey
 	} else {
-		key = typ + "/" + id
+		key = c.recordKey(typ, id)
 	}
 	var buf uint8
 	if w == &c.ref {
@@ -404,17 +426,19 @@ func (c *conv) subject(w *jw, k string) {
 
 // sourceURI is meta.source: "<MSH-3>|<MSH-4>#<MSH-10>", percent-encoding
 // what a FHIR uri cannot hold (spaces, controls, '%').
-func sourceURI(app, facility, control string) string {
+// It is held in the conversion's arena.
+func (c *conv) sourceURI(app, facility, control string) string {
 	if app == "" && facility == "" && control == "" {
 		return ""
 	}
-	b := make([]byte, 0, len(app)+len(facility)+len(control)+2)
-	b = appendURIPart(b, app)
+	start := len(c.arena)
+	b := appendURIPart(c.arena, app)
 	b = append(b, '|')
 	b = appendURIPart(b, facility)
 	b = append(b, '#')
 	b = appendURIPart(b, control)
-	return string(b)
+	c.arena = b
+	return c.held(start)
 }
 
 func appendURIPart(b []byte, s string) []byte {

@@ -95,7 +95,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	c.finish(w, s, "Immunization", id, op, true)
 
 	for k, i := range g.obx {
-		if _, err := c.observation(i, g.obxNotes[k], &obsLink{scope: id, immID: id}); err != nil {
+		if _, err := c.observation(i, g.obxNotes(k), &obsLink{scope: id, immID: id}); err != nil {
 			return err
 		}
 	}

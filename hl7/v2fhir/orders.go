@@ -5,16 +5,47 @@ import (
 )
 
 // group is one order (ORC and/or OBR, or ORC and RXA) with its results.
+// Its slices are reused from group to group and message to message.
 type group struct {
 	orc, obr, rxa, rxr int
 	tq1                int
 	spm                []int
 	obx                []int
 	notes              []int // NTE after the OBR (or ORC): the order's notes
-	obxNotes           [][]int
+	// The NTE after OBX k are obxNote[obxNoteAt[k]:obxNoteAt[k+1]] (to
+	// the end for the last OBX): notes attach only to the last OBX seen,
+	// so each OBX's notes are contiguous.
+	obxNote   []int
+	obxNoteAt []int
 }
 
-func newGroup() group { return group{orc: -1, obr: -1, rxa: -1, rxr: -1, tq1: -1} }
+// groupScratch is the groups walk's state, kept in the pooled conv.
+type groupScratch struct {
+	g     group // the open group
+	loose group // OBX (and their NTE) outside any order: patient observations
+}
+
+// reset empties g, keeping its slices' capacity.
+func (g *group) reset() {
+	*g = group{
+		orc: -1, obr: -1, rxa: -1, rxr: -1, tq1: -1,
+		spm: g.spm[:0], obx: g.obx[:0], notes: g.notes[:0], obxNote: g.obxNote[:0], obxNoteAt: g.obxNoteAt[:0],
+	}
+}
+
+func (g *group) addOBX(i int) {
+	g.obx = append(g.obx, i)
+	g.obxNoteAt = append(g.obxNoteAt, len(g.obxNote))
+}
+
+// obxNotes are the NTE segments after the group's OBX k.
+func (g *group) obxNotes(k int) []int {
+	end := len(g.obxNote)
+	if k+1 < len(g.obxNoteAt) {
+		end = g.obxNoteAt[k+1]
+	}
+	return g.obxNote[g.obxNoteAt[k]:end]
+}
 
 func (g *group) empty() bool { return g.orc < 0 && g.obr < 0 && g.rxa < 0 }
 
@@ -29,16 +60,16 @@ func (c *conv) groups(x segIndex) error {
 		}
 		return errorf(codeRequiredMissing, "ORC", "an order message without ORC or OBR")
 	}
-	g := newGroup()
-	var loose []int // OBX outside any order: patient observations
-	var looseNotes [][]int
+	g, loose := &c.grp.g, &c.grp.loose
+	g.reset()
+	loose.reset()
 	last := ""
 	flush := func() error {
 		if g.empty() {
 			return nil
 		}
-		err := c.group(&g)
-		g = newGroup()
+		err := c.group(g)
+		g.reset()
 		return err
 	}
 	n := c.msg.NumSegments()
@@ -82,19 +113,17 @@ func (c *conv) groups(x segIndex) error {
 			}
 		case "OBX":
 			if g.empty() {
-				loose = append(loose, i)
-				looseNotes = append(looseNotes, nil)
+				loose.addOBX(i)
 			} else {
-				g.obx = append(g.obx, i)
-				g.obxNotes = append(g.obxNotes, nil)
+				g.addOBX(i)
 			}
 		case "NTE":
 			switch {
-			case last == "OBX" || last == "NTE" && g.empty() && len(loose) > 0 || last == "NTE" && len(g.obx) > 0:
+			case last == "OBX" || last == "NTE" && g.empty() && len(loose.obx) > 0 || last == "NTE" && len(g.obx) > 0:
 				if g.empty() {
-					looseNotes[len(looseNotes)-1] = append(looseNotes[len(looseNotes)-1], i)
+					loose.obxNote = append(loose.obxNote, i)
 				} else {
-					g.obxNotes[len(g.obxNotes)-1] = append(g.obxNotes[len(g.obxNotes)-1], i)
+					g.obxNote = append(g.obxNote, i)
 				}
 			case !g.empty():
 				g.notes = append(g.notes, i)
@@ -107,8 +136,8 @@ func (c *conv) groups(x segIndex) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	for k, i := range loose {
-		if _, err := c.observation(i, looseNotes[k], nil); err != nil {
+	for k, i := range loose.obx {
+		if _, err := c.observation(i, loose.obxNotes(k), nil); err != nil {
 			return err
 		}
 	}
@@ -184,22 +213,24 @@ func (c *conv) group(g *group) error {
 	if scope == "|" {
 		scope = srID + drID
 	}
-	specIDs := make([]string, 0, len(g.spm))
+	specIDs := c.specIDs[:0]
 	for _, i := range g.spm {
 		specIDs = append(specIDs, c.specimen(i, scope, srID))
 	}
+	c.specIDs = specIDs
 	firstSpec := ""
 	if len(specIDs) > 0 {
 		firstSpec = specIDs[0]
 	}
-	obsIDs := make([]string, 0, len(g.obx))
+	obsIDs := c.obsIDs[:0]
 	for k, i := range g.obx {
-		id, err := c.observation(i, g.obxNotes[k], &obsLink{scope: scope, srID: srID, drID: drID, effective: eff, specimen: firstSpec})
+		id, err := c.observation(i, g.obxNotes(k), &obsLink{scope: scope, srID: srID, drID: drID, effective: eff, specimen: firstSpec})
 		if err != nil {
 			return err
 		}
 		obsIDs = append(obsIDs, id)
 	}
+	c.obsIDs = obsIDs
 	if srID != "" {
 		if err := c.serviceRequest(srID, ids, orcP, obrP, g, obsIDs, specIDs); err != nil {
 			return err

@@ -330,7 +330,8 @@ func (c *conv) usCoreRace(w *jw, f hl7.Field, url, table string) {
 	e := w.obj("")
 	w.str("url", url)
 	a := w.arr("extension")
-	var text []string
+	var texts [8]string
+	text := texts[:0]
 	reps(f, func(r hl7.Rep) {
 		code := c.cps(r, 1)
 		if code == "" {
@@ -364,7 +365,14 @@ func (c *conv) usCoreRace(w *jw, f hl7.Field, url, table string) {
 	if len(text) > 0 {
 		m := w.obj("")
 		w.str("url", "text")
-		w.str("valueString", strings.Join(text, ", "))
+		at := len(c.arena)
+		for i, t := range text {
+			if i > 0 {
+				c.arena = append(c.arena, ", "...)
+			}
+			c.arena = append(c.arena, t...)
+		}
+		w.str("valueString", c.held(at))
 		w.end(m, '}')
 	}
 	w.end(a, ']')
