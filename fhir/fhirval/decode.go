@@ -1,6 +1,7 @@
 package fhirval
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"unicode/utf16"
@@ -143,6 +144,16 @@ func (d *decoder) array(depth int) (any, error) {
 // str reads a string at the opening quote. Strings without escapes are
 // copied as they are; others are unescaped.
 func (d *decoder) str() (string, error) {
+	// Fast path: up to the next quote, no escape and no control
+	// character (the common case), found with IndexByte.
+	if end := bytes.IndexByte(d.b[d.pos+1:], '"'); end >= 0 {
+		seg := d.b[d.pos+1 : d.pos+1+end]
+		if bytes.IndexByte(seg, '\\') < 0 && !hasControl(seg) {
+			v := d.s[d.pos+1 : d.pos+1+end]
+			d.pos += end + 2
+			return v, nil
+		}
+	}
 	start := d.pos
 	d.pos++
 	escaped := false
@@ -164,6 +175,17 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", errMalformed
+}
+
+// hasControl reports whether b holds a byte below 0x20, which JSON strings
+// may not.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) literal(w string) error {
