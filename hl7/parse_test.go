@@ -224,3 +224,41 @@ func TestSplitFieldsIsField(t *testing.T) {
 		}
 	}
 }
+
+// SplitComponents gives every component exactly as Component does, the
+// atomic MSH-1 and MSH-2 and absent components included, for every
+// repetition of the valid corpus and for short destinations.
+func TestSplitComponentsIsComponent(t *testing.T) {
+	raws := [][]byte{[]byte("MSH|^~\\&|A^B^^|F|||||ADT^A01|1|P|2.5|"), []byte("MSH|^~\\&|||||||ADT^A01^ADT_A01|1|P|2.5\rPID|1||^^^&x&ISO~~a^b|")}
+	_, valid := corpusFiles(t, corpus.Valid)
+	raws = append(raws, valid...)
+	for _, raw := range raws {
+		m, err := Parse(raw)
+		if err != nil {
+			continue
+		}
+		for _, seg := range m.Segments() {
+			var fields [40]Field
+			seg.SplitFields(fields[:])
+			for fn, f := range fields {
+				for rn := 1; rn <= f.NumReps()+1; rn++ {
+					r := f.Rep(rn)
+					var all [24]Component
+					var few [2]Component
+					r.SplitComponents(all[:])
+					r.SplitComponents(few[:])
+					for n := 1; n <= len(all); n++ {
+						want := r.Component(n)
+						g := all[n-1]
+						if !bytes.Equal(g.Raw(), want.Raw()) || (g.Raw() == nil) != (want.Raw() == nil) || g.String() != want.String() {
+							t.Fatalf("%s-%d(%d).%d: SplitComponents %q, Component %q", seg.Name(), fn+1, rn, n, g.Raw(), want.Raw())
+						}
+						if n <= len(few) && (!bytes.Equal(few[n-1].Raw(), want.Raw()) || (few[n-1].Raw() == nil) != (want.Raw() == nil)) {
+							t.Fatalf("%s-%d(%d).%d into %d: SplitComponents %q, Component %q", seg.Name(), fn+1, rn, n, len(few), few[n-1].Raw(), want.Raw())
+						}
+					}
+				}
+			}
+		}
+	}
+}
