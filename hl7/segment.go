@@ -215,38 +215,6 @@ func (r Rep) Component(n int) Component {
 // String returns the repetition's unescaped value.
 func (r Rep) String() string { return decode(r.raw, r.d, r.atomic) }
 
-// SplitComponents sets dst[i] to Component(i+1) for every i < len(dst),
-// in one pass over the repetition: a caller that reads several components
-// of one repetition (an XCN's id, names and authority) scans it once
-// instead of once per component. Components it does not have are empty.
-func (r Rep) SplitComponents(dst []Component) {
-	for i := range dst {
-		dst[i] = Component{d: r.d}
-	}
-	if len(dst) == 0 {
-		return
-	}
-	if r.atomic {
-		dst[0] = r.Component(1)
-		return
-	}
-	if r.raw == nil {
-		return
-	}
-	n, start := 0, 0
-	for i := 0; ; i++ {
-		if i < len(r.raw) && r.raw[i] != r.d.Component {
-			continue
-		}
-		dst[n] = Component{raw: r.raw[start:i:i], d: r.d}
-		n++
-		if i == len(r.raw) || n == len(dst) {
-			return
-		}
-		start = i + 1
-	}
-}
-
 // Component is one component of a repetition.
 type Component struct {
 	raw    []byte
