@@ -53,7 +53,10 @@ func (r *rules) walk(v any, loc, parent string) {
 	switch t := v.(type) {
 	case []any:
 		for i, e := range t {
-			r.walk(e, loc+"["+strconv.Itoa(i)+"]", parent)
+			switch e.(type) {
+			case map[string]any, []any:
+				r.walk(e, loc+"["+strconv.Itoa(i)+"]", parent)
+			}
 		}
 	case map[string]any:
 		if rt, ok := t["resourceType"].(string); ok {
@@ -61,7 +64,10 @@ func (r *rules) walk(v any, loc, parent string) {
 		}
 		r.datatype(t, loc, parent)
 		for k, e := range t {
-			r.walk(e, loc+"."+safeName(k), k)
+			switch e.(type) {
+			case map[string]any, []any: // primitives have no rules: no location to build
+				r.walk(e, loc+"."+safeName(k), k)
+			}
 		}
 	}
 }
