@@ -19,6 +19,7 @@ import (
 
 	"github.com/hl7gw/gateway/cluster"
 	"github.com/hl7gw/gateway/connectors"
+	"github.com/hl7gw/gateway/internal/fhirgen"
 	"github.com/hl7gw/gateway/internal/sendonce"
 	"github.com/hl7gw/gateway/internal/testwait"
 	"github.com/hl7gw/gateway/internal/topicread"
@@ -37,24 +38,8 @@ func sharedBroker(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-// txBundle is a transaction Bundle of three Patient creates named after
-// tag.
-func txBundle(tag string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
-	for k := range 3 {
-		if k > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Patient","id":"%s-%d","name":[{"family":"Txn"}]},"request":{"method":"POST","url":"Patient"}}`,
-			k, tag, k)
-	}
-	b.WriteString(`]}`)
-	return b.Bytes()
-}
-
 func postBundle(ctx context.Context, base, tag string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/fhir", bytes.NewReader(txBundle(tag)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/fhir", bytes.NewReader(fhirgen.PatientTransaction(tag+"-", 3, "Txn")))
 	if err != nil {
 		return 0, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hl7gw/gateway/config"
+	"github.com/hl7gw/gateway/internal/fhirgen"
 	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/test/kafka/kafkatest"
 )
@@ -30,22 +31,6 @@ const txEntries = 5
 // txPrefix starts the Patient ids of this scenario: "TXB<bundle>-<entry>",
 // so a record's key "Patient/TXB12-3" names its Bundle and entry.
 const txPrefix = "TXB"
-
-// txBundle is transaction Bundle n: txEntries Patient creates whose ids
-// carry n, the Bundle's marker.
-func txBundle(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
-	for k := range txEntries {
-		if k > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Patient","id":"%s%d-%d","active":true,"name":[{"family":"Txn"}]},"request":{"method":"POST","url":"Patient"}}`,
-			n*txEntries+k, txPrefix, n, k)
-	}
-	b.WriteString(`]}`)
-	return b.Bytes()
-}
 
 // txEntryOf parses a record key "Patient/TXB<n>-<k>" into bundle n and
 // entry k.
@@ -86,7 +71,7 @@ func (a *txAnswers) post(g *gatewayProc) {
 	ctx, cancel := context.WithTimeout(context.Background(), txAnswerWithin)
 	defer cancel()
 	status, why := 0, ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.http+"/fhir", bytes.NewReader(txBundle(n)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.http+"/fhir", bytes.NewReader(fhirgen.PatientTransaction(fmt.Sprintf("%s%d-", txPrefix, n), txEntries, "Txn")))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 		var resp *http.Response

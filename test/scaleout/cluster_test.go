@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hl7gw/gateway/internal/fhirgen"
 )
 
 // pauseBound is the README's bound for a pause on one instance to reach
@@ -49,7 +51,7 @@ func (a *answers) mllpSender(ctx context.Context, addr string, s int) {
 func (a *answers) bundleSender(ctx context.Context, base string, s int) {
 	for n := 0; ctx.Err() == nil; n++ {
 		tag := fmt.Sprintf("SB%s.%d-%d", runID, s, n)
-		code, err := httpDo(http.MethodPost, base+"/fhir", txBundle(tag))
+		code, err := httpDo(http.MethodPost, base+"/fhir", fhirgen.PatientTransaction(tag+"-", txEntries, "Scale"))
 		if err != nil {
 			code = 0
 			time.Sleep(50 * time.Millisecond)

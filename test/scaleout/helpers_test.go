@@ -175,19 +175,3 @@ func withControlID(id string) []byte {
 
 // txEntries is the number of Patients per transaction Bundle.
 const txEntries = 3
-
-// txBundle is a transaction Bundle of txEntries Patient creates with ids
-// "<tag>-<k>".
-func txBundle(tag string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
-	for k := range txEntries {
-		if k > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Patient","id":"%s-%d","name":[{"family":"Scale"}]},"request":{"method":"POST","url":"Patient"}}`,
-			k, tag, k)
-	}
-	b.WriteString(`]}`)
-	return b.Bytes()
-}
