@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hl7gw/gateway/internal/cputime"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -35,7 +36,7 @@ func BenchmarkParse(b *testing.B) {
 	msgs, size := validMessages(b)
 	b.SetBytes(size)
 	b.ReportAllocs()
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	for b.Loop() {
 		for _, raw := range msgs {
 			m, err := Parse(raw)
@@ -57,7 +58,7 @@ func BenchmarkParse(b *testing.B) {
 // reportCPUThroughput adds MB per CPU second (process user+system time,
 // GC included), meaningful with -cpu=1 on a busy machine.
 func reportCPUThroughput(b *testing.B, size int64, cpu0 time.Duration, ok bool) {
-	cpu1, ok1 := processCPU()
+	cpu1, ok1 := cputime.Process()
 	if !ok || !ok1 || cpu1 <= cpu0 {
 		return
 	}
@@ -69,7 +70,7 @@ func BenchmarkParseOnly(b *testing.B) {
 	msgs, size := validMessages(b)
 	b.SetBytes(size)
 	b.ReportAllocs()
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	for b.Loop() {
 		for _, raw := range msgs {
 			if _, err := Parse(raw); err != nil {
