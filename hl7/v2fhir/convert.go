@@ -80,7 +80,6 @@ type conv struct {
 	specIDs       []string // a group's Specimens (scratch of group)
 	obsIDs        []string // a group's Observations (scratch of group)
 	grp           groupScratch
-	rc            repComps // left zero by release
 	fields        [64]hl7.Field
 }
 

@@ -1,7 +1,6 @@
 package v2fhir
 
 import (
-	"bytes"
 	"unicode/utf8"
 	"unsafe"
 
@@ -93,67 +92,8 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // sub returns subcomponent s of component n of r, as written.
 func sub(r hl7.Rep, n, s int) []byte { return r.Component(n).Sub(s) }
 
-// repComps is where the components of the repetition read last begin:
-// the maps read several components of one repetition in turn (an XCN's
-// id, names and authority), so it is scanned once rather than once per
-// component. The repetition is known by its bytes' address and length
-// (equal bytes of one message split alike; MSH-1 and MSH-2, the atomic
-// ones, are not read this way). The conv's release zeroes it, since
-// another message may later lie at the same address.
-type repComps struct {
-	ptr   *byte
-	n     int
-	k     int32     // components found, at most len(start); 0: nothing split
-	end   int32     // end of component k (the bytes' end unless more)
-	more  bool      // the repetition has more than len(start) components
-	start [24]int32 // component i+1 begins at start[i]
-}
-
-// comp is the bytes of component n of r as written (r.Component(n).Raw()
-// but for an empty repetition, where it is nil rather than empty).
-func (c *conv) comp(r hl7.Rep, n int) []byte {
-	raw := r.Raw()
-	if len(raw) == 0 || n < 1 {
-		return nil
-	}
-	rc := &c.rc
-	if rc.k == 0 || rc.ptr != unsafe.SliceData(raw) || rc.n != len(raw) {
-		rc.ptr, rc.n, rc.more = unsafe.SliceData(raw), len(raw), false
-		k, end := int32(1), int32(len(raw))
-		rc.start[0] = 0
-		sep := c.d.Component
-		for i, ch := range raw {
-			if ch != sep {
-				continue
-			}
-			if int(k) == len(rc.start) {
-				rc.more, end = true, int32(i)
-				break
-			}
-			rc.start[k] = int32(i + 1)
-			k++
-		}
-		rc.k, rc.end = k, end
-	}
-	switch {
-	case int32(n) < rc.k:
-		return raw[rc.start[n-1] : rc.start[n]-1]
-	case int32(n) == rc.k:
-		return raw[rc.start[n-1]:rc.end]
-	case rc.more:
-		return r.Component(n).Raw()
-	}
-	return nil
-}
-
 // cp returns the decoded text of component n (its first subcomponent).
-func (c *conv) cp(r hl7.Rep, n int) []byte {
-	v := c.comp(r, n)
-	if i := bytes.IndexByte(v, c.d.Subcomponent); i >= 0 {
-		v = v[:i]
-	}
-	return c.txt(v)
-}
+func (c *conv) cp(r hl7.Rep, n int) []byte { return c.txt(r.Component(n).Sub(1)) }
 
 // cps is cp, trimmed, as a string view (see view).
 func (c *conv) cps(r hl7.Rep, n int) string { return view(trimB(c.cp(r, n))) }
