@@ -81,6 +81,7 @@ type conv struct {
 	obsIDs        []string // a group's Observations (scratch of group)
 	grp           groupScratch
 	fields        [64]hl7.Field
+	fieldsUsed    int // fields[1..fieldsUsed] are set (see seg)
 }
 
 // Convert maps one parsed HL7 v2 message to FHIR R4 resources. Unsupported
@@ -276,13 +277,28 @@ func setFirst(p *int, i int) {
 // seg splits segment i into c.fields and returns them: f[n] is field n
 // (f[0] unused).
 func (c *conv) seg(i int) *[64]hl7.Field {
-	c.msg.SegmentAt(i).SplitFields(c.fields[1:])
+	n := splitInto(c.msg.SegmentAt(i), &c.fields)
+	if n < c.fieldsUsed {
+		clear(c.fields[n+1 : c.fieldsUsed+1]) // the previous segment's
+	}
+	c.fieldsUsed = n
 	return &c.fields
 }
 
 // segCopy is seg into a caller's array, for a segment read while another
-// is split.
-func (c *conv) segCopy(i int, f *[64]hl7.Field) { c.msg.SegmentAt(i).SplitFields(f[1:]) }
+// is split. f must be all empty (a new array).
+func (c *conv) segCopy(i int, f *[64]hl7.Field) { splitInto(c.msg.SegmentAt(i), f) }
+
+// splitInto sets f[1..n] to the segment's fields, n being how many it has
+// (at most 63), and returns n. f[n+1:] is left as it is: a zero Field
+// reads as an empty one (no repetitions, components or text), so the
+// fields past the segment's last need no writing when f is new, and
+// splitting a segment of 20 fields costs 20 fields, not 63.
+func splitInto(s hl7.Segment, f *[64]hl7.Field) int {
+	n := min(s.NumFields(), len(f)-1)
+	s.SplitFields(f[1 : n+1])
+	return n
+}
 
 // id derives a resource id from the type, the sender and parts: the
 // first 16 bytes of their SHA-256 in hex. It is hashed and hex-encoded on

@@ -103,12 +103,21 @@ func (w *jw) boolean(k string, v bool) { w.raw(k, strconv.FormatBool(v)) }
 
 const hexDigits = "0123456789abcdef"
 
+// jsonPlain marks the bytes quote copies as they are: printable ASCII
+// but the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func (w *jw) quote(s string) {
 	w.b = append(w.b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if jsonPlain[c] {
 			i++
 			continue
 		}
