@@ -77,6 +77,7 @@ type conv struct {
 	tmp           []byte   // scratch for ids and text
 	arena         []byte   // built strings of this conversion (see held)
 	keys          []string // "<Type>/<id>" of every id made (see id)
+	idBlock       []byte   // where keys are written; never pooled
 	specIDs       []string // a group's Specimens (scratch of group)
 	obsIDs        []string // a group's Observations (scratch of group)
 	grp           groupScratch
@@ -303,8 +304,10 @@ func splitInto(s hl7.Segment, f *[64]hl7.Field) int {
 // id derives a resource id from the type, the sender and parts: the
 // first 16 bytes of their SHA-256 in hex. It is hashed and hex-encoded on
 // the stack; an id the message already made returns the same string, and
-// a new one is allocated once as its record key "<typ>/<id>" (c.keys), the
-// id being the key's tail.
+// a new one is written once as its record key "<typ>/<id>" (c.keys), the
+// id being the key's tail, into c.idBlock: a block that is not pooled but
+// belongs to this conversion's Result, written only past what its strings
+// view, so the ids and keys of a message share one allocation.
 func (c *conv) id(typ string, parts ...string) string {
 	b := c.tmp[:0]
 	b = append(b, typ...)
@@ -323,10 +326,22 @@ func (c *conv) id(typ string, parts ...string) string {
 			return k[len(typ)+1:]
 		}
 	}
-	k := typ + "/" + string(h[:])
+	need := len(typ) + 1 + len(h)
+	if cap(c.idBlock)-len(c.idBlock) < need {
+		c.idBlock = make([]byte, 0, max(idBlockSize, need))
+	}
+	start := len(c.idBlock)
+	c.idBlock = append(c.idBlock, typ...)
+	c.idBlock = append(c.idBlock, '/')
+	c.idBlock = append(c.idBlock, h[:]...)
+	k := view(c.idBlock[start:])
 	c.keys = append(c.keys, k)
 	return k[len(typ)+1:]
 }
+
+// idBlockSize is the size of the blocks record keys are written into:
+// about twenty keys, a message's resources in one allocation.
+const idBlockSize = 1024
 
 // recordKey is "<typ>/<id>": the string id was cut from when c.id made
 // it, so that the id and its record key share one allocation.
@@ -384,7 +399,7 @@ func (c *conv) finish(w *jw, start int, typ, id string, op Op, patientScoped boo
 	var key string
 	if patientScoped && c.patientID != "" {
 		if len(c.patientRecKey) <= len("Patient/") || c.patientRecKey[len("Patient/"):] != c.patientID {
-			c.patientRecKey = "Patient/" + c.patientID
+			c.patientRecKey = c.recordKey("Patient", c.patientID)
 		}
 		key = c.patientRecKey
 	} else {
