@@ -81,6 +81,7 @@ type conv struct {
 	specIDs       []string // a group's Specimens (scratch of group)
 	obsIDs        []string // a group's Observations (scratch of group)
 	grp           groupScratch
+	ix            segIndex // the last index, for its slices' capacity
 	fields        [64]hl7.Field
 	fieldsUsed    int // fields[1..fieldsUsed] are set (see seg)
 }
@@ -127,6 +128,7 @@ func (c *conv) release() {
 	keep := conv{
 		w: jw{b: c.w.b[:0]}, ref: jw{b: c.ref.b[:0]},
 		entries: c.entries[:0], spans: c.spans[:0], tmp: c.tmp[:0], arena: c.arena[:0],
+		ix:   segIndex{nk1: c.ix.nk1[:0], al1: c.ix.al1[:0], dg1: c.ix.dg1[:0], in1: c.ix.in1[:0]},
 		keys: c.keys[:0], specIDs: c.specIDs[:0], obsIDs: c.obsIDs[:0], grp: c.grp,
 	}
 	clear(c.entries)
@@ -233,7 +235,8 @@ type segIndex struct {
 }
 
 func (c *conv) index() segIndex {
-	x := segIndex{evn: -1, pid: -1, pd1: -1, pv1: -1, pv2: -1, mrg: -1, rest: -1}
+	x := segIndex{evn: -1, pid: -1, pd1: -1, pv1: -1, pv2: -1, mrg: -1, rest: -1,
+		nk1: c.ix.nk1[:0], al1: c.ix.al1[:0], dg1: c.ix.dg1[:0], in1: c.ix.in1[:0]}
 	n := c.msg.NumSegments()
 	for i := 1; i < n; i++ {
 		s := c.msg.SegmentAt(i)
@@ -266,6 +269,7 @@ func (c *conv) index() segIndex {
 			setFirst(&x.rest, i)
 		}
 	}
+	c.ix = x // its slices are reused by the next message
 	return x
 }
 

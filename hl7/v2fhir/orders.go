@@ -78,7 +78,7 @@ func (c *conv) groups(x segIndex) error {
 		if len(raw) < 3 {
 			continue
 		}
-		name := string(raw[:3])
+		name := groupSegment(raw[:3])
 		switch name {
 		case "ORC":
 			if err := flush(); err != nil {
@@ -142,6 +142,30 @@ func (c *conv) groups(x segIndex) error {
 		}
 	}
 	return nil
+}
+
+// groupSegment is the name of a segment the groups walk tells apart
+// ("" for the others), a constant: converting the bytes would allocate.
+func groupSegment(id []byte) string {
+	switch string(id) {
+	case "ORC":
+		return "ORC"
+	case "OBR":
+		return "OBR"
+	case "RXA":
+		return "RXA"
+	case "TQ1":
+		return "TQ1"
+	case "SPM":
+		return "SPM"
+	case "RXR":
+		return "RXR"
+	case "OBX":
+		return "OBX"
+	case "NTE":
+		return "NTE"
+	}
+	return ""
 }
 
 // orderIDs are the placer and filler numbers of an order group.
