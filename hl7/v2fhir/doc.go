@@ -15,6 +15,15 @@
 // patient or visit therefore name the same resource, ids carry no patient
 // data, and references between the resources of one message use them.
 //
+// Memory: Convert is safe for concurrent use and allocates a few objects
+// per message. Its scratch (JSON buffers, entries, segment index, group
+// slices, an arena of built strings) comes from a sync.Pool. The strings
+// it reads and builds while converting (components, systems, dates, keys)
+// are views of the message's bytes or of that arena: they are written
+// into the JSON, hashed or looked up, and never reach a Result, which
+// owns one buffer holding its entries' JSON and one block of ids and
+// record keys (TestResultsSurviveLaterConversions).
+//
 // What each message does to each resource (created, updated) is the table
 // in ops.go; TestOperationTable states it.
 package v2fhir
