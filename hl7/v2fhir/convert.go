@@ -81,7 +81,7 @@ type conv struct {
 	specIDs       []string // a group's Specimens (scratch of group)
 	obsIDs        []string // a group's Observations (scratch of group)
 	grp           groupScratch
-	ix            segIndex // the last index, for its slices' capacity
+	ix            segIndex // the message's index (run's); its slices are reused
 	fields        [64]hl7.Field
 	fieldsUsed    int // fields[1..fieldsUsed] are set (see seg)
 }

@@ -112,9 +112,16 @@ func (c *conv) notes(w *jw, nte []int) {
 	a := w.arr("note")
 	for _, i := range nte {
 		f := c.seg(i)
-		var lines [][]byte
-		reps(f[3], func(r hl7.Rep) { lines = append(lines, c.formatted(r.Raw())) })
-		if t := trimB(bytes.Join(lines, []byte("\n"))); len(t) > 0 {
+		at, n := len(c.arena), 0 // the lines joined with "\n" in the arena
+		reps(f[3], func(r hl7.Rep) {
+			line := c.formatted(r.Raw())
+			if n > 0 {
+				c.arena = append(c.arena, '\n')
+			}
+			c.arena = append(c.arena, line...)
+			n++
+		})
+		if t := trimB(c.arena[at:]); len(t) > 0 {
 			m := w.obj("")
 			w.strB("text", t)
 			w.end(m, '}')

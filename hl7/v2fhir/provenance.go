@@ -65,7 +65,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 		w.refElem(e.Type, e.ID)
 	}
 	w.end(t, ']')
-	if x := c.index().evn; x >= 0 {
+	if x := c.ix.evn; x >= 0 { // the index run made, not a second pass
 		evn := c.seg(x)
 		occurred := c.dtm(evn[6].Raw(), at{"EVN", x, 6})
 		w.str("occurredDateTime", occurred)
