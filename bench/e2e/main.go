@@ -51,7 +51,7 @@ func main() {
 	glob := flag.String("messages", "testdata/corpus/hl7/valid/*.hl7", "HL7 files to send (batches and messages whose MSH-15 asks for no ACK are left out)")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each measurement")
 	concs := flag.String("connections", "1,8,64", "concurrency levels")
-	debugAddr := flag.String("debug-addr", "", "passed to the gateway: serve its profiler (/debug/pprof/) here")
+	debugAddr := flag.String("debug-addr", "", "passed to the gateway: serve its profiler (/debug/pprof/) here; with -convert a comma list, the second address for the converting gateway (\",127.0.0.1:6061\" profiles only it)")
 	child := flag.Bool("plain-child", false, "internal: run the plain producer phase in this process and print its result")
 	brokers := flag.String("brokers", "", "internal (-plain-child, -broker-child): the broker's address")
 	brokerChildFlag := flag.Bool("broker-child", false, "internal: run the broker in this process")
@@ -121,9 +121,11 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedB
 		gws = append(gws, &gatewayProc{name: "gw+conv", convert: types})
 	}
 	for i, g := range gws {
+		// -debug-addr a,b: the i-th address for the i-th gateway (the
+		// converting one second), so either can be profiled.
 		dbg := ""
-		if i == 0 {
-			dbg = debugAddr
+		if addrs := strings.Split(debugAddr, ","); i < len(addrs) {
+			dbg = strings.TrimSpace(addrs[i])
 		}
 		if err := g.start(bin, brokerFlag, kafkaAddr, dbg); err != nil {
 			return err
