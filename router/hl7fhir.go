@@ -55,43 +55,9 @@ const HL7ConvertWarningsHeader = "hl7.convert.warnings"
 // and resource, and the same again when the message is resent. It fails
 // only when no topic name can be made.
 func ConvertedRecord(body []byte, prefix, connector, sourceID string, m ConvertedMeta, now time.Time) (*kgo.Record, error) {
-	fm := FHIRMeta{ResourceType: m.ResourceType, ID: m.ID, Action: m.Action}
-	topic, err := FHIRTopic(prefix, fm)
-	if err != nil {
-		return nil, err
-	}
-	ceType := topic[len(prefix):]
-	u := m.Source.decoded()
-	hb := newHeaderBuf(384 + len(m.SourceTopic) + len(m.Key) + 24*min(len(m.Warnings), maxWarningPositions))
-	hb.add("ce_specversion", "1.0")
-	hb.begin("ce_id")
-	hb.buf = append(hb.buf, sourceID...)
-	hb.buf = append(hb.buf, '/')
-	hb.buf = append(hb.buf, m.ResourceType...)
-	hb.buf = append(hb.buf, '/')
-	hb.buf = append(hb.buf, m.ID...)
-	hb.end()
-	hb.begin("ce_source")
-	hb.buf = appendSource(hb.buf, connector, u.SendingFacility, u.SendingApp)
-	hb.end()
-	hb.add("ce_type", ceType)
-	hb.begin("ce_time")
-	hb.buf = now.UTC().AppendFormat(hb.buf, time.RFC3339Nano)
-	hb.end()
-	hb.add("content-type", ContentTypeFHIR)
-	hb.add("fhir.resource_type", m.ResourceType)
-	hb.add("fhir.id", m.ID)
-	hb.add("fhir.action", m.Action)
-	hb.add("fhir.version", FHIRVersion)
-	u.appendSourceHeaders(hb, m.SourceTopic)
-	if len(m.Warnings) > 0 {
-		hb.begin(HL7ConvertWarningsHeader)
-		hb.buf = appendWarnings(hb.buf, m.Warnings)
-		hb.end()
-	}
-	h := hb.headers()
-	hb.buf = append(hb.buf, m.Key...)
-	return &kgo.Record{Topic: topic, Key: hb.tail(), Value: body, Headers: h}, nil
+	src := ConvertedSource{Source: m.Source, SourceTopic: m.SourceTopic, Warnings: m.Warnings}
+	return NewConvertedRecords(prefix, connector, sourceID, src, now, 1).Add(ConvertedResource{
+		Body: body, ResourceType: m.ResourceType, ID: m.ID, Action: m.Action, Key: m.Key})
 }
 
 // ConversionDeadLetter builds the dead-letter record of a message that was

@@ -134,16 +134,17 @@ func (s *Steps) convert(p *Parsed, rec *kgo.Record, meta router.HL7Meta, now tim
 	return pipeline.Routed{Records: recs, Atomic: true}
 }
 
-// convertedRecords is rec followed by one record per resource of res.
+// convertedRecords is rec followed by one record per resource of res,
+// built together so that they share the message's header values.
 func (s *Steps) convertedRecords(res *v2fhir.Result, rec *kgo.Record, meta router.HL7Meta, now time.Time) ([]*kgo.Record, error) {
 	recs := make([]*kgo.Record, 0, 1+len(res.Entries))
 	recs = append(recs, rec)
 	sourceID := router.HL7EventID(router.UTF8(meta.ControlID, meta.Charset), rec.Value)
+	set := router.NewConvertedRecords(s.cfg.TopicPrefix, s.cfg.Connector, sourceID, router.ConvertedSource{
+		Source: meta, SourceTopic: rec.Topic, Warnings: res.Warnings,
+	}, now, len(res.Entries))
 	for _, e := range res.Entries {
-		r, err := router.ConvertedRecord(e.JSON, s.cfg.TopicPrefix, s.cfg.Connector, sourceID, router.ConvertedMeta{
-			ResourceType: e.Type, ID: e.ID, Action: action(e.Op), Key: e.Key,
-			Source: meta, SourceTopic: rec.Topic, Warnings: res.Warnings,
-		}, now)
+		r, err := set.Add(router.ConvertedResource{Body: e.JSON, ResourceType: e.Type, ID: e.ID, Action: action(e.Op), Key: e.Key})
 		if err != nil {
 			return nil, err
 		}
