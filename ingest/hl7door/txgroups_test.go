@@ -200,3 +200,39 @@ func TestASenderThatGaveUpBeforeItsGroupStartedIsNotPublished(t *testing.T) {
 		}
 	}
 }
+
+func TestMessagesWaitForTheBusyCommitterUntilAFullGroupWaits(t *testing.T) {
+	f := &fakePub{gate: make(chan struct{})}
+	// Four committers, but five messages arriving while the first
+	// transaction runs are fewer than a group: they wait for it and share
+	// one transaction instead of starting three more small ones.
+	publishQueued(t, hl7door.NewTxGroups(f, 4, 64), f, 5)
+	if got := f.callSizes(); !slices.Equal(got, []int{2, 15}) {
+		t.Errorf("publishes of %v records, want [2 15]", got)
+	}
+}
+
+func TestAFullGroupWaitingStartsAnotherCommitter(t *testing.T) {
+	f := &fakePub{gate: make(chan struct{})}
+	g := hl7door.NewTxGroups(f, 2, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = g.Publish(context.Background(), records(0, 2), true) })
+	for len(f.callSizes()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for m := 1; m <= 2; m++ {
+		wg.Go(func() { _, _ = g.Publish(context.Background(), records(m, 3), true) })
+	}
+	// The first transaction is still blocked: only a second committer can
+	// publish the full group of messages 1 and 2.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.callSizes()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	got := f.callSizes()
+	close(f.gate)
+	wg.Wait()
+	if !slices.Equal(got, []int{2, 6}) {
+		t.Errorf("publishes of %v records while the first transaction ran, want [2 6]", got)
+	}
+}
