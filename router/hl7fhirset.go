@@ -68,6 +68,7 @@ type ConvertedRecords struct {
 	headers  []kgo.RecordHeader         // the records' header lists
 	recs     []kgo.Record
 	buf      []byte // the per-resource values and keys
+	left     int    // resources still expected
 }
 
 // NewConvertedRecords returns the builder of the records of one message's
@@ -119,9 +120,15 @@ func NewConvertedRecords(prefix, connector, sourceID string, src ConvertedSource
 		put(slotWarnings, HL7ConvertWarningsHeader, at)
 	}
 	n = max(n, 1)
-	c.headers = make([]kgo.RecordHeader, 0, n*numSlots)
+	per := 5 // the per-resource headers
+	for _, h := range c.shared {
+		if len(h.Value) > 0 {
+			per++
+		}
+	}
+	c.headers = make([]kgo.RecordHeader, 0, n*per)
 	c.recs = make([]kgo.Record, 0, n)
-	c.buf = make([]byte, 0, n*(len(sourceID)+len(prefix)+96))
+	c.left = n
 	return c
 }
 
@@ -132,6 +139,14 @@ func (c *ConvertedRecords) Add(r ConvertedResource) (*kgo.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	ceType := topic[len(c.prefix):]
+	need := len(c.sourceID) + 2 + 2*(len(r.ResourceType)+len(r.ID)) + len(ceType) + len(r.Action) + len(r.Key)
+	if cap(c.buf)-len(c.buf) < need {
+		// A block for this resource and, at its size with some room, the
+		// ones still expected; records cut from the old block keep it.
+		c.buf = make([]byte, 0, (need+32)*max(c.left, 1))
+	}
+	c.left--
 	b := c.buf
 	var ends [6]int
 	b = append(b, c.sourceID...)
@@ -140,7 +155,7 @@ func (c *ConvertedRecords) Add(r ConvertedResource) (*kgo.Record, error) {
 	b = append(b, '/')
 	b = append(b, r.ID...)
 	ends[0] = len(b)
-	b = append(b, topic[len(c.prefix):]...)
+	b = append(b, ceType...)
 	ends[1] = len(b)
 	b = append(b, r.ResourceType...)
 	ends[2] = len(b)
