@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -240,10 +241,9 @@ func readMinInsync(ctx context.Context, adm *kadm.Client, names []string, rep *R
 	if len(names) == 0 {
 		return nil
 	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
-	var se *kadm.ShardErrors
-	if err != nil && !errors.As(err, &se) {
-		return fmt.Errorf("describe topic configs: %w", err)
+	rcs, err := describeConfigs(ctx, adm, names)
+	if err != nil {
+		return err
 	}
 	for _, rc := range rcs {
 		if rc.Err != nil {
@@ -269,6 +269,57 @@ func readMinInsync(ctx context.Context, adm *kadm.Client, names []string, rep *R
 		}
 	}
 	return nil
+}
+
+// describeConfigs reads the topics' configurations, asking again (up to
+// five times, 200 ms apart, within ctx) for the topics a broker answered
+// with a retriable error: right after a topic is created, the broker asked
+// may not know it yet (UNKNOWN_TOPIC_OR_PARTITION). Other errors, such as
+// a missing DESCRIBE_CONFIGS grant, are left in the topic's result.
+func describeConfigs(ctx context.Context, adm *kadm.Client, names []string) (kadm.ResourceConfigs, error) {
+	var out kadm.ResourceConfigs
+	for attempt := 0; ; attempt++ {
+		rcs, err := adm.DescribeTopicConfigs(ctx, names...)
+		var se *kadm.ShardErrors
+		if err != nil && !errors.As(err, &se) {
+			return nil, fmt.Errorf("describe topic configs: %w", err)
+		}
+		var again []string
+		for _, rc := range rcs {
+			if rc.Err != nil && kerr.IsRetriable(rc.Err) && attempt < 4 {
+				again = append(again, rc.Name)
+				continue
+			}
+			out = append(out, rc)
+		}
+		if err != nil && attempt < 4 {
+			again = missing(names, rcs, again)
+		}
+		if len(again) == 0 {
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return out, nil
+		case <-time.After(200 * time.Millisecond):
+		}
+		names = again
+	}
+}
+
+// missing adds to again the names rcs holds no result for (a broker that
+// did not answer at all).
+func missing(names []string, rcs kadm.ResourceConfigs, again []string) []string {
+	seen := map[string]bool{}
+	for _, rc := range rcs {
+		seen[rc.Name] = true
+	}
+	for _, n := range names {
+		if !seen[n] {
+			again = append(again, n)
+		}
+	}
+	return again
 }
 
 // fresh makes kadm ask a broker instead of answering from the client's
