@@ -1,10 +1,7 @@
 package fhirval
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/hl7gw/gateway/validation"
 )
 
 // TestBundleRules covers the Bundle rules the Java validator checks beyond
@@ -19,12 +16,7 @@ func TestBundleRules(t *testing.T) {
 	search := func(self, entries string) string {
 		return `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"self","url":"` + self + `"}],"entry":[` + entries + `]}`
 	}
-	tests := []struct {
-		name    string
-		body    string
-		loc     string // "" when no error is wanted
-		message string // prefix of the finding's message
-	}{
+	tests := []strictCase{
 		{"a searchset match of the searched type with an id is accepted",
 			search("http://x.org/fhir/Patient?name=a", `{"fullUrl":"http://x.org/fhir/Patient/p1","resource":`+pat+`,"search":{"mode":"match"}}`), "", ""},
 		{"a searchset match of another type than the search asked for is refused",
@@ -79,21 +71,5 @@ func TestBundleRules(t *testing.T) {
 		{"a transaction entry needs no fullUrl",
 			`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + pat + `,"request":{"method":"PUT","url":"Patient/p1"}}]}`, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, fs := Validate([]byte(tt.body), Options{Strict: true})
-			if tt.loc == "" {
-				if fs.HasErrors() {
-					t.Fatalf("unexpected findings %v", fs)
-				}
-				return
-			}
-			for _, f := range fs {
-				if f.Severity == validation.SeverityError && f.Location == tt.loc && strings.HasPrefix(f.Message, tt.message) {
-					return
-				}
-			}
-			t.Errorf("no error %q at %s in %v", tt.message, tt.loc, fs)
-		})
-	}
+	runStrictCases(t, tests)
 }

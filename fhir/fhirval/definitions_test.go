@@ -3,8 +3,6 @@ package fhirval
 import (
 	"strings"
 	"testing"
-
-	"github.com/hl7gw/gateway/validation"
 )
 
 // TestDefinitions covers what the R4 definitions add to google/fhir:
@@ -12,12 +10,7 @@ import (
 // bindings of Codings and CodeableConcepts, and what is left alone.
 func TestDefinitions(t *testing.T) {
 	const cond = `"subject":{"reference":"Patient/1"}`
-	tests := []struct {
-		name    string
-		body    string
-		loc     string // "" when no error is wanted
-		message string // prefix of the finding's message
-	}{
+	tests := []strictCase{
 		{"a patient contact with no details breaks pat-1 at the contact",
 			`{"resourceType":"Patient","contact":[{"name":{"family":"x"}},{"gender":"male"}]}`, "Patient.contact[1]", "pat-1: "},
 		{"a probability above 100 breaks ras-2",
@@ -66,23 +59,7 @@ func TestDefinitions(t *testing.T) {
 		{"an element named resourceType is not a resource",
 			`{"resourceType":"ExampleScenario","status":"draft","instance":[{"resourceId":"a","resourceType":"Patient"}]}`, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, fs := Validate([]byte(tt.body), Options{Strict: true})
-			if tt.loc == "" {
-				if fs.HasErrors() {
-					t.Fatalf("unexpected findings %v", fs)
-				}
-				return
-			}
-			for _, f := range fs {
-				if f.Severity == validation.SeverityError && f.Location == tt.loc && strings.HasPrefix(f.Message, tt.message) {
-					return
-				}
-			}
-			t.Errorf("no error %q at %s in %v", tt.message, tt.loc, fs)
-		})
-	}
+	runStrictCases(t, tests)
 }
 
 func TestLenientReportsInvariantsAsWarnings(t *testing.T) {

@@ -1,10 +1,7 @@
 package fhirval
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/hl7gw/gateway/validation"
 )
 
 // TestCoreExtensionUse covers the checks on the core's own extensions:
@@ -20,12 +17,7 @@ func TestCoreExtensionUse(t *testing.T) {
 		pqTransl  = `{"url":"` + sd + `iso21090-PQ-translation","valueQuantity":{"value":1}}`
 		obs       = `"resourceType":"Observation","status":"final","code":{"text":"x"}`
 	)
-	tests := []struct {
-		name    string
-		body    string
-		loc     string // "" when no error is wanted
-		message string // prefix of the finding's message
-	}{
+	tests := []strictCase{
 		{"an extension on the element its context names is accepted",
 			`{"resourceType":"Patient","birthDate":"2020-01-01","_birthDate":{"extension":[` + birthTime + `]}}`, "", ""},
 		{"an extension on a resource its context names is accepted",
@@ -68,21 +60,5 @@ func TestCoreExtensionUse(t *testing.T) {
 		{"extensions the core does not define are not checked",
 			`{"resourceType":"Practitioner","extension":[{"url":"http://example.org/mine","valueCode":"x"}]}`, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, fs := Validate([]byte(tt.body), Options{Strict: true})
-			if tt.loc == "" {
-				if fs.HasErrors() {
-					t.Fatalf("unexpected findings %v", fs)
-				}
-				return
-			}
-			for _, f := range fs {
-				if f.Severity == validation.SeverityError && f.Location == tt.loc && strings.HasPrefix(f.Message, tt.message) {
-					return
-				}
-			}
-			t.Errorf("no error %q at %s in %v", tt.message, tt.loc, fs)
-		})
-	}
+	runStrictCases(t, tests)
 }
