@@ -46,14 +46,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 
 	w := &c.w
 	s := c.begin(w, "Immunization", id)
-	idents := w.arr("identifier")
-	if ids.placerKey != "" {
-		c.ei(w, ids.placer, "PLAC")
-	}
-	if ids.fillKey != "" {
-		c.ei(w, ids.filler, "FILL")
-	}
-	w.end(idents, ']')
+	c.orderIdentifiers(w, ids)
 	switch {
 	case action == "D":
 		w.str("status", "entered-in-error")

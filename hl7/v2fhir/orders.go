@@ -194,6 +194,20 @@ func (c *conv) orderIDs(orc, obr *[64]hl7.Field) orderIDs {
 	return o
 }
 
+// orderIdentifiers writes the identifier array of an order's request
+// (ServiceRequest, Immunization): the placer number (PLAC), then the
+// filler number (FILL), each when the order has one.
+func (c *conv) orderIdentifiers(w *jw, ids orderIDs) {
+	idents := w.arr("identifier")
+	if ids.placerKey != "" {
+		c.ei(w, ids.placer, "PLAC")
+	}
+	if ids.fillKey != "" {
+		c.ei(w, ids.filler, "FILL")
+	}
+	w.end(idents, ']')
+}
+
 // group converts one order group.
 func (c *conv) group(g *group) error {
 	var orc, obr [64]hl7.Field

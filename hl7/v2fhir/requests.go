@@ -56,14 +56,7 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 
 	w := &c.w
 	s := c.begin(w, "ServiceRequest", id)
-	idents := w.arr("identifier")
-	if ids.placerKey != "" {
-		c.ei(w, ids.placer, "PLAC")
-	}
-	if ids.fillKey != "" {
-		c.ei(w, ids.filler, "FILL")
-	}
-	w.end(idents, ']')
+	c.orderIdentifiers(w, ids)
 	switch {
 	case orderStatus != "":
 		c.code(w, "status", orderStatus, "0038", vocabOrderStatus, "unknown")
