@@ -250,17 +250,6 @@ func (c *conv) payor(idRep, nameRep hl7.Rep) string {
 	if c.has("Organization", id) {
 		return id
 	}
-	w := &c.ref
-	s := c.begin(w, "Organization", id)
-	if idv != "" {
-		a := w.arr("identifier")
-		m := w.obj("")
-		w.str("system", c.hdSystem(auth))
-		w.str("value", idv)
-		w.end(m, '}')
-		w.end(a, ']')
-	}
-	w.str("name", name)
-	c.finish(w, s, "Organization", id, Updated, false)
+	c.writeOrganization(id, c.hdSystem(auth), idv, name)
 	return id
 }

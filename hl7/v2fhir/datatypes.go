@@ -348,18 +348,7 @@ func (c *conv) organization(r hl7.Rep) string {
 	if c.has("Organization", id) {
 		return id
 	}
-	w := &c.ref
-	start := c.begin(w, "Organization", id)
-	if idv != "" {
-		a := w.arr("identifier")
-		m := w.obj("")
-		w.str("system", c.hdSystem(c.hdSub(r, 6)))
-		w.str("value", idv)
-		w.end(m, '}')
-		w.end(a, ']')
-	}
-	w.str("name", name)
-	c.finish(w, start, "Organization", id, Updated, false)
+	c.writeOrganization(id, c.hdSystem(c.hdSub(r, 6)), idv, name)
 	return id
 }
 
@@ -375,19 +364,26 @@ func (c *conv) organizationCWE(r hl7.Rep) string {
 	if c.has("Organization", id) {
 		return id
 	}
+	c.writeOrganization(id, system, code, name)
+	return id
+}
+
+// writeOrganization writes Organization id: one identifier (system,
+// value) when value is not empty, and its name. Organizations are always
+// updates: many messages name the same one.
+func (c *conv) writeOrganization(id, system, value, name string) {
 	w := &c.ref
 	start := c.begin(w, "Organization", id)
-	if code != "" {
+	if value != "" {
 		a := w.arr("identifier")
 		m := w.obj("")
 		w.str("system", system)
-		w.str("value", code)
+		w.str("value", value)
 		w.end(m, '}')
 		w.end(a, ']')
 	}
 	w.str("name", name)
 	c.finish(w, start, "Organization", id, Updated, false)
-	return id
 }
 
 // location writes (once per message) the Location a PL names (point of
