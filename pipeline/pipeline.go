@@ -148,7 +148,7 @@ func (p *Pipeline[Req, M]) Submit(ctx context.Context, req Req, raw []byte) (M, 
 func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Outcome) {
 	m, err := p.steps.Parse(ctx, req, raw)
 	if err != nil {
-		return m, p.fail(ctx, raw, StageParse, findingsOf(err))
+		return m, p.fail(ctx, raw, StageParse, validation.FindingsOf(err))
 	}
 	var findings validation.Findings
 	if p.cfg.ValidationEnabled {
@@ -159,7 +159,7 @@ func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Out
 	}
 	routed, err := p.steps.Route(ctx, req, m, findings.Warnings())
 	if err != nil {
-		return m, p.fail(ctx, raw, StageRoute, append(findings, findingsOf(err)...))
+		return m, p.fail(ctx, raw, StageRoute, append(findings, validation.FindingsOf(err)...))
 	}
 	dels, err := p.pub.Publish(ctx, routed.Records, routed.Atomic)
 	if err != nil {
@@ -231,12 +231,4 @@ func ReasonOf(err error) Reason {
 	default:
 		return ReasonPublishFailed
 	}
-}
-
-func findingsOf(err error) validation.Findings {
-	var ve *validation.Error
-	if errors.As(err, &ve) && len(ve.Findings) > 0 {
-		return ve.Findings
-	}
-	return validation.Findings{{Severity: validation.SeverityError, Code: validation.CodeInternal, Message: err.Error()}}
 }
