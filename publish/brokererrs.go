@@ -65,6 +65,14 @@ func (b *brokerErrors) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 		return
 	}
 	b.inspect(keyvals)
+	if level == kgo.LogLevelInfo {
+		// Producer id loads, epoch bumps, transaction begins and ends:
+		// what a transaction's fate is read from, at log level debug.
+		if b.log.Enabled(context.Background(), slog.LevelDebug) {
+			b.log.Debug("kafka client: "+msg, keyvals...)
+		}
+		return
+	}
 	if level > kgo.LogLevelWarn || level == kgo.LogLevelNone {
 		return
 	}

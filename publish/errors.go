@@ -30,6 +30,12 @@ const (
 	ReasonFailed                            = pipeline.ReasonPublishFailed
 )
 
+// ErrEpochChanged is the cause of an atomic publish whose records Kafka
+// took under more than one producer epoch: the producer reinitialized in
+// the middle of the transaction, which aborted its first part, so the
+// transaction is aborted as a whole rather than committed in part.
+var ErrEpochChanged = errors.New("producer epoch changed during the transaction")
+
 // Error is a failed publish. It never contains record keys or values.
 type Error struct {
 	// Why is the Reason label.

@@ -265,6 +265,9 @@ func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipelin
 		return nil, newError("", fmt.Errorf("begin transaction: %w", err))
 	}
 	dels, err := p.produce(ctx, s.cl, recs, time.Now())
+	if err == nil {
+		err = p.oneEpoch(ctx, s, recs)
+	}
 	if err != nil {
 		p.settle(s, func() { p.abort(s, err) })
 		return nil, err
@@ -280,6 +283,39 @@ func (p *Producer) publishTx(ctx context.Context, recs []*kgo.Record) ([]pipelin
 	case <-ctx.Done():
 		return nil, newError("", fmt.Errorf("commit transaction, outcome unknown: %w", ctx.Err()))
 	}
+}
+
+// oneEpoch fails a transaction whose records Kafka took under more than
+// one producer epoch, or under another than the client's now. A client
+// that reloads its producer id in the middle of a transaction (franz-go
+// does so to recover some produce errors) bumps the epoch, and the
+// coordinator aborts what the transaction wrote before; the records sent
+// after it start a new transaction, and committing that one would show
+// read_committed consumers part of the records. Such a transaction is
+// aborted instead, as a whole.
+func (p *Producer) oneEpoch(ctx context.Context, s *txSlot, recs []*kgo.Record) error {
+	id, epoch, err := s.cl.ProducerID(ctx)
+	if err == nil {
+		err = splitEpochs(recs, id, epoch)
+	}
+	if err != nil {
+		p.log.Warn("kafka transaction not committed: its producer epoch changed", "transactional_id", s.id, "error", err)
+		return newError(recs[0].Topic, err)
+	}
+	return nil
+}
+
+// splitEpochs returns ErrEpochChanged, with the epochs it saw, when a
+// record of recs was written under another producer id or epoch than id
+// and epoch.
+func splitEpochs(recs []*kgo.Record, id int64, epoch int16) error {
+	for _, r := range recs {
+		if r.ProducerID != id || r.ProducerEpoch != epoch {
+			return fmt.Errorf("%w: record of %s under producer %d epoch %d, client at producer %d epoch %d",
+				ErrEpochChanged, r.Topic, r.ProducerID, r.ProducerEpoch, id, epoch)
+		}
+	}
+	return nil
 }
 
 // begin begins a transaction on the slot's client within ctx. A client

@@ -307,6 +307,9 @@ func writeTxConfig(t *testing.T, brokers []string) *gatewayProc {
 		t.Fatalf("gateway config has no %q to change:\n%s", old, b)
 	}
 	b = bytes.Replace(b, []byte(old), fmt.Appendf(nil, "delivery_timeout: %s\n    request_timeout: %s\n", txDeliveryTimeout, txRequestTimeout), 1)
+	// Debug: the kafka client's producer id loads, epoch bumps and
+	// transaction ends, which a partial transaction is explained by.
+	b = bytes.Replace(b, []byte("log:\n  level: info\n"), []byte("log:\n  level: debug\n"), 1)
 	// A fixed instance id, so that txVictims knows the transactional ids.
 	if !bytes.HasSuffix(b, []byte("\n")) {
 		b = append(b, '\n')
@@ -380,8 +383,11 @@ func TestTransactionBundleUnderBrokerFailures(t *testing.T) {
 	for _, why := range a.bad {
 		t.Errorf("malformed 200 answer: %s", why)
 	}
+	if n := strings.Count(g.Out.String(), "its producer epoch changed"); n > 0 {
+		t.Logf("%d transactions aborted because the producer epoch changed under them (publish.ErrEpochChanged)", n)
+	}
 	healthy(t)
-	checkTransactions(t, c, a)
+	checkTransactions(t, c, a, g)
 }
 
 // checkTransactions reads the Patient topic with read_committed and fails
@@ -390,15 +396,15 @@ func TestTransactionBundleUnderBrokerFailures(t *testing.T) {
 // stable offset reaches the high watermark), then writes a sentinel record
 // to each partition and reads up to them, so that nothing committed is
 // missed.
-func checkTransactions(t *testing.T, c *kafkatest.Cluster, a *txAnswers) {
+func checkTransactions(t *testing.T, c *kafkatest.Cluster, a *txAnswers, g *gatewayProc) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	settled := c.WaitStable(t, 3*time.Minute, fhirTopic)
 	t.Logf("open transactions settled after %s", settled.Round(time.Millisecond))
 	sentinel := writeSentinels(ctx, t, c)
-	committed, crecs := readBundles(ctx, t, c, kgo.ReadCommitted(), sentinel)
-	_, urecs := readBundles(ctx, t, c, kgo.ReadUncommitted(), sentinel)
+	committed, crecs, _ := readBundles(ctx, t, c, kgo.ReadCommitted(), sentinel)
+	_, urecs, written := readBundles(ctx, t, c, kgo.ReadUncommitted(), sentinel)
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -416,7 +422,7 @@ func checkTransactions(t *testing.T, c *kafkatest.Cluster, a *txAnswers) {
 		st := a.status[n]
 		switch {
 		case distinct != 0 && distinct != txEntries:
-			partial = append(partial, fmt.Sprintf("bundle %d (answered %d): %d of %d entries %v", n, st, distinct, txEntries, seen))
+			partial = append(partial, fmt.Sprintf("bundle %d (answered %d): %d of %d entries %v, written %v", n, st, distinct, txEntries, seen, written[n]))
 		case st == http.StatusOK && distinct == 0:
 			okMissing = append(okMissing, strconv.Itoa(n))
 		case st >= 500 && distinct == txEntries:
@@ -432,11 +438,27 @@ func checkTransactions(t *testing.T, c *kafkatest.Cluster, a *txAnswers) {
 		"%d Bundles committed though answered 5xx, %d committed without an answer; %d duplicate entries",
 		crecs, urecs, urecs-crecs, refusedStored, unansweredStored, dups)
 	if len(partial) > 0 {
+		t.Logf("the gateway's producer id and epoch changes:\n%s", epochLines(g.Out.String(), 80))
 		t.Errorf("PARTIAL TRANSACTION visible to read_committed (%d Bundles): %v", len(partial), head(partial, 10))
 	}
 	if len(okMissing) > 0 {
 		t.Errorf("Bundles answered 200 but not in Kafka (%d): %v", len(okMissing), head(okMissing, 20))
 	}
+}
+
+// epochLines returns the last n lines of a gateway log that tell a
+// transactional client's producer id loads, failures and epoch bumps.
+func epochLines(log string, n int) string {
+	var keep []string
+	for line := range strings.Lines(log) {
+		for _, w := range []string{"producer id", "producer ID", "epoch", "transaction aborted", "replacing kafka transactional", "end transaction"} {
+			if strings.Contains(line, w) {
+				keep = append(keep, line)
+				break
+			}
+		}
+	}
+	return strings.Join(keep[max(len(keep)-n, 0):], "")
 }
 
 func head(s []string, n int) []string {
@@ -468,9 +490,11 @@ func writeSentinels(ctx context.Context, t *testing.T, c *kafkatest.Cluster) str
 
 // readBundles reads the Patient topic from the start with isolation level
 // until it has seen the sentinel on every partition. It returns, for each
-// Bundle of this scenario, how often each entry was seen, and how many of
-// the scenario's records it read.
-func readBundles(ctx context.Context, t *testing.T, c *kafkatest.Cluster, iso kgo.IsolationLevel, sentinel string) (map[int][txEntries]int, int) {
+// Bundle of this scenario, how often each entry was seen, how many of the
+// scenario's records it read, and where each Bundle's records are (entry,
+// partition, offset, producer id and epoch: what tells a partial
+// transaction's cause).
+func readBundles(ctx context.Context, t *testing.T, c *kafkatest.Cluster, iso kgo.IsolationLevel, sentinel string) (map[int][txEntries]int, int, map[int][]string) {
 	t.Helper()
 	cl := c.Client(t, kafkatest.Admin,
 		kgo.ConsumeTopics(fhirTopic),
@@ -483,6 +507,7 @@ func readBundles(ctx context.Context, t *testing.T, c *kafkatest.Cluster, iso kg
 	}
 	pending := len(tds[fhirTopic].Partitions)
 	seen := map[int][txEntries]int{}
+	where := map[int][]string{}
 	records := 0
 	for pending > 0 {
 		fs := cl.PollFetches(ctx)
@@ -499,9 +524,10 @@ func readBundles(ctx context.Context, t *testing.T, c *kafkatest.Cluster, iso kg
 				e := seen[n]
 				e[k]++
 				seen[n] = e
+				where[n] = append(where[n], fmt.Sprintf("%d:p%d@%d/pid%d.%d", k, r.Partition, r.Offset, r.ProducerID, r.ProducerEpoch))
 				records++
 			}
 		})
 	}
-	return seen, records
+	return seen, records, where
 }
