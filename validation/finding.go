@@ -205,8 +205,23 @@ func (fs Findings) FirstError() (Finding, bool) {
 	return Finding{}, false
 }
 
-// Warnings returns only the Warning findings.
+// Warnings returns only the Warning findings. When every finding is a
+// Warning (an accepted message's usual case) it returns fs itself, capped
+// so that an append copies instead of writing into fs.
 func (fs Findings) Warnings() Findings {
+	all := true
+	for _, f := range fs {
+		if f.Severity != SeverityWarning {
+			all = false
+			break
+		}
+	}
+	if all {
+		if len(fs) == 0 {
+			return nil
+		}
+		return fs[:len(fs):len(fs)]
+	}
 	var out Findings
 	for _, f := range fs {
 		if f.Severity == SeverityWarning {
