@@ -159,15 +159,27 @@ func (c *checker) field(a *at, fd *item, f, obx2 []byte) {
 		}
 	}
 	reps, tooLong := 0, false
-	for more := true; more; {
-		var r []byte
-		r, f, more = cut(f, c.d.Repetition)
+	// Each repetition is checked from its first byte to the end of the
+	// field: the leaf scan finds where it ends, and only what the checks did
+	// not reach is searched for the next separator.
+	for rest := f; ; rest = rest[1:] { // skip the separator that ended the last one
+		end := 0
+		if len(rest) > 0 && c.cls[rest[0]] != clsRep {
+			end = c.value(a, fd, typ, rest)
+		}
+		if end < len(rest) && c.cls[rest[end]] != clsRep { // the checks stopped inside the repetition
+			if k := bytes.IndexByte(rest[end:], c.d.Repetition); k >= 0 {
+				end += k
+			} else {
+				end = len(rest)
+			}
+		}
 		reps++
-		if fd.len > 0 && len(r) > fd.len {
+		if fd.len > 0 && end > fd.len {
 			tooLong = true
 		}
-		if len(r) > 0 {
-			c.value(a, fd, typ, r)
+		if rest = rest[end:]; len(rest) == 0 {
+			break
 		}
 	}
 	if fd.rpt > 0 && reps > fd.rpt {
@@ -198,22 +210,22 @@ func (c *checker) shape(a *at, fd *item, f []byte) {
 }
 
 // value checks one repetition against its data type, down to
-// subcomponents.
-func (c *checker) value(a *at, fd *item, typ *typeDef, rep []byte) {
+// subcomponents. rest runs from the repetition's first byte to the end of
+// the field; value returns the index in rest where it stopped looking (see
+// composite).
+func (c *checker) value(a *at, fd *item, typ *typeDef, rest []byte) int {
 	table := fd.table
 	if len(typ.comps) == 0 {
 		tab := fd
 		if typ != fd.typ { // OBX-5 typed by OBX-2: no table
 			tab = &noTable
 		}
-		v, _, _ := cut(rep, c.d.Component)
-		v, _, _ = cut(v, c.d.Subcomponent)
-		c.leaf(a, fd, typ.kind, tab, v, 0, 0)
-		return
+		end := c.cls.leafEnd(rest, 0)
+		c.leaf(a, fd, typ.kind, tab, rest[:end], 0, 0)
+		return end
 	}
 	if table != "" && c.rules.n > 0 { // a profile value set for a coded field applies to its code
-		code, _, _ := cut(rep, c.d.Component)
-		code, _, _ = cut(code, c.d.Subcomponent)
+		code := rest[:c.cls.leafEnd(rest, 0)]
 		if in, has := c.rules.valueSet(table, code); has && !in && len(code) > 0 {
 			c.add(validation.CodeTableValue, c.loc(a, 1, 0), "code not in the profile's value set for table "+table)
 		}
@@ -222,7 +234,7 @@ func (c *checker) value(a *at, fd *item, typ *typeDef, rep []byte) {
 	if c.rules.n > 0 {
 		checks = typ.leaves.profile
 	}
-	c.composite(a, fd, checks, rep)
+	return c.composite(a, fd, checks, rest)
 }
 
 // leafKind is how a value at subcomponent level is checked: its type's

@@ -1,5 +1,7 @@
 package conformance
 
+import "github.com/hl7gw/gateway/hl7"
+
 // A composite value is checked through its type's compiled leaf plan: the
 // (component, subcomponent) positions whose values a rule can fault, in
 // message order, each with its check resolved when the version's tables
@@ -58,70 +60,68 @@ func (s *spec) compileLeaves(t *typeDef) {
 	t.leaves = p
 }
 
-// leafCursor walks one repetition's bytes forward, component by component
-// and subcomponent by subcomponent, never back.
-type leafCursor struct {
-	rep       []byte
-	pos       int  // index of the first byte of the current subcomponent
-	comp, sub int  // where pos stands
-	cd, sd    byte // the component and subcomponent separators
+// The classes of a byte inside a field's value: text, or the separator
+// it is. A repetition's leaves (subcomponent values) end at any separator;
+// the repetition ends at the repetition separator.
+const (
+	clsText uint8 = iota
+	clsSub
+	clsComp
+	clsRep
+)
+
+// delimClasses is a message's byte class table. Where two separators are
+// the same byte the larger unit wins (repetition over component over
+// subcomponent), as when a value is cut repetition first.
+type delimClasses [256]uint8
+
+func newDelimClasses(d hl7.Delimiters) (t delimClasses) {
+	t[d.Subcomponent] = clsSub
+	t[d.Component] = clsComp
+	t[d.Repetition] = clsRep
+	return t
 }
 
-// seek moves the cursor to (comp, sub), which must not be before it, and
-// returns the value there; ok is false when the repetition ends first or
-// the component has fewer subcomponents (nothing to check then).
-func (lc *leafCursor) seek(comp, sub int) (v []byte, ok bool) {
-	b, i, cd, sd := lc.rep, lc.pos, lc.cd, lc.sd
-	if lc.comp < comp {
-		for k := lc.comp; ; i++ {
-			if i >= len(b) {
-				lc.pos = i
-				return nil, false
-			}
-			if b[i] == cd {
-				if k++; k == comp {
-					i++
-					break
-				}
-			}
-		}
-		lc.comp, lc.sub = comp, 1
-	}
-	for lc.sub < sub {
-		for i < len(b) && b[i] != sd && b[i] != cd {
-			i++
-		}
-		if i >= len(b) || b[i] == cd {
-			lc.pos = i
-			return nil, false
-		}
+// leafEnd returns the index of the first separator in b at or after i,
+// or len(b): the end of the leaf that starts at i.
+func (t *delimClasses) leafEnd(b []byte, i int) int {
+	for i < len(b) && t[b[i]] == clsText {
 		i++
-		lc.sub++
 	}
-	lc.pos = i
-	j := i
-	for j < len(b) && b[j] != sd && b[j] != cd {
-		j++
-	}
-	return b[i:j], true
+	return i
 }
 
-// composite checks one repetition of a composite value through the type's
-// leaf plan.
-func (c *checker) composite(a *at, fd *item, checks []leafCheck, rep []byte) {
-	cur := leafCursor{rep: rep, comp: 1, sub: 1, cd: c.d.Component, sd: c.d.Subcomponent}
+// composite checks one repetition of a composite value, b from its first
+// byte to the end of the field, through the type's leaf plan. It returns
+// the index in b where it stopped looking: the end of the last leaf it
+// reached, which is the repetition's end when the checks got that far.
+func (c *checker) composite(a *at, fd *item, checks []leafCheck, b []byte) int {
+	cls := &c.cls
+	start, end, comp, sub := 0, 0, 1, 1 // the current leaf b[start:end] and where it stands
+	for end < len(b) && cls[b[end]] == clsText {
+		end++
+	}
 	for i := range checks {
 		lc := &checks[i]
-		if lc.comp < cur.comp || (lc.comp == cur.comp && lc.sub < cur.sub) {
-			continue // a component that ended before this subcomponent
-		}
-		v, ok := cur.seek(lc.comp, lc.sub)
-		if !ok {
-			if cur.pos >= len(rep) {
-				return
+		for comp < lc.comp || (comp == lc.comp && sub < lc.sub) {
+			if end >= len(b) {
+				return end
 			}
-			continue
+			switch cls[b[end]] {
+			case clsComp:
+				comp, sub = comp+1, 1
+			case clsSub:
+				sub++
+			default: // the repetition separator
+				return end
+			}
+			start = end + 1
+			for end = start; end < len(b) && cls[b[end]] == clsText; end++ {
+			}
 		}
-		c.leaf(a, fd, lc.kind, lc.tab, v, lc.locComp, lc.locSub)
+		if comp == lc.comp && sub == lc.sub && end > start { // else the component had fewer subcomponents, or the leaf is empty
+			c.leaf(a, fd, lc.kind, lc.tab, b[start:end], lc.locComp, lc.locSub)
+		}
 	}
+	return end
 }

@@ -98,6 +98,7 @@ type checker struct {
 	occ      [32]int32
 	occMore  []int32
 	occBuilt bool
+	cls      delimClasses // the message's separators, for composite values
 }
 
 // soft records a full-conformance finding: at the mode's severity under
@@ -134,8 +135,9 @@ func (c *checker) warn(code validation.Code, loc, msg string) {
 // for messages with many segments, a scratch slice.
 func (v *Validator) Validate(m *hl7.Message) validation.Findings {
 	c := &checker{m: m, d: m.Delimiters()}
+	c.cls = newDelimClasses(c.d)
 	var msh mshFields
-	m.MSH().SplitFields(msh[:])
+	m.MSHFields(msh[:])
 	mt := msh.Field(9).Rep(1)
 	typ, event, structure := mt.Component(1).Sub(1), mt.Component(2).Sub(1), mt.Component(3).Sub(1)
 	c.rules = v.o.Profile.match(msh.Field(4).Rep(1).Component(1).Sub(1), typ, event)
