@@ -2,16 +2,19 @@ package conformance
 
 import (
 	"bytes"
-	"slices"
+	"math/bits"
 )
 
 // codeSet is an HL7 table's values compiled for lookup: codes of up to
 // seven bytes (nearly all of them) are packed with their length into one
-// integer key and kept sorted, so that checking a coded value compares
-// integers (a scan for small tables, a binary search for the others)
-// instead of hashing a string; longer codes keep a string set.
+// integer key and kept in an open-addressing hash table at most half
+// full, so that checking a coded value is a multiplication and one or two
+// integer comparisons instead of hashing a string; longer codes keep a
+// string set.
 type codeSet struct {
-	short []uint64 // sorted
+	slots []uint64 // a power of two long; 0 is a free slot
+	shift uint8    // 64 - log2(len(slots))
+	empty bool     // the table has the empty code (packed 0)
 	long  map[string]struct{}
 	// local is table 0396 (coding systems), where 99zzz, L and HL7nnnn
 	// are always accepted.
@@ -36,42 +39,51 @@ func newCodeSet(id string, vals map[string]struct{}) *codeSet {
 	if len(vals) == 0 {
 		return nil
 	}
-	t := &codeSet{short: make([]uint64, 0, len(vals)), local: id == "0396"}
-	for v := range vals {
-		if k, ok := packCode([]byte(v)); ok {
-			t.short = append(t.short, k)
-			continue
-		}
-		if t.long == nil {
-			t.long = map[string]struct{}{}
-		}
-		t.long[v] = struct{}{}
+	t := &codeSet{local: id == "0396"}
+	size := 8
+	for size < 2*len(vals) {
+		size *= 2
 	}
-	slices.Sort(t.short)
+	t.slots = make([]uint64, size)
+	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+	for v := range vals {
+		k, ok := packCode([]byte(v))
+		switch {
+		case !ok:
+			if t.long == nil {
+				t.long = map[string]struct{}{}
+			}
+			t.long[v] = struct{}{}
+		case k == 0:
+			t.empty = true
+		default:
+			i := t.slot(k)
+			for t.slots[i] != 0 {
+				i = (i + 1) & uint64(len(t.slots)-1)
+			}
+			t.slots[i] = k
+		}
+	}
 	return t
 }
 
+// slot is packed code k's home slot (Fibonacci hashing).
+func (t *codeSet) slot(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> t.shift }
+
 // hasShort reports whether packed code k is one of the short codes.
 func (t *codeSet) hasShort(k uint64) bool {
-	s := t.short
-	if len(s) <= 16 {
-		for _, x := range s {
-			if x == k {
-				return true
-			}
-		}
-		return false
+	if k == 0 {
+		return t.empty
 	}
-	lo, hi := 0, len(s)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s[m] < k {
-			lo = m + 1
-		} else {
-			hi = m
+	mask := uint64(len(t.slots) - 1)
+	for i := t.slot(k); ; i = (i + 1) & mask {
+		switch t.slots[i] {
+		case k:
+			return true
+		case 0:
+			return false
 		}
 	}
-	return lo < len(s) && s[lo] == k
 }
 
 // inValues reports whether v is one of t's values; known is false when

@@ -13,7 +13,7 @@ func TestCodeSetFindsExactlyTheTablesValues(t *testing.T) {
 		}
 		return m
 	}
-	var many []string // more than a scan handles: binary search
+	var many []string // enough to collide in the hash table
 	for i := range 40 {
 		many = append(many, fmt.Sprintf("C%02d", i))
 	}
