@@ -41,6 +41,7 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		sameMSHFields(t, m)
 		ack := BuildACK(m, ACKOptions{Code: "CE", ControlID: string(raw[:min(len(raw), 20)]), Text: string(raw[:min(len(raw), 40)]),
 			Findings: validation.Findings{{Code: validation.CodeDataType, Location: "OBX(2)-5.1.2", Message: "m"}}})
 		if _, err := Parse(ack); err != nil {
@@ -50,6 +51,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("the input was modified")
 		}
 	})
+}
+
+// sameMSHFields fails unless the MSH fields found at parse time are the
+// ones Segment.Field finds by scanning, atomic MSH-1 and MSH-2 included.
+func sameMSHFields(t *testing.T, m *Message) {
+	t.Helper()
+	msh := m.MSH()
+	var split [MSHFieldsKept + 3]Field
+	m.MSHFields(split[:MSHFieldsKept])
+	for n := 1; n <= MSHFieldsKept+3; n++ {
+		want, got := msh.Field(n), m.MSHField(n)
+		if !bytes.Equal(got.Raw(), want.Raw()) || got.atomic != want.atomic {
+			t.Fatalf("MSHField(%d) = %q (atomic %v), the segment's field is %q (atomic %v)", n, got.Raw(), got.atomic, want.Raw(), want.atomic)
+		}
+		if n <= MSHFieldsKept && (!bytes.Equal(split[n-1].Raw(), want.Raw()) || split[n-1].atomic != want.atomic) {
+			t.Fatalf("MSHFields[%d] = %q, the segment's field is %q", n-1, split[n-1].Raw(), want.Raw())
+		}
+	}
 }
 
 func FuzzSplitBatch(f *testing.F) {

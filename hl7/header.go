@@ -90,21 +90,9 @@ func (m *Message) decodeHeader() Header {
 // when absent), capacity clipped.
 func (m *Message) mshFields() [19][]byte {
 	var f [19][]byte
-	raw := m.MSH().Raw()
-	sep := m.delims.Field
-	// raw[3] is MSH-1; MSH-2 starts at 4 and each separator after it
-	// starts the next field.
-	n, start := 2, 4
-	for n < len(f) && start <= len(raw) {
-		end := len(raw)
-		if j := bytes.IndexByte(raw[start:], sep); j >= 0 {
-			end = start + j
-		}
-		if n >= 3 {
-			f[n] = raw[start:end:end]
-		}
-		n++
-		start = end + 1
+	for n := 3; n < len(f); n++ {
+		s := m.mshf[n]
+		f[n] = m.raw[s.start:s.end:s.end]
 	}
 	return f
 }

@@ -23,6 +23,10 @@ type Message struct {
 	delims Delimiters
 	segs   []span
 	inline [inlineSegments]span
+	// mshf[n] is where MSH-n (1 to MSHFieldsKept) sits in raw, found once
+	// by ParseMSH: the validator, the charset check, the header and the
+	// acknowledgement all read these fields.
+	mshf [MSHFieldsKept + 1]struct{ start, end int32 }
 
 	hdrOnce sync.Once
 	hdr     Header // decoded on first Header call
@@ -41,7 +45,7 @@ func Parse(raw []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(m.MSH().Field(9).Rep(1).Component(1).Raw()) == 0 {
+	if len(m.MSHField(9).Rep(1).Component(1).Raw()) == 0 {
 		return nil, validation.Errorf(validation.CodeRequiredMissing, "MSH-9", "message type (MSH-9.1) is empty")
 	}
 	return m, nil
@@ -80,7 +84,54 @@ func ParseMSH(raw []byte) (*Message, error) {
 		return nil, validation.Errorf(validation.CodeDataType, loc, "%s", reason)
 	}
 	m.delims = d
+	m.splitMSH(msh, m.segs[0].start)
 	return m, nil
+}
+
+// MSHFieldsKept is how many MSH fields a Message locates when it is
+// parsed (MSH-1 to MSH-21); MSHField reads them without scanning.
+const MSHFieldsKept = 21
+
+// splitMSH records the positions of MSH-1 to MSH-21 of msh, which starts
+// at offset off of m.raw; absent fields stay empty.
+func (m *Message) splitMSH(msh []byte, off int) {
+	m.mshf[1].start, m.mshf[1].end = int32(off+3), int32(off+4)
+	sep := m.delims.Field
+	for n, i := 2, 4; n <= MSHFieldsKept; n++ {
+		end := len(msh)
+		if j := bytes.IndexByte(msh[i:], sep); j >= 0 {
+			end = i + j
+		}
+		m.mshf[n].start, m.mshf[n].end = int32(off+i), int32(off+end)
+		if end == len(msh) {
+			return
+		}
+		i = end + 1
+	}
+}
+
+// MSHField returns MSH-n. Fields up to MSHFieldsKept are read from the
+// positions found when the message was parsed; later ones are scanned
+// for, as Segment.Field does.
+func (m *Message) MSHField(n int) Field {
+	if n < 1 || n > MSHFieldsKept {
+		return m.MSH().Field(n)
+	}
+	s := m.mshf[n]
+	raw := m.raw[s.start:s.end:s.end]
+	return Field{raw: raw, d: m.delims, atomic: n <= 2}
+}
+
+// MSHFields fills dst[i] with MSH-(i+1), as Segment.SplitFields does for
+// the MSH, without scanning for the first MSHFieldsKept.
+func (m *Message) MSHFields(dst []Field) {
+	if len(dst) > MSHFieldsKept {
+		m.MSH().SplitFields(dst)
+		return
+	}
+	for i := range dst {
+		dst[i] = m.MSHField(i + 1)
+	}
 }
 
 // splitSegments appends the non-empty lines of raw to segs. Lines end at

@@ -100,3 +100,26 @@ func TestPathString(t *testing.T) {
 		})
 	}
 }
+
+func TestMSHFieldsAreFoundOnceWhereTheSegmentHasThem(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+	}{
+		{"a header with every field up to the version", "MSH|^~\\&|APP|FAC|RAPP|RFAC|20240101||ADT^A01|1|P|2.5\rPID|1\r"},
+		{"a header of only its separators", "MSH|^~\\&\r"},
+		{"a header that ends in a field separator", "MSH|^~\\&|A|"},
+		{"a header with empty fields in between", "MSH|^~\\&||||||||ADT^A01|||2.5"},
+		{"a header longer than the fields kept", "MSH|^~\\&|1|2|3|4|5|6|ADT^A01|8|P|2.8|11|12|13|14|15|16|17|18|19|20|21|22|23"},
+		{"a header after a leading blank line, other separators", "\rMSH#*~\\@#A@x#B\rPID#1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseMSH([]byte(tt.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameMSHFields(t, m)
+		})
+	}
+}

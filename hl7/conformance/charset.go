@@ -149,7 +149,7 @@ const maxCharsetFindings = 10
 // for concurrent use.
 func (v *Validator) Charset(m *hl7.Message) (string, validation.Findings) {
 	var msh mshFields
-	m.MSH().SplitFields(msh[:])
+	m.MSHFields(msh[:])
 	c := &checker{m: m, d: m.Delimiters()}
 	mt := msh.Field(9).Rep(1)
 	c.rules = v.o.Profile.match(msh.Field(4).Rep(1).Component(1).Sub(1), mt.Component(1).Sub(1), mt.Component(2).Sub(1))
