@@ -105,7 +105,7 @@ func (m *Message) MSHFieldSpan(n int) (start, end int) {
 	raw := m.raw[:seg.end]
 	sep := m.delims.Field
 	field := 2 // the separator at seg.start+3 is MSH-1; MSH-2 follows it
-	for i := seg.start + 4; i < len(raw); i++ {
+	for i := int(seg.start) + 4; i < len(raw); i++ {
 		if raw[i] != sep {
 			continue
 		}

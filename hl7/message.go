@@ -2,13 +2,17 @@ package hl7
 
 import (
 	"bytes"
+	"math"
 	"sync"
 
 	"github.com/hl7gw/gateway/validation"
 )
 
-// span is one segment's position in Message.raw, terminator excluded.
-type span struct{ start, end int }
+// span is one segment's or field's position in Message.raw, terminator
+// excluded. Offsets are 32-bit (ParseMSH refuses larger inputs), which
+// keeps a Message, allocated per message and scanned by the collector,
+// small.
+type span struct{ start, end int32 }
 
 // inlineSegments is how many segment positions a Message holds without a
 // second allocation; typical messages have fewer segments.
@@ -26,7 +30,7 @@ type Message struct {
 	// mshf[n] is where MSH-n (1 to MSHFieldsKept) sits in raw, found once
 	// by ParseMSH: the validator, the charset check, the header and the
 	// acknowledgement all read these fields.
-	mshf [MSHFieldsKept + 1]struct{ start, end int32 }
+	mshf [MSHFieldsKept + 1]span
 
 	hdrOnce sync.Once
 	hdr     Header // decoded on first Header call
@@ -52,9 +56,12 @@ func Parse(raw []byte) (*Message, error) {
 }
 
 // ParseMSH is Parse without the MSH-9 check: it fails only when there is
-// no MSH with valid delimiters. An acknowledgement of a message Parse
+// no MSH with valid delimiters (or raw exceeds 2 GiB). An acknowledgement of a message Parse
 // refuses is built from it, so that it still echoes MSH-10.
 func ParseMSH(raw []byte) (*Message, error) {
+	if len(raw) > math.MaxInt32 {
+		return nil, validation.Errorf(validation.CodeDataType, "MSH", "message is larger than 2 GiB")
+	}
 	m := &Message{raw: raw}
 	m.segs = m.inline[:0]
 	m.segs = splitSegments(raw, m.segs)
@@ -84,7 +91,7 @@ func ParseMSH(raw []byte) (*Message, error) {
 		return nil, validation.Errorf(validation.CodeDataType, loc, "%s", reason)
 	}
 	m.delims = d
-	m.splitMSH(msh, m.segs[0].start)
+	m.splitMSH(msh, int(m.segs[0].start))
 	return m, nil
 }
 
@@ -152,7 +159,7 @@ func splitSegments(raw []byte, segs []span) []span {
 			end = pos + i
 		}
 		if end > pos {
-			segs = append(segs, span{pos, end})
+			segs = append(segs, span{int32(pos), int32(end)})
 		}
 		pos = end + 1
 	}
