@@ -47,7 +47,7 @@ func (c *conv) allergy(i int) error {
 	id := c.unique("AllergyIntolerance", c.id("AllergyIntolerance", c.patientID, key))
 	onset := c.dtm(f[6].Raw(), at{"AL1", i, 6})
 	if sev := c.cps(first(f[4]), 1); sev != "" {
-		if _, ok := vocabAllergySeverityCriticality[sev]; !ok && (reactionSeverity[sev] == "" || !valued(first(f[5]), 1)) {
+		if _, ok := vocabAllergySeverityCriticality[sev]; !ok && (reactionSeverity[sev] == "" || !c.valued(first(f[5]), 1)) {
 			// criticality is bound to high/low/unable-to-assess: a
 			// severity the IG maps to neither, without a reaction to
 			// carry it, has no place.
@@ -87,7 +87,7 @@ func (c *conv) allergy(i int) error {
 	m := w.obj("")
 	mf := w.arr("manifestation")
 	reps(f[5], func(r hl7.Rep) {
-		if valued(r, 1) {
+		if c.valued(r, 1) {
 			mm := w.obj("")
 			w.strB("text", c.txt(r.Raw()))
 			w.end(mm, '}')
@@ -146,7 +146,7 @@ func (c *conv) condition(i int) error {
 	w.end(ca, ']')
 	w.end(m, '}')
 	w.end(cat, ']')
-	if valued(first(f[3]), 1) {
+	if c.valued(first(f[3]), 1) {
 		c.cwe(w, "code", first(f[3]), "0051", nil)
 	} else {
 		m := w.obj("code")

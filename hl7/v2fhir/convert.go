@@ -81,9 +81,8 @@ type conv struct {
 	specIDs       []string // a group's Specimens (scratch of group)
 	obsIDs        []string // a group's Observations (scratch of group)
 	grp           groupScratch
-	ix            segIndex // the message's index (run's); its slices are reused
-	fields        [64]hl7.Field
-	fieldsUsed    int // fields[1..fieldsUsed] are set (see seg)
+	ix            segIndex  // the message's index (run's); its slices are reused
+	split         compSplit // the repetition comp read last
 }
 
 // Convert maps one parsed HL7 v2 message to FHIR R4 resources. Unsupported
@@ -196,9 +195,13 @@ func (c *conv) run(h hl7.Header) error {
 			return err
 		}
 	}
-	if idx.pv1 >= 0 && !c.ev.noEncounter && c.hasVisit(idx.pv1) {
-		if err := c.encounter(idx); err != nil {
-			return err
+	if idx.pv1 >= 0 && !c.ev.noEncounter {
+		var pv1 [64]hl7.Field
+		c.segCopy(idx.pv1, &pv1)
+		if hasVisit(&pv1) {
+			if err := c.encounter(idx, &pv1); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.clinical(idx); err != nil {
@@ -210,10 +213,9 @@ func (c *conv) run(h hl7.Header) error {
 	return c.provenance(msh)
 }
 
-// hasVisit reports whether PV1 says more than its set id ("PV1|1"):
-// an empty PV1 makes no Encounter.
-func (c *conv) hasVisit(i int) bool {
-	f := c.seg(i)
+// hasVisit reports whether PV1 (f, split) says more than its set id
+// ("PV1|1"): an empty PV1 makes no Encounter.
+func hasVisit(f *[64]hl7.Field) bool {
 	for n := 2; n < len(f); n++ {
 		if v := trimB(f[n].Raw()); len(v) > 0 && string(v) != `""` {
 			return true
@@ -279,20 +281,15 @@ func setFirst(p *int, i int) {
 	}
 }
 
-// seg splits segment i into c.fields and returns them: f[n] is field n
-// (f[0] unused).
-func (c *conv) seg(i int) *[64]hl7.Field {
-	n := splitInto(c.msg.SegmentAt(i), &c.fields)
-	if n < c.fieldsUsed {
-		clear(c.fields[n+1 : c.fieldsUsed+1]) // the previous segment's
-	}
-	c.fieldsUsed = n
-	return &c.fields
-}
-
-// segCopy is seg into a caller's array, for a segment read while another
-// is split. f must be all empty (a new array).
+// segCopy splits segment i into f: f[n] is field n (f[0] unused). f must
+// be all empty (a new array); it is the caller's, on its stack: an array
+// in the pooled conv would make every field written a pointer written to
+// the heap.
 func (c *conv) segCopy(i int, f *[64]hl7.Field) { splitInto(c.msg.SegmentAt(i), f) }
+
+// field is field n of segment i, for a segment only one or two fields of
+// which are read (NTE-3, EVN-6): found without splitting the others.
+func (c *conv) field(i, n int) hl7.Field { return c.msg.SegmentAt(i).Field(n) }
 
 // splitInto sets f[1..n] to the segment's fields, n being how many it has
 // (at most 63), and returns n. f[n+1:] is left as it is: a zero Field
@@ -382,10 +379,10 @@ func (c *conv) unique(typ, id string) string {
 // begin starts a resource in w: {"resourceType":T,"id":I,"meta":{"source":S}.
 func (c *conv) begin(w *jw, typ, id string) int {
 	start := len(w.b)
-	w.b = append(w.b, `{"resourceType":"`...)
-	w.b = append(w.b, typ...)
-	w.b = append(w.b, `","id":"`...)
-	w.b = append(w.b, id...)
+	appendStr(&w.b, `{"resourceType":"`)
+	appendStr(&w.b, typ)
+	appendStr(&w.b, `","id":"`)
+	appendStr(&w.b, id)
 	w.b = append(w.b, '"')
 	if c.source != "" {
 		m := w.obj("meta")
@@ -422,9 +419,9 @@ func (w *jw) reference(k, typ, id string) {
 	m := w.obj(k)
 	w.key("reference")
 	w.b = append(w.b, '"')
-	w.b = append(w.b, typ...)
+	appendStr(&w.b, typ)
 	w.b = append(w.b, '/')
-	w.b = append(w.b, id...)
+	appendStr(&w.b, id)
 	w.b = append(w.b, '"')
 	w.end(m, '}')
 }
@@ -434,9 +431,9 @@ func (w *jw) refElem(typ, id string) {
 	m := w.obj("")
 	w.key("reference")
 	w.b = append(w.b, '"')
-	w.b = append(w.b, typ...)
+	appendStr(&w.b, typ)
 	w.b = append(w.b, '/')
-	w.b = append(w.b, id...)
+	appendStr(&w.b, id)
 	w.b = append(w.b, '"')
 	w.end(m, '}')
 }

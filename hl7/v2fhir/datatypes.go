@@ -109,7 +109,7 @@ func (c *conv) cx(w *jw, r hl7.Rep, typeCode string) {
 	}
 	w.str("system", c.hdSystem(c.hdSub(r, 4)))
 	w.strB("value", value)
-	if s, e := c.dtmQuiet(r.Component(7).Raw()), c.dtmQuiet(r.Component(8).Raw()); s != "" || e != "" {
+	if s, e := c.dtmQuiet(c.comp(r, 7)), c.dtmQuiet(c.comp(r, 8)); s != "" || e != "" {
 		p := w.obj("period")
 		w.str("start", s)
 		w.str("end", e)
@@ -155,7 +155,7 @@ func (c *conv) xpn(w *jw, r hl7.Rep) {
 			w.str("use", t.Code)
 		}
 	}
-	w.strB("family", c.txt(sub(r, 1, 1)))
+	w.strB("family", c.txt(c.sub(r, 1, 1)))
 	g := w.arr("given")
 	w.elem(c.cps(r, 2))
 	for rest, more := c.cps(r, 3), true; more; { // XPN-3 names split on spaces
@@ -188,9 +188,8 @@ func (c *conv) xad(w *jw, r hl7.Rep) {
 		}
 	}
 	l := w.arr("line")
-	street := r.Component(1)
 	for s := 1; s <= 3; s++ {
-		w.elem(view(c.txt(street.Sub(s))))
+		w.elem(view(c.txt(c.sub(r, 1, s))))
 	}
 	w.elem(c.cps(r, 2))
 	w.elem(c.cps(r, 19))
@@ -226,23 +225,23 @@ func (c *conv) xtn(w *jw, r hl7.Rep, defaultUse string) {
 	switch {
 	case len(email) > 0 && (system == "" || system == "email" || useCode == "NET"):
 		value, system = string(email), "email"
-	case valued(r, 12):
+	case c.valued(r, 12):
 		value = c.cps(r, 12)
-	case valued(r, 7): // the IG's "+"XTN.5" "XTN.6" "XTN.7" X"XTN.8
+	case c.valued(r, 7): // the IG's "+"XTN.5" "XTN.6" "XTN.7" X"XTN.8
 		start := len(c.arena)
 		if cc := c.cps(r, 5); cc != "" {
 			c.arena = append(c.arena, '+')
-			c.arena = append(c.arena, strings.TrimPrefix(cc, "+")...)
+			appendStr(&c.arena, strings.TrimPrefix(cc, "+"))
 			c.arena = append(c.arena, ' ')
 		}
 		if a := c.cps(r, 6); a != "" {
-			c.arena = append(c.arena, a...)
+			appendStr(&c.arena, a)
 			c.arena = append(c.arena, ' ')
 		}
-		c.arena = append(c.arena, c.cps(r, 7)...)
+		appendStr(&c.arena, c.cps(r, 7))
 		if x := c.cps(r, 8); x != "" {
-			c.arena = append(c.arena, " X"...)
-			c.arena = append(c.arena, x...)
+			appendStr(&c.arena, " X")
+			appendStr(&c.arena, x)
 		}
 		value = c.held(start)
 	default:
@@ -264,7 +263,7 @@ func (c *conv) xtn(w *jw, r hl7.Rep, defaultUse string) {
 	if n := c.cps(r, 18); allDigits(n) && len(n) < 9 && trimZeros(n) != "0" {
 		w.raw("rank", trimZeros(n))
 	}
-	if s, e := c.dtmQuiet(r.Component(13).Raw()), c.dtmQuiet(r.Component(14).Raw()); s != "" || e != "" {
+	if s, e := c.dtmQuiet(c.comp(r, 13)), c.dtmQuiet(c.comp(r, 14)); s != "" || e != "" {
 		p := w.obj("period")
 		w.str("start", s)
 		w.str("end", e)
@@ -276,7 +275,7 @@ func (c *conv) xtn(w *jw, r hl7.Rep, defaultUse string) {
 // xcnName writes a Practitioner's name from an XCN (components 2-7).
 func (c *conv) xcnName(w *jw, r hl7.Rep) {
 	n := w.obj("")
-	w.strB("family", c.txt(sub(r, 2, 1)))
+	w.strB("family", c.txt(c.sub(r, 2, 1)))
 	g := w.arr("given")
 	w.elem(c.cps(r, 3))
 	w.elem(c.cps(r, 4))
@@ -407,7 +406,7 @@ func (c *conv) location(r hl7.Rep) string {
 		if len(c.arena) > nameAt {
 			c.arena = append(c.arena, ' ')
 		}
-		c.arena = append(c.arena, p...)
+		appendStr(&c.arena, p)
 	}
 	name := c.held(nameAt)
 	if name == "" {

@@ -30,11 +30,9 @@ func (c *conv) encounterID(f *[64]hl7.Field) string {
 	return c.id("Encounter", "message", c.patientID, c.msg.Header().ControlID)
 }
 
-// encounter converts PV1 (and PV2) to the Encounter.
-func (c *conv) encounter(x segIndex) error {
-	var f [64]hl7.Field
-	c.segCopy(x.pv1, &f)
-	c.encID = c.encounterID(&f)
+// encounter converts PV1 (f, split) and PV2 to the Encounter.
+func (c *conv) encounter(x segIndex, f *[64]hl7.Field) error {
+	c.encID = c.encounterID(f)
 	start := c.dtm(f[44].Raw(), at{"PV1", x.pv1, 44})
 	end := c.dtm(f[45].Raw(), at{"PV1", x.pv1, 45})
 	class := c.cps(first(f[2]), 1)
@@ -99,10 +97,10 @@ func (c *conv) encounter(x segIndex) error {
 		w.end(m, '}')
 	}
 	if x.pv2 >= 0 {
-		pv2 := c.seg(x.pv2)
+		reason := first(c.field(x.pv2, 3))
 		rc := w.arr("reasonCode")
-		if valued(first(pv2[3]), 1) || valued(first(pv2[3]), 2) {
-			c.cwe(w, "", first(pv2[3]), "", nil)
+		if c.valued(reason, 1) || c.valued(reason, 2) {
+			c.cwe(w, "", reason, "", nil)
 		}
 		w.end(rc, ']')
 	}
@@ -123,7 +121,7 @@ func (c *conv) encounter(x segIndex) error {
 	w.end(diag, ']')
 
 	h := w.obj("hospitalization")
-	if pre := first(f[5]); valued(pre, 1) {
+	if pre := first(f[5]); c.valued(pre, 1) {
 		before := len(w.b)
 		w.key("preAdmissionIdentifier")
 		mark := len(w.b)

@@ -25,7 +25,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	if when == "" {
 		return errorf(codeRequiredMissing, at{"RXA", g.rxa, 3}.String(c), "administration date/time missing or not a date/time")
 	}
-	if !valued(first(f[5]), 1) && !valued(first(f[5]), 2) {
+	if !c.valued(first(f[5]), 1) && !c.valued(first(f[5]), 2) {
 		return errorf(codeRequiredMissing, at{"RXA", g.rxa, 5}.String(c), "administered code missing")
 	}
 	action := c.cps(first(f[21]), 1)
@@ -50,7 +50,7 @@ func (c *conv) immunization(g *group, orc *[64]hl7.Field) error {
 	switch {
 	case action == "D":
 		w.str("status", "entered-in-error")
-	case valued(first(f[20]), 1):
+	case c.valued(first(f[20]), 1):
 		c.code(w, "status", c.cps(first(f[20]), 1), "0322", vocabCompletionStatus, "completed")
 	default:
 		w.str("status", "completed")

@@ -1,6 +1,7 @@
 package v2fhir
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -27,7 +28,7 @@ func (w *jw) sep() {
 func (w *jw) key(k string) {
 	w.sep()
 	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
+	appendStr(&w.b, k)
 	w.b = append(w.b, '"', ':')
 }
 
@@ -96,7 +97,7 @@ func (w *jw) elem(v string) {
 // raw writes "k":v with v already JSON (a number, true, false).
 func (w *jw) raw(k, v string) {
 	w.key(k)
-	w.b = append(w.b, v...)
+	appendStr(&w.b, v)
 }
 
 func (w *jw) boolean(k string, v bool) { w.raw(k, strconv.FormatBool(v)) }
@@ -112,20 +113,18 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
+// quote writes s as a JSON string: '"', '\\' and control characters
+// escaped, invalid UTF-8 bytes replaced by U+FFFD.
 func (w *jw) quote(s string) {
 	w.b = append(w.b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := skipPlain(s, 0); i < len(s); i = skipPlain(s, i) {
 		c := s[i]
-		if jsonPlain[c] {
-			i++
-			continue
-		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				w.b = append(w.b, s[start:i]...)
-				w.b = append(w.b, "\ufffd"...)
+				appendStr(&w.b, s[start:i])
+				appendStr(&w.b, "\ufffd")
 				i++
 				start = i
 				continue
@@ -133,7 +132,7 @@ func (w *jw) quote(s string) {
 			i += size
 			continue
 		}
-		w.b = append(w.b, s[start:i]...)
+		appendStr(&w.b, s[start:i])
 		switch c {
 		case '"', '\\':
 			w.b = append(w.b, '\\', c)
@@ -149,12 +148,46 @@ func (w *jw) quote(s string) {
 		i++
 		start = i
 	}
-	w.b = append(w.b, s[start:]...)
+	appendStr(&w.b, s[start:])
 	w.b = append(w.b, '"')
+}
+
+// skipPlain returns the index of the first byte of s from i on that is
+// not jsonPlain, len(s) when there is none. It tests 8 bytes at a time:
+// none has its high bit set (non-ASCII), is below 0x20, or equals '"' or
+// '\\' ("Bit Twiddling Hacks": exact as a whole for bytes below 0x80).
+func skipPlain(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^('"'*ones), x^('\\'*ones)
+		if (x|(x-0x20*ones)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	return i
 }
 
 // quoteB is quote for bytes: the string view is not retained.
 func (w *jw) quoteB(b []byte) { w.quote(unsafe.String(unsafe.SliceData(b), len(b))) }
+
+// appendStr appends s to *b: append(*b, s...), but for what it stores.
+// append writes the slice's pointer back on every call, which costs a
+// write barrier while the collector marks; appendStr writes only the
+// length unless *b has to grow. The JSON writer and the arena append
+// thousands of short strings per message to buffers on the heap.
+func appendStr(b *[]byte, s string) {
+	n := len(*b)
+	if cap(*b)-n < len(s) {
+		*b = slices.Grow(*b, len(s))
+	}
+	*b = (*b)[:n+len(s)]
+	copy((*b)[n:], s)
+}
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 

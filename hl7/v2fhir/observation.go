@@ -111,9 +111,8 @@ func absent(w *jw, k string) {
 func (c *conv) notes(w *jw, nte []int) {
 	a := w.arr("note")
 	for _, i := range nte {
-		f := c.seg(i)
 		at, n := len(c.arena), 0 // the lines joined with "\n" in the arena
-		reps(f[3], func(r hl7.Rep) {
+		reps(c.field(i, 3), func(r hl7.Rep) {
 			line := c.formatted(r.Raw())
 			if n > 0 {
 				c.arena = append(c.arena, '\n')

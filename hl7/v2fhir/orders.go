@@ -178,12 +178,12 @@ func (c *conv) orderIDs(orc, obr *[64]hl7.Field) orderIDs {
 	var o orderIDs
 	pick := func(a, b int) (hl7.Rep, string) {
 		if obr != nil {
-			if r := first(obr[a]); valued(r, 1) {
+			if r := first(obr[a]); c.valued(r, 1) {
 				return r, c.eiKey(r)
 			}
 		}
 		if orc != nil {
-			if r := first(orc[b]); valued(r, 1) {
+			if r := first(orc[b]); c.valued(r, 1) {
 				return r, c.eiKey(r)
 			}
 		}

@@ -86,8 +86,7 @@ func (c *conv) patient(x segIndex) error {
 	}
 	var mergedID string
 	if c.ev.structure == adtMerge && x.mrg >= 0 {
-		mrg := c.seg(x.mrg)
-		if mv, ma := c.patientKey(mrg[1]); mv != "" {
+		if mv, ma := c.patientKey(c.field(x.mrg, 1)); mv != "" {
 			mergedID = c.id("Patient", mv, ma)
 		}
 	}
@@ -95,7 +94,7 @@ func (c *conv) patient(x segIndex) error {
 	start := c.begin(w, "Patient", c.patientID)
 
 	ext := w.arr("extension")
-	if mm := trimB(c.txt(sub(first(f[6]), 1, 1))); len(mm) > 0 {
+	if mm := trimB(c.txt(c.sub(first(f[6]), 1, 1))); len(mm) > 0 {
 		e := w.obj("")
 		w.str("url", "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName")
 		w.strB("valueString", mm)
@@ -191,7 +190,7 @@ func (c *conv) patient(x segIndex) error {
 	w.end(contacts, ']')
 
 	comm := w.arr("communication")
-	if valued(first(f[15]), 1) || valued(first(f[15]), 2) {
+	if c.valued(first(f[15]), 1) || c.valued(first(f[15]), 2) {
 		m := w.obj("")
 		c.cwe(w, "language", first(f[15]), "0296", nil)
 		w.end(m, '}')
@@ -199,14 +198,13 @@ func (c *conv) patient(x segIndex) error {
 	w.end(comm, ']')
 
 	if x.pd1 >= 0 {
-		pd1 := c.seg(x.pd1)
 		gp := w.arr("generalPractitioner")
-		reps(pd1[4], func(r hl7.Rep) {
+		reps(c.field(x.pd1, 4), func(r hl7.Rep) {
 			if id := c.practitioner(r); id != "" {
 				w.refElem("Practitioner", id)
 			}
 		})
-		reps(pd1[3], func(r hl7.Rep) {
+		reps(c.field(x.pd1, 3), func(r hl7.Rep) {
 			if id := c.organization(r); id != "" {
 				w.refElem("Organization", id)
 			}
@@ -239,7 +237,7 @@ func (c *conv) contact(w *jw, i int) {
 	w.end(rel, ']')
 	if r := first(f[2]); len(trimB(r.Raw())) > 0 {
 		n := w.obj("name")
-		w.strB("family", c.txt(sub(r, 1, 1)))
+		w.strB("family", c.txt(c.sub(r, 1, 1)))
 		g := w.arr("given")
 		w.elem(c.cps(r, 2))
 		w.elem(c.cps(r, 3))
@@ -368,9 +366,9 @@ func (c *conv) usCoreRace(w *jw, f hl7.Field, url, table string) {
 		at := len(c.arena)
 		for i, t := range text {
 			if i > 0 {
-				c.arena = append(c.arena, ", "...)
+				appendStr(&c.arena, ", ")
 			}
-			c.arena = append(c.arena, t...)
+			appendStr(&c.arena, t)
 		}
 		w.str("valueString", c.held(at))
 		w.end(m, '}')

@@ -66,8 +66,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 	}
 	w.end(t, ']')
 	if x := c.ix.evn; x >= 0 { // the index run made, not a second pass
-		evn := c.seg(x)
-		occurred := c.dtm(evn[6].Raw(), at{"EVN", x, 6})
+		occurred := c.dtm(c.field(x, 6).Raw(), at{"EVN", x, 6})
 		w.str("occurredDateTime", occurred)
 	}
 	w.str("recorded", recorded)
@@ -79,7 +78,7 @@ func (c *conv) provenance(msh hl7.Segment) error {
 		w.end(a, '}')
 	}
 	who := first(f[4])
-	if !valued(who, 1) && !valued(who, 2) {
+	if !c.valued(who, 1) && !c.valued(who, 2) {
 		who = first(f[3])
 	}
 	ag := w.arr("agent")

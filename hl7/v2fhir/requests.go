@@ -34,14 +34,13 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 		occurrence = c.dtm(orc[15].Raw(), at{"ORC", g.orc, 15})
 	}
 	if occurrence == "" && obr != nil {
-		occurrence = c.dtm(first(obr[27]).Component(4).Raw(), at{"OBR", g.obr, 27})
+		occurrence = c.dtm(c.comp(first(obr[27]), 4), at{"OBR", g.obr, 27})
 	}
 	if occurrence == "" && orc != nil {
-		occurrence = c.dtm(first(orc[7]).Component(4).Raw(), at{"ORC", g.orc, 7})
+		occurrence = c.dtm(c.comp(first(orc[7]), 4), at{"ORC", g.orc, 7})
 	}
 	if occurrence == "" && g.tq1 >= 0 {
-		tq1 := c.seg(g.tq1)
-		occurrence = c.dtm(tq1[7].Raw(), at{"TQ1", g.tq1, 7})
+		occurrence = c.dtm(c.field(g.tq1, 7).Raw(), at{"TQ1", g.tq1, 7})
 	}
 	if orc != nil {
 		authored = c.dtm(orc[9].Raw(), at{"ORC", g.orc, 9})
@@ -74,7 +73,7 @@ func (c *conv) serviceRequest(id string, ids orderIDs, orc, obr *[64]hl7.Field, 
 		prio = c.cps(first(orc[7]), 6)
 	}
 	w.str("priority", priorities[prio])
-	if obr != nil && (valued(first(obr[4]), 1) || valued(first(obr[4]), 2)) {
+	if obr != nil && (c.valued(first(obr[4]), 1) || c.valued(first(obr[4]), 2)) {
 		c.cwe(w, "code", first(obr[4]), "", nil)
 	}
 	c.subject(w, "subject")

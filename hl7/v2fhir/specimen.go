@@ -13,17 +13,17 @@ func (c *conv) specimen(i int, scope, srID string) string {
 	var f [64]hl7.Field
 	c.segCopy(i, &f)
 	sid := first(f[2])
-	placer, filler := c.str(sub(sid, 1, 1)), c.str(sub(sid, 2, 1))
+	placer, filler := c.str(c.sub(sid, 1, 1)), c.str(c.sub(sid, 2, 1))
 	var id string
 	if placer != "" || filler != "" {
-		id = c.id("Specimen", placer, c.str(sub(sid, 1, 2)), filler, c.str(sub(sid, 2, 2)))
+		id = c.id("Specimen", placer, c.str(c.sub(sid, 1, 2)), filler, c.str(c.sub(sid, 2, 2)))
 		if c.has("Specimen", id) {
 			return id // one specimen for several orders of the message: written once
 		}
 	} else {
 		id = c.unique("Specimen", c.id("Specimen", "group", scope, c.cps(first(f[1]), 1)))
 	}
-	collected := c.dtm(first(f[17]).Component(1).Raw(), at{"SPM", i, 17})
+	collected := c.dtm(c.comp(first(f[17]), 1), at{"SPM", i, 17})
 	received := c.dtm(f[18].Raw(), at{"SPM", i, 18})
 
 	w := &c.w
@@ -33,7 +33,7 @@ func (c *conv) specimen(i int, scope, srID string) string {
 		comp int
 		typ  string
 	}{{1, "PLAC"}, {2, "FILL"}} {
-		v := trimB(c.txt(sub(sid, e.comp, 1)))
+		v := trimB(c.txt(c.sub(sid, e.comp, 1)))
 		if len(v) == 0 {
 			continue
 		}
@@ -43,8 +43,7 @@ func (c *conv) specimen(i int, scope, srID string) string {
 		c.coding(w, tableSystem("0203"), []byte(e.typ), nil)
 		w.end(ca, ']')
 		w.end(t, '}')
-		comp := sid.Component(e.comp)
-		w.str("system", c.hdSystem(hd{c.str(comp.Sub(2)), c.str(comp.Sub(3)), c.str(comp.Sub(4))}))
+		w.str("system", c.hdSystem(hd{c.str(c.sub(sid, e.comp, 2)), c.str(c.sub(sid, e.comp, 3)), c.str(c.sub(sid, e.comp, 4))}))
 		w.strB("value", v)
 		w.end(m, '}')
 	}

@@ -56,21 +56,22 @@ func (c *conv) systemURI(name string) string {
 	}
 	if len(name) == 7 && strings.EqualFold(name[:3], "HL7") && allDigits(name[3:]) {
 		start := len(c.arena)
-		c.arena = append(c.arena, "http://terminology.hl7.org/CodeSystem/v2-"...)
-		c.arena = append(c.arena, name[3:]...)
+		appendStr(&c.arena, "http://terminology.hl7.org/CodeSystem/v2-")
+		appendStr(&c.arena, name[3:])
 		return c.held(start)
 	}
 	if strings.IndexByte(name, ':') >= 0 && !strings.ContainsAny(name, " \t") {
 		return name // already a URI (urn:oid:..., http://...)
 	}
 	start := len(c.arena)
-	c.arena = append(c.arena, "urn:id:"...)
+	b := append(c.arena, "urn:id:"...)
 	for _, r := range name { // as strings.Map: invalid UTF-8 is one U+FFFD
 		if r <= ' ' || r == '%' || r >= 0x7f {
 			r = '_'
 		}
-		c.arena = utf8.AppendRune(c.arena, r)
+		b = utf8.AppendRune(b, r)
 	}
+	c.arena = b
 	return c.held(start)
 }
 
@@ -154,9 +155,9 @@ func (c *conv) hdOf(r hl7.Rep) hd { return hd{c.cps(r, 1), c.cps(r, 2), c.cps(r,
 
 // hdSub reads an HD written as subcomponents of component n (CX-4, XCN-9).
 func (c *conv) hdSub(r hl7.Rep, n int) hd {
-	comp := r.Component(n)
+	comp, sep := c.comp(r, n), c.d.Subcomponent
 	return hd{
-		c.str(comp.Sub(1)), c.str(comp.Sub(2)), c.str(comp.Sub(3)),
+		c.str(part(comp, sep, 1)), c.str(part(comp, sep, 2)), c.str(part(comp, sep, 3)),
 	}
 }
 
@@ -174,7 +175,7 @@ func (c *conv) hdSystem(h hd) string {
 		case strings.EqualFold(h.typ, "UUID"):
 			if isUUID(h.uid) {
 				start := len(c.arena)
-				c.arena = append(c.arena, "urn:uuid:"...)
+				appendStr(&c.arena, "urn:uuid:")
 				for i := 0; i < len(h.uid); i++ {
 					ch := h.uid[i]
 					if ch >= 'A' && ch <= 'Z' {
@@ -243,10 +244,10 @@ func (c *conv) hdKey(h hd) string { return c.concat(h.ns, "&", h.uid, "&", h.typ
 // concat is a+b+c+d+e held in the conversion's arena.
 func (c *conv) concat(a, b, d, e, f string) string {
 	start := len(c.arena)
-	c.arena = append(c.arena, a...)
-	c.arena = append(c.arena, b...)
-	c.arena = append(c.arena, d...)
-	c.arena = append(c.arena, e...)
-	c.arena = append(c.arena, f...)
+	appendStr(&c.arena, a)
+	appendStr(&c.arena, b)
+	appendStr(&c.arena, d)
+	appendStr(&c.arena, e)
+	appendStr(&c.arena, f)
 	return c.held(start)
 }

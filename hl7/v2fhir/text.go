@@ -89,21 +89,6 @@ func (c *conv) held(start int) string { return view(c.arena[start:]) }
 // never kept in a Result; and msg is not modified while Convert runs.
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// sub returns subcomponent s of component n of r, as written.
-func sub(r hl7.Rep, n, s int) []byte { return r.Component(n).Sub(s) }
-
-// cp returns the decoded text of component n (its first subcomponent).
-func (c *conv) cp(r hl7.Rep, n int) []byte { return c.txt(r.Component(n).Sub(1)) }
-
-// cps is cp, trimmed, as a string view (see view).
-func (c *conv) cps(r hl7.Rep, n int) string { return view(trimB(c.cp(r, n))) }
-
-// valued reports whether component n of r has a value.
-func valued(r hl7.Rep, n int) bool {
-	v := trimB(r.Component(n).Raw())
-	return len(v) > 0 && !(len(v) == 2 && v[0] == '"' && v[1] == '"')
-}
-
 // reps calls fn for each non-empty repetition of f.
 func reps(f hl7.Field, fn func(r hl7.Rep)) {
 	n := f.NumReps()
