@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -207,11 +208,12 @@ var numberByte = func() (t [256]bool) {
 // unescape decodes a JSON string's content with backslash escapes; lone
 // surrogates become U+FFFD, as in encoding/json.
 func unescape(b []byte) (string, error) {
-	out := make([]byte, 0, len(b))
+	var out strings.Builder // one allocation: String does not copy
+	out.Grow(len(b))
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if c != '\\' {
-			out = append(out, c)
+			out.WriteByte(c)
 			continue
 		}
 		if i+1 >= len(b) {
@@ -220,17 +222,17 @@ func unescape(b []byte) (string, error) {
 		i++
 		switch b[i] {
 		case '"', '\\', '/':
-			out = append(out, b[i])
+			out.WriteByte(b[i])
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'u':
 			r, ok := hex4(b, i+1)
 			if !ok {
@@ -249,12 +251,12 @@ func unescape(b []byte) (string, error) {
 					r = utf8.RuneError
 				}
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 		default:
 			return "", errMalformed
 		}
 	}
-	return string(out), nil
+	return out.String(), nil
 }
 
 // hex4 reads the four hex digits at b[i:].

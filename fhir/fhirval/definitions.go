@@ -221,8 +221,9 @@ func (d *defs) invariants(n *fhirpath.Node, invs []*invariant, loc string, res, 
 		err          error
 		lastSrc, src string
 	)
+	obj := n.Object()
 	for _, inv := range invs {
-		if inv.expr == nil {
+		if inv.expr == nil || obj != nil && inv.holds != nil && inv.holds(obj) {
 			continue
 		}
 		// txt-1 and txt-2 are both htmlChecks(): evaluate such twins once.

@@ -156,6 +156,9 @@ func errorAt(code validation.Code, loc, msg string) validation.Finding {
 // dedupe drops findings repeated with the same code and location (the
 // scanner and google/fhir sometimes see the same problem).
 func dedupe(fs validation.Findings) validation.Findings {
+	if len(fs) < 2 {
+		return fs
+	}
 	type k struct {
 		c validation.Code
 		l string

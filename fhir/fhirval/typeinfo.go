@@ -25,11 +25,13 @@ type typeInfo struct {
 type invariant struct {
 	c    *r4spec.Constraint
 	expr *fhirpath.Expression // nil when the engine refused it
+	// holds, when set, is a sufficient condition on the element's
+	// object: true means the invariant holds unevaluated (shortcuts.go).
+	holds func(obj map[string]any) bool
 }
 
 var (
-	typesMu sync.RWMutex
-	types   = map[string]*typeInfo{}
+	types sync.Map // type name -> *typeInfo, nil for names the core lacks
 
 	invOnce           sync.Once
 	elementInvariants map[*r4spec.Element][]*invariant
@@ -38,17 +40,11 @@ var (
 // typeOf returns the typeInfo of typ, building it on first use; nil for a
 // name the core does not define.
 func typeOf(typ string) *typeInfo {
-	typesMu.RLock()
-	ti, ok := types[typ]
-	typesMu.RUnlock()
-	if ok {
-		return ti
+	if ti, ok := types.Load(typ); ok {
+		return ti.(*typeInfo)
 	}
-	ti = buildType(typ)
-	typesMu.Lock()
-	types[typ] = ti
-	typesMu.Unlock()
-	return ti
+	ti, _ := types.LoadOrStore(typ, buildType(typ))
+	return ti.(*typeInfo)
 }
 
 func buildType(typ string) *typeInfo {
@@ -102,11 +98,11 @@ func compileAll() {
 				if native[c.Context+" "+c.Key] {
 					continue
 				}
-				inv := &invariant{c: c}
 				src := c.Expression
 				if fixed, ok := errata[c.Context+" "+c.Key]; ok {
 					src = fixed
 				}
+				inv := &invariant{c: c, holds: shortcuts[src]}
 				if ctx := contextType(s, e); ctx != "" {
 					inv.expr, _ = fhirpath.CompileFor(src, ctx, s)
 				} else {
