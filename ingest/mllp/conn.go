@@ -1,7 +1,6 @@
 package mllp
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -82,7 +81,7 @@ func (c *conn) serve() {
 		if !c.setIdle() {
 			return
 		}
-		payload, err := r.ReadFrame()
+		payload, err := r.TakeFrame() // the handler's own bytes (see Handler)
 		if n := r.Discarded() - discarded; n > 0 {
 			s.m.discard(n)
 			c.unframed(log, n)
@@ -93,9 +92,7 @@ func (c *conn) serve() {
 			return
 		}
 		s.m.frame(len(payload))
-		// The reader reuses its buffer for the next frame; the handler gets
-		// bytes of its own (see Handler).
-		answer, ok := c.handle(log, info, bytes.Clone(payload))
+		answer, ok := c.handle(log, info, payload)
 		if !ok {
 			return
 		}

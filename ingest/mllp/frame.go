@@ -117,6 +117,23 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 	return r.readPayload()
 }
 
+// TakeFrame is ReadFrame for a caller that keeps the payload: the slice it
+// returns is the caller's and never reused by the Reader. A payload that
+// grew the buffer past keepCap is handed over as it is, since ReadFrame
+// would drop that buffer at the next call anyway; a smaller one is copied.
+// So a large frame costs its buffer's growth and no copy.
+func (r *Reader) TakeFrame() ([]byte, error) {
+	p, err := r.ReadFrame()
+	if err != nil {
+		return nil, err
+	}
+	if cap(r.buf) > keepCap {
+		r.buf = nil
+		return p[:len(p):len(p)], nil
+	}
+	return bytes.Clone(p), nil
+}
+
 // scan returns the buffered bytes up to and including the first delim, or
 // all buffered bytes when there is none (found false), reading from the
 // underlying reader only when nothing is buffered. Unlike ReadSlice it

@@ -563,7 +563,10 @@ func TestHandlersMayKeepThePayloadPastTheNextFrame(t *testing.T) {
 	defer c.Close()
 	// Same length, so that a reused read buffer would hold the second
 	// frame exactly where the first one was.
-	frames := []string{"MSH|first|AAAA", "MSH|secnd|BBBB", "MSH|third|CCCC"}
+	// The large ones grow the read buffer past keepCap, which the reader
+	// hands over instead of copying.
+	big := func(fill string) string { return "MSH|big|" + strings.Repeat(fill, 3*keepCap) }
+	frames := []string{"MSH|first|AAAA", "MSH|secnd|BBBB", big("D"), big("E"), "MSH|third|CCCC", big("F")}
 	for _, f := range frames {
 		if _, err := c.Send(context.Background(), []byte(f)); err != nil {
 			t.Fatal(err)
@@ -573,7 +576,7 @@ func TestHandlersMayKeepThePayloadPastTheNextFrame(t *testing.T) {
 	defer mu.Unlock()
 	for i, f := range frames {
 		if string(kept[i]) != f {
-			t.Fatalf("frame %d kept by the handler reads %q after later frames, want %q", i+1, kept[i], f)
+			t.Fatalf("frame %d kept by the handler reads %.40q after later frames, want %.40q", i+1, kept[i], f)
 		}
 	}
 }
