@@ -208,6 +208,7 @@ func (r *Reader) readPayload() ([]byte, error) {
 			// The consumed 0x1C (found) may be the first trailer byte.
 			return nil, r.tooLarge(len(r.buf)+n, len(chunk), found)
 		}
+		r.grow(n)
 		r.buf = append(r.buf, chunk[:n]...)
 		if !found {
 			continue
@@ -226,6 +227,20 @@ func (r *Reader) readPayload() ([]byte, error) {
 		}
 		r.buf = append(r.buf, EndBlock)
 	}
+}
+
+// grow makes room for n more payload bytes (len(r.buf)+n <= r.max),
+// doubling the buffer: append's growth for large slices is about 1.25x,
+// and a frame of a few hundred KiB arriving in 32 KiB chunks was then
+// reallocated a dozen times, allocating five times its size.
+func (r *Reader) grow(n int) {
+	need := len(r.buf) + n
+	if need <= cap(r.buf) {
+		return
+	}
+	b := make([]byte, len(r.buf), max(need, min(2*cap(r.buf), r.max)))
+	copy(b, r.buf)
+	r.buf = b
 }
 
 // tooLarge drops the payload read so far (plus consumed, the bytes of the

@@ -134,6 +134,41 @@ func BenchmarkReadFrame(b *testing.B) {
 	}
 }
 
+// BenchmarkTakeFrame reads frames the way the server does, each one kept
+// by its handler: a message of the usual size, and the corpus's largest
+// (a document of about 200 KB, read in 32 KiB chunks) between two small
+// ones, which shows what growing and handing over the buffer allocate.
+func BenchmarkTakeFrame(b *testing.B) {
+	small := corpus.Read(b, corpus.HL7, "valid/fhirconv-OUL-R23-02.hl7")
+	large := corpus.Read(b, corpus.HL7, "valid/nhapics-PipeParserLargeEmbeddedFileTest-L21.hl7")
+	for _, c := range []struct {
+		name   string
+		frames [][]byte
+	}{
+		{"usual", [][]byte{small}},
+		{"large-between-usual", [][]byte{small, large, small}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var data []byte
+			size := 0
+			for _, f := range c.frames {
+				data = AppendFrame(data, f)
+				size += len(f)
+			}
+			r := NewReader(&loop{data: data}, 0)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				for range c.frames {
+					if _, err := r.TakeFrame(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
 // frameSeedFiles are the corpus messages FuzzReadFrame starts from: short
 // and long, with escapes, LF-free and CR-separated, and one fuzzed file
 // whose encoding characters are not the usual ones.
