@@ -132,8 +132,8 @@ func (ec *evalCtx) allChildren(n *Node, out Collection) Collection {
 		return out
 	}
 	for _, k := range sortedKeys(obj) {
-		if k == "resourceType" || k == "fhir_comments" {
-			continue
+		if k == "resourceType" || k == "fhir_comments" || k == "" || k == "_" {
+			continue // "" and "_" name no element (the validator reports them)
 		}
 		name := strings.TrimPrefix(k, "_")
 		if k[0] == '_' {

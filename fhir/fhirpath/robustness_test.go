@@ -115,3 +115,31 @@ func TestLongMethodChainsEvaluate(t *testing.T) {
 		t.Fatalf("a chain of 300 where() = %v, %v", got, err)
 	}
 }
+
+// TestKeysThatNameNoElementAreNotChildren: a JSON object with the keys ""
+// and "_" (a client's mistake, which the validator reports) is walked by
+// children() and descendants() without them, and without panicking, as
+// Questionnaire's que-2 walks every body posted (it once crashed the
+// gateway's gRPC door).
+func TestKeysThatNameNoElementAreNotChildren(t *testing.T) {
+	resource := map[string]any{
+		"resourceType": "Questionnaire",
+		"":             []any{map[string]any{"linkId": "hidden"}},
+		"_":            map[string]any{"linkId": "hidden too"},
+		"item":         []any{map[string]any{"linkId": "a", "": "x", "_": map[string]any{}}},
+	}
+	for _, tt := range []struct{ expr, want string }{
+		{"children().count()", "1"},
+		{"descendants().count()", "2"},
+		{"descendants().linkId.join(',')", "a"},
+		{"descendants().linkId.isDistinct()", "true"},
+	} {
+		c, err := MustCompile(tt.expr).Evaluate(resource)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.expr, err)
+		}
+		if len(c) != 1 || stringOf(c[0]) != tt.want {
+			t.Errorf("%s = %v, want %s", tt.expr, c, tt.want)
+		}
+	}
+}

@@ -33,7 +33,8 @@ var shortcutBodies = []string{
 }
 
 // TestShortcutsChangeNothing: the definitions walk finds the same with and
-// without the shortcuts, on the whole corpus and the edge cases above.
+// without the shortcuts, on the whole corpus and the edge cases above, and
+// every shortcut is read by some invariant.
 func TestShortcutsChangeNothing(t *testing.T) {
 	bodies := make([][]byte, 0, 512)
 	for _, c := range corpus.Cases(t, corpus.FHIR) {
@@ -42,22 +43,16 @@ func TestShortcutsChangeNothing(t *testing.T) {
 	for _, b := range shortcutBodies {
 		bodies = append(bodies, []byte(b))
 	}
-	with := make([]any, len(bodies))
-	for i, b := range bodies {
-		if v, ok := decodeGeneric(withoutBOM(b)); ok {
-			if m, ok := v.(map[string]any); ok {
-				with[i] = definitionFindings(m, "Resource")
-			}
+	for _, b := range bodies {
+		if with, without := walkWithAndWithoutShortcuts(b); !reflect.DeepEqual(with, without) {
+			t.Errorf("%.80s: with shortcuts %v, without %v", b, with, without)
 		}
 	}
 	used := map[string]bool{}
-	compiled(nil) // compile everything
 	for _, invs := range elementInvariants {
 		for _, inv := range invs {
 			if inv.holds != nil {
 				used[inv.expr.String()] = true
-				defer func(inv *invariant, h func(map[string]any) bool) { inv.holds = h }(inv, inv.holds)
-				inv.holds = nil
 			}
 		}
 	}
@@ -66,15 +61,54 @@ func TestShortcutsChangeNothing(t *testing.T) {
 			t.Errorf("no invariant reads %q: the shortcut is dead", src)
 		}
 	}
-	for i, b := range bodies {
-		var without any
-		if v, ok := decodeGeneric(withoutBOM(b)); ok {
+}
+
+// FuzzShortcutsChangeNothing is TestShortcutsChangeNothing on any body.
+func FuzzShortcutsChangeNothing(f *testing.F) {
+	for _, b := range shortcutBodies {
+		f.Add([]byte(b))
+	}
+	for _, file := range fuzzSeedValid {
+		f.Add(corpus.Read(f, corpus.FHIR, file))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if with, without := walkWithAndWithoutShortcuts(body); !reflect.DeepEqual(with, without) {
+			t.Fatalf("with shortcuts %v, without %v", with, without)
+		}
+	})
+}
+
+// walkWithAndWithoutShortcuts returns the definitions walk's findings on
+// body (nil when it is not a JSON object) with the shortcuts, then with
+// every one of them turned off. It changes the package's invariants while
+// it runs: no test of the package runs in parallel with it.
+func walkWithAndWithoutShortcuts(body []byte) (with, without any) {
+	walk := func() any {
+		if v, ok := decodeGeneric(withoutBOM(body)); ok {
 			if m, ok := v.(map[string]any); ok {
-				without = definitionFindings(m, "Resource")
+				return definitionFindings(m, "Resource")
 			}
 		}
-		if !reflect.DeepEqual(with[i], without) {
-			t.Errorf("%.80s: with shortcuts %v, without %v", b, with[i], without)
+		return nil
+	}
+	with = walk()
+	compiled(nil) // compile everything
+	var off []*invariant
+	for _, invs := range elementInvariants {
+		for _, inv := range invs {
+			if inv.holds != nil {
+				off = append(off, inv)
+			}
 		}
 	}
+	held := make([]func(map[string]any) bool, len(off))
+	for i, inv := range off {
+		held[i], inv.holds = inv.holds, nil
+	}
+	defer func() {
+		for i, inv := range off {
+			inv.holds = held[i]
+		}
+	}()
+	return with, walk()
 }

@@ -57,6 +57,9 @@ func grpcCases(t *testing.T) []grpcCase {
 		grpcCase{name: "SubmitFHIR update whose body id differs", call: submitFHIR(&gatewayv1.SubmitFHIRRequest{ResourceType: "Patient", Id: "p1", Action: gatewayv1.FHIRAction_FHIR_ACTION_UPDATE, Resource: patient(`,"id":"p2"`)}), want: codes.InvalidArgument},
 		grpcCase{name: "SubmitFHIR with an undefined action value", call: submitFHIR(&gatewayv1.SubmitFHIRRequest{ResourceType: "Patient", Action: gatewayv1.FHIRAction(99), Resource: patient("")}), want: codes.InvalidArgument},
 		grpcCase{name: "SubmitFHIR with an empty request", call: submitFHIR(&gatewayv1.SubmitFHIRRequest{}), want: codes.InvalidArgument},
+		// One such call once crashed the whole process: a gRPC handler's
+		// panic is not recovered by grpc-go.
+		grpcCase{name: "SubmitFHIR Questionnaire with an empty key", call: submitFHIR(&gatewayv1.SubmitFHIRRequest{ResourceType: "Questionnaire", Resource: []byte(`{"resourceType":"Questionnaire","status":"draft","":[]}`)}), want: codes.InvalidArgument},
 		grpcCase{name: "SubmitFHIR over the 10 MiB receive limit", call: submitFHIR(&gatewayv1.SubmitFHIRRequest{ResourceType: "Patient", Resource: bytes.Repeat([]byte(" "), 11<<20)}), want: codes.ResourceExhausted},
 		grpcCase{name: "SubmitHL7 over the 10 MiB receive limit", call: submitHL7(bytes.Repeat([]byte("A"), 11<<20)), want: codes.ResourceExhausted},
 		grpcCase{name: "CreateResource with a bad body over gRPC", call: func(ctx context.Context) error {

@@ -192,6 +192,10 @@ func restCases(t *testing.T) []restCase {
 		restCase{name: "PUT with a body id that differs from the URL", method: http.MethodPut, path: "/fhir/Patient/p1", contentType: fhirJSON, body: patient(`,"id":"p2"`), want: 400},
 		restCase{name: "PUT with a bad URL id", method: http.MethodPut, path: "/fhir/Patient/a%20b", contentType: fhirJSON, body: patient(`,"id":"a b"`), want: 400},
 		restCase{name: "DELETE with a bad URL id", method: http.MethodDelete, path: "/fhir/Patient/a%20b", want: 400},
+		// Keys that name no element, in a resource whose invariants walk
+		// descendants() (que-2): the walk once panicked on the "" key.
+		restCase{name: "POST Questionnaire with an empty key", method: http.MethodPost, path: "/fhir/Questionnaire", contentType: fhirJSON, body: []byte(`{"resourceType":"Questionnaire","status":"draft","":[]}`), want: 422},
+		restCase{name: "POST Questionnaire with the key _", method: http.MethodPost, path: "/fhir/Questionnaire", contentType: fhirJSON, body: []byte(`{"resourceType":"Questionnaire","status":"draft","_":{"id":"x"}}`), want: 422},
 		restCase{name: "DELETE with a 65-character id", method: http.MethodDelete, path: "/fhir/Patient/" + strings.Repeat("a", 65), want: 400},
 		restCase{name: "POST an unknown resource type", method: http.MethodPost, path: "/fhir/Nope", contentType: fhirJSON, body: []byte(`{"resourceType":"Nope"}`), want: 400},
 		restCase{name: "POST a lower-case resource type", method: http.MethodPost, path: "/fhir/patient", contentType: fhirJSON, body: []byte(`{"resourceType":"patient"}`), want: 400},
