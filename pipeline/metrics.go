@@ -16,6 +16,7 @@ type Metrics struct {
 	dlqWrites   *prometheus.CounterVec
 	unavailable *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
+	panics      *prometheus.CounterVec
 }
 
 // NewMetrics creates the pipeline metrics and registers them with reg.
@@ -47,8 +48,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receipt of a message to its answer being decided, by connector and outcome.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"connector", "outcome"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_step_panics_total",
+			Help: "Parse, validate or route steps that panicked on a message (a bug; the message is answered as failing content), by connector and stage.",
+		}, []string{"connector", "stage"}),
 	}
-	reg.MustRegister(m.received, m.outcomes, m.errors, m.dlqWrites, m.unavailable, m.latency)
+	reg.MustRegister(m.received, m.outcomes, m.errors, m.dlqWrites, m.unavailable, m.latency, m.panics)
 	return m
 }
 
@@ -75,4 +80,11 @@ func (m *Metrics) dlq(connector string) {
 		return
 	}
 	m.dlqWrites.WithLabelValues(connector).Inc()
+}
+
+func (m *Metrics) panic(connector string, stage Stage) {
+	if m == nil {
+		return
+	}
+	m.panics.WithLabelValues(connector, string(stage)).Inc()
 }

@@ -3,6 +3,11 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +84,9 @@ type Config struct {
 	// MaxInFlight bounds concurrent Submit calls; past it the answer is
 	// Unavailable with ErrOverloaded. Zero means unbounded.
 	MaxInFlight int
+	// Log receives what the pipeline itself logs (a step's panic); nil
+	// means slog.Default().
+	Log *slog.Logger
 }
 
 // Pipeline runs one connector's messages through Steps and a Publisher. It
@@ -146,20 +154,9 @@ func (p *Pipeline[Req, M]) Submit(ctx context.Context, req Req, raw []byte) (M, 
 }
 
 func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Outcome) {
-	m, err := p.steps.Parse(ctx, req, raw)
-	if err != nil {
-		return m, p.fail(ctx, raw, StageParse, validation.FindingsOf(err))
-	}
-	var findings validation.Findings
-	if p.cfg.ValidationEnabled {
-		findings = p.steps.Validate(ctx, req, m)
-		if findings.HasErrors() {
-			return m, p.fail(ctx, raw, StageValidate, findings)
-		}
-	}
-	routed, err := p.steps.Route(ctx, req, m, findings.Warnings())
-	if err != nil {
-		return m, p.fail(ctx, raw, StageRoute, append(findings, validation.FindingsOf(err)...))
+	m, routed, findings, out, ok := p.content(ctx, req, raw)
+	if !ok {
+		return m, out
 	}
 	dels, err := p.pub.Publish(ctx, routed.Records, routed.Atomic)
 	if err != nil {
@@ -169,6 +166,60 @@ func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Out
 		return m, unavailable(err, findings)
 	}
 	return m, Outcome{Status: Accepted, Findings: findings, Deliveries: dels}
+}
+
+// content runs parse, validate and route; ok false means the message
+// failed there and out is its answer. A panic in one of these steps (a bug
+// in a format package that this message sets off) is that stage's failure
+// with one internal finding (code 207): dead-lettered or refused like any
+// content failure, counted in gateway_step_panics_total and logged with its
+// stack, and never the end of the process (a gRPC server does not recover
+// its handlers' panics). Resending the message fails the same way, so it
+// is not answered as retryable. Publish panics are not recovered here.
+func (p *Pipeline[Req, M]) content(ctx context.Context, req Req, raw []byte) (m M, routed Routed, findings validation.Findings, out Outcome, ok bool) {
+	stage := StageParse
+	defer func() {
+		if v := recover(); v != nil {
+			p.panicked(stage, v)
+			f := validation.Finding{Severity: validation.SeverityError, Code: validation.CodeInternal,
+				Message: "internal error in the gateway's " + strings.ToLower(string(stage)) + " step on this message; resending it fails the same way"}
+			out, ok = p.fail(ctx, raw, stage, append(findings, f)), false
+		}
+	}()
+	m, err := p.steps.Parse(ctx, req, raw)
+	if err != nil {
+		return m, Routed{}, nil, p.fail(ctx, raw, StageParse, validation.FindingsOf(err)), false
+	}
+	if p.cfg.ValidationEnabled {
+		stage = StageValidate
+		findings = p.steps.Validate(ctx, req, m)
+		if findings.HasErrors() {
+			return m, Routed{}, findings, p.fail(ctx, raw, StageValidate, findings), false
+		}
+	}
+	stage = StageRoute
+	routed, err = p.steps.Route(ctx, req, m, findings.Warnings())
+	if err != nil {
+		return m, Routed{}, findings, p.fail(ctx, raw, StageRoute, append(findings, validation.FindingsOf(err)...)), false
+	}
+	return m, routed, findings, Outcome{}, true
+}
+
+// panicked counts and logs a step's panic. The panic value may quote the
+// message, so only its type is logged, except for runtime errors (an index
+// out of range, a nil dereference), whose texts carry no data.
+func (p *Pipeline[Req, M]) panicked(stage Stage, v any) {
+	p.m.panic(p.cfg.Connector, stage)
+	what := fmt.Sprintf("%T", v)
+	if re, ok := v.(runtime.Error); ok {
+		what = re.Error()
+	}
+	log := p.cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Error("pipeline step panicked: a bug, the message is answered as failing content",
+		"connector", p.cfg.Connector, "stage", string(stage), "panic", what, "stack", string(debug.Stack()))
 }
 
 // fail handles a content failure: the DLQ (tolerance all) or a refusal.

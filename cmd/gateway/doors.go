@@ -209,6 +209,7 @@ func (g *gateway) pipelineConfig(name string, s config.ConnectorSettings, dlq, c
 		Connector: name, ValidationEnabled: validate, Tolerance: tol,
 		DLQTopic: dlq, DLQContextHeaders: s.DLQContextHeaders,
 		ContentType: contentType, MaxInFlight: s.MaxInFlight,
+		Log: g.log,
 	}
 }
 
