@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"log/slog"
+
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -17,17 +19,19 @@ import (
 const grpcHTTP2Streams = 1000
 
 // GRPCOptions are the gRPC server options of the edge: TLS credentials,
-// authentication (before anything else runs), the stream bound, calls
-// counted by method and code, and keepalive enforcement with the
-// connection idle and age limits. Serve the server on Builder.Listener's
+// a handler's panic answered INTERNAL instead of ending the process
+// (grpcrecover.go), authentication (before any handler runs), the stream
+// bound, calls counted by method and code, and keepalive enforcement with
+// the connection idle and age limits. Serve the server on Builder.Listener's
 // listener, which admits connections before the TLS handshake.
 func (c *Connector) GRPCOptions() []grpc.ServerOption {
 	s, b := c.settings, c.b
+	log := b.o.Logger.With(slog.String("connector", c.name))
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(b.requests.GRPC(c.name, GRPCMethods())),
 		grpc.MaxConcurrentStreams(uint32(max(grpcHTTP2Streams, s.Edge.MaxStreams))),
-		grpc.ChainUnaryInterceptor(c.auth.UnaryInterceptor(c.name)),
-		grpc.ChainStreamInterceptor(c.auth.StreamInterceptor(c.name), b.limits.StreamLimit(c.name, s.Edge.MaxStreams)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), c.auth.UnaryInterceptor(c.name)),
+		grpc.ChainStreamInterceptor(recoverStream(log), c.auth.StreamInterceptor(c.name), b.limits.StreamLimit(c.name, s.Edge.MaxStreams)),
 		// Unknown methods are answered through the interceptors and counted.
 		grpc.UnknownServiceHandler(limits.UnknownMethod),
 	}
