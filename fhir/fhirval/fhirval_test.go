@@ -156,6 +156,9 @@ func TestFHIRPathNormalisation(t *testing.T) {
 // the rules on a body they fault.
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Patient","id":"x"}`))
+	// Keys that name no element where an invariant walks descendants():
+	// the empty key once panicked the walk (and a gRPC door with it).
+	f.Add([]byte(`{"resourceType":"Questionnaire","status":"draft","":[],"_":{},"item":[{"linkId":"a","":1}]}`))
 	for _, c := range corpus.Select(f, corpus.FHIR, corpus.Invalid) {
 		f.Add(c.Read(f))
 	}
