@@ -7,15 +7,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/pipeline"
-	"github.com/hl7gw/gateway/publish"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -70,18 +66,7 @@ func TestAStepThatPanicsFailsItsMessageNotTheProcess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(cluster.Close)
-			k := config.Default().Kafka
-			k.Producer.DeliveryTimeout = 2 * time.Second
-			prod, err := publish.New(context.Background(), k, cluster.ListenAddrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(prod.Close)
+			prod, _ := newProducer(t)
 			var logs bytes.Buffer
 			cfg := baseConfig()
 			cfg.Tolerance = tt.tolerance

@@ -27,6 +27,15 @@ const adt = "MSH|^~\\&|APP|FAC|RAPP|RFAC|20240101120000||ADT^A01^ADT_A01|C1|P|2.
 // loopback. blocking makes the steps wait on the returned channel.
 func newPipeline(t *testing.T, cfg pipeline.Config, v hl7door.Validator, tune ...func(*config.Kafka)) (*pipeline.Pipeline[hl7door.Request, *hl7door.Parsed], *kfake.Cluster) {
 	t.Helper()
+	prod, cluster := newProducer(t, tune...)
+	steps := hl7door.NewSteps(hl7door.StepsConfig{Connector: cfg.Connector, Validator: v})
+	return pipeline.New(cfg, steps, prod, pipeline.NewMetrics(prometheus.NewRegistry())), cluster
+}
+
+// newProducer is a real producer to a kfake broker on loopback that has
+// the topics hl7.adt.a01 and hl7.dlq.
+func newProducer(t *testing.T, tune ...func(*config.Kafka)) (*publish.Producer, *kfake.Cluster) {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "hl7.adt.a01", "hl7.dlq"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,8 +52,7 @@ func newPipeline(t *testing.T, cfg pipeline.Config, v hl7door.Validator, tune ..
 		t.Fatal(err)
 	}
 	t.Cleanup(prod.Close)
-	steps := hl7door.NewSteps(hl7door.StepsConfig{Connector: cfg.Connector, Validator: v})
-	return pipeline.New(cfg, steps, prod, pipeline.NewMetrics(prometheus.NewRegistry())), cluster
+	return prod, cluster
 }
 
 func baseConfig() pipeline.Config {
