@@ -154,8 +154,8 @@ func (p *Pipeline[Req, M]) Submit(ctx context.Context, req Req, raw []byte) (M, 
 }
 
 func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Outcome) {
-	m, routed, findings, out, ok := p.content(ctx, req, raw)
-	if !ok {
+	m, routed, findings, out := p.content(ctx, req, raw)
+	if out.Status != 0 {
 		return m, out
 	}
 	dels, err := p.pub.Publish(ctx, routed.Records, routed.Atomic)
@@ -168,41 +168,41 @@ func (p *Pipeline[Req, M]) run(ctx context.Context, req Req, raw []byte) (M, Out
 	return m, Outcome{Status: Accepted, Findings: findings, Deliveries: dels}
 }
 
-// content runs parse, validate and route; ok false means the message
-// failed there and out is its answer. A panic in one of these steps (a bug
+// content runs parse, validate and route; an out with a Status means the
+// message failed there and out is its answer. A panic in one of these steps (a bug
 // in a format package that this message sets off) is that stage's failure
 // with one internal finding (code 207): dead-lettered or refused like any
 // content failure, counted in gateway_step_panics_total and logged with its
 // stack, and never the end of the process (a gRPC server does not recover
 // its handlers' panics). Resending the message fails the same way, so it
 // is not answered as retryable. Publish panics are not recovered here.
-func (p *Pipeline[Req, M]) content(ctx context.Context, req Req, raw []byte) (m M, routed Routed, findings validation.Findings, out Outcome, ok bool) {
+func (p *Pipeline[Req, M]) content(ctx context.Context, req Req, raw []byte) (m M, routed Routed, findings validation.Findings, out Outcome) {
 	stage := StageParse
 	defer func() {
 		if v := recover(); v != nil {
 			p.panicked(stage, v)
 			f := validation.Finding{Severity: validation.SeverityError, Code: validation.CodeInternal,
 				Message: "internal error in the gateway's " + strings.ToLower(string(stage)) + " step on this message; resending it fails the same way"}
-			out, ok = p.fail(ctx, raw, stage, append(findings, f)), false
+			out = p.fail(ctx, raw, stage, append(findings, f))
 		}
 	}()
 	m, err := p.steps.Parse(ctx, req, raw)
 	if err != nil {
-		return m, Routed{}, nil, p.fail(ctx, raw, StageParse, validation.FindingsOf(err)), false
+		return m, Routed{}, nil, p.fail(ctx, raw, StageParse, validation.FindingsOf(err))
 	}
 	if p.cfg.ValidationEnabled {
 		stage = StageValidate
 		findings = p.steps.Validate(ctx, req, m)
 		if findings.HasErrors() {
-			return m, Routed{}, findings, p.fail(ctx, raw, StageValidate, findings), false
+			return m, Routed{}, findings, p.fail(ctx, raw, StageValidate, findings)
 		}
 	}
 	stage = StageRoute
 	routed, err = p.steps.Route(ctx, req, m, findings.Warnings())
 	if err != nil {
-		return m, Routed{}, findings, p.fail(ctx, raw, StageRoute, append(findings, validation.FindingsOf(err)...)), false
+		return m, Routed{}, findings, p.fail(ctx, raw, StageRoute, append(findings, validation.FindingsOf(err)...))
 	}
-	return m, routed, findings, Outcome{}, true
+	return m, routed, findings, Outcome{}
 }
 
 // panicked counts and logs a step's panic. The panic value may quote the
