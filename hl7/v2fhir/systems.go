@@ -155,10 +155,7 @@ func (c *conv) hdOf(r hl7.Rep) hd { return hd{c.cps(r, 1), c.cps(r, 2), c.cps(r,
 
 // hdSub reads an HD written as subcomponents of component n (CX-4, XCN-9).
 func (c *conv) hdSub(r hl7.Rep, n int) hd {
-	comp, sep := c.comp(r, n), c.d.Subcomponent
-	return hd{
-		c.str(part(comp, sep, 1)), c.str(part(comp, sep, 2)), c.str(part(comp, sep, 3)),
-	}
+	return hd{c.str(c.sub(r, n, 1)), c.str(c.sub(r, n, 2)), c.str(c.sub(r, n, 3))}
 }
 
 // hdSystem is the identifier system an HD names: urn:oid: for an ISO
