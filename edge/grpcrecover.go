@@ -44,10 +44,17 @@ func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 }
 
 func panicked(log *slog.Logger, method string, v any) error {
-	what := fmt.Sprintf("%T", v)
-	if re, ok := v.(runtime.Error); ok {
-		what = re.Error()
-	}
-	log.Error("grpc handler panicked: a bug, the call is answered INTERNAL", "method", method, "panic", what, "stack", string(debug.Stack()))
+	log.Error("grpc handler panicked: a bug, the call is answered INTERNAL", "method", method, "panic", panicText(v), "stack", stack())
 	return status.Error(codes.Internal, "internal error in the gateway (a bug, logged); resending the same request fails the same way")
 }
+
+// panicText is what a log may say of a panic value: a runtime error's
+// text, which carries no data, or else the value's type only.
+func panicText(v any) string {
+	if re, ok := v.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func stack() string { return string(debug.Stack()) }

@@ -21,12 +21,13 @@ const (
 // responses counted by status (outside authentication, so that 401 and
 // 403 are counted too), then the one decision point of the listener (see
 // Connector.HTTPHandler), and the connector's read and idle timeouts
-// apply. A nil c serves h as it is. Server errors are logged at Warn.
+// apply. A nil c serves h as it is. Either way a handler's panic is
+// answered 500 (see recoverHTTP). Server errors are logged at Warn.
 func (b *Builder) HTTPServer(c *Connector, h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: httpReadHeaderTimeout, IdleTimeout: httpIdleTimeout,
+	srv := &http.Server{Handler: recoverHTTP(b.o.Logger, "", h), ReadHeaderTimeout: httpReadHeaderTimeout, IdleTimeout: httpIdleTimeout,
 		ErrorLog: slog.NewLogLogger(b.o.Logger.Handler(), slog.LevelWarn)}
 	if c != nil {
-		srv.Handler = b.requests.HTTP(c.name, c.HTTPHandler(h))
+		srv.Handler = b.requests.HTTP(c.name, recoverHTTP(b.o.Logger, c.name, c.HTTPHandler(h)))
 		srv.ReadTimeout, srv.IdleTimeout = c.settings.Edge.HTTPReadTimeout, c.settings.Edge.HTTPIdleTimeout
 		srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, srv.ReadTimeout)
 	}
