@@ -108,11 +108,13 @@ func headerSep(b hl7.Batch) byte {
 // replyHeader turns an inbound FHS or BHS segment into the reply's: fields
 // 3/4 and 5/6 swapped, field 7 the reply time, field 11 a fresh control id
 // and field 12 the inbound field 11. Fields 1 and 2 (separator and encoding
-// characters) are kept byte for byte.
+// characters) are kept byte for byte; a header that has none (a bare
+// "BHS") is answered with the standard's, as headerSep does, so that the
+// reply is still a batch.
 func replyHeader(seg []byte, ts, controlID string) []byte {
 	seg = bytes.TrimRight(seg, "\r\n")
 	if len(seg) < 4 {
-		return nil
+		seg = append(seg[:min(len(seg), 3):min(len(seg), 3)], `|^~\&`...)
 	}
 	sep := seg[3]
 	// f[0] is the segment name, f[1] the encoding characters (field 2 in

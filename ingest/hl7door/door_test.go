@@ -171,3 +171,17 @@ func TestABatchIsAnsweredWithABatchOfACKs(t *testing.T) {
 		t.Fatalf("MSA segments = %q", msas)
 	}
 }
+
+// A bare "BHS" (no separators, no fields) still makes a batch; its answer
+// must be one too, in the standard's separators, not a lone trailer.
+func TestABatchWhoseHeaderHasNoFieldsIsAnsweredWithABatch(t *testing.T) {
+	d := newDoor(t)
+	ack, _ := d.SubmitHL7(context.Background(), []byte("BHS\r"+string(message("M1", ""))+"BTS|1\r"))
+	b, err := hl7.SplitBatch(ack)
+	if err != nil || len(b.Messages) != 1 || !strings.HasPrefix(string(ack), "BHS|^~\\&|") {
+		t.Fatalf("answer %q: %v, want a batch of one ACK under a BHS with the standard separators", ack, err)
+	}
+	if info, err := hl7.ParseACK(b.Messages[0]); err != nil || info.ControlID != "M1" {
+		t.Fatalf("ACK %+v, %v", info, err)
+	}
+}
