@@ -61,6 +61,20 @@ func (f *fixture) connector(t *testing.T, name, typ string, kv map[string]string
 	return c
 }
 
+// serveHTTP serves routes on a new local listener through the edge's HTTP
+// server for c (nil: a listener without connector) until the test ends.
+func (f *fixture) serveHTTP(t *testing.T, c *Connector, routes http.Handler) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := f.b.HTTPServer(c, routes)
+	go srv.Serve(f.b.Listener(c, DoorHTTP, ln))
+	t.Cleanup(func() { srv.Close() })
+	return ln
+}
+
 func (f *fixture) rejected(t *testing.T, listener, door, reason string) float64 {
 	t.Helper()
 	return metrictest.Value(t, f.reg, "gateway_connections_rejected_total", map[string]string{"listener": listener, "door": door, "reason": reason})
@@ -169,13 +183,7 @@ func TestHTTPListenerAdmitsBeforeAuthenticating(t *testing.T) {
 	routes := http.NewServeMux()
 	routes.HandleFunc("POST /fhir/Patient", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) })
 	routes.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := f.b.HTTPServer(c, routes)
-	go srv.Serve(f.b.Listener(c, DoorHTTP, ln))
-	t.Cleanup(func() { srv.Close() })
+	ln := f.serveHTTP(t, c, routes)
 	base := "http://" + ln.Addr().String()
 	// Both requests on one kept-alive connection: max.connections=1.
 	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
@@ -227,13 +235,7 @@ func TestAListenerWithoutConnectorHasTheBudgetsLimitsAndNoAuthentication(t *test
 	f := newFixture(t, limits.Budget{PerListener: 1})
 	routes := http.NewServeMux()
 	routes.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := f.b.HTTPServer(nil, routes)
-	go srv.Serve(f.b.Listener(nil, DoorHTTP, ln))
-	t.Cleanup(func() { srv.Close() })
+	ln := f.serveHTTP(t, nil, routes)
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + ln.Addr().String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)

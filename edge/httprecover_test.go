@@ -3,7 +3,6 @@ package edge
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,14 +37,7 @@ func TestAnHTTPHandlerPanicIsAnswered500AndTheServerGoesOn(t *testing.T) {
 	})
 	routes.HandleFunc("POST /fhir/Condition", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
 	routes.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := f.b.HTTPServer(c, routes)
-	go srv.Serve(f.b.Listener(c, DoorHTTP, ln))
-	t.Cleanup(func() { srv.Close() })
-	base := "http://" + ln.Addr().String()
+	base := "http://" + f.serveHTTP(t, c, routes).Addr().String()
 	cl := &http.Client{Timeout: 5 * time.Second}
 
 	for _, typ := range []string{"Patient", "Observation"} {

@@ -93,23 +93,9 @@ func checkACK(t *testing.T, door int, a hl7door.Answer) {
 		if len(u) > hl7.MaxACKBytes && len(info.ErrorCodes) > 0 {
 			t.Fatalf("door %d: an ACK with ERR segments is %d bytes, over %d", door, len(u), hl7.MaxACKBytes)
 		}
-		if rank(info.Code) > rank(worst) {
-			worst = info.Code
-		}
+		worst = hl7door.WorseCode(worst, info.Code)
 	}
 	if worst != a.Code {
 		t.Fatalf("door %d: Answer.Code %q, the ACK says %q", door, a.Code, worst)
 	}
-}
-
-func rank(code string) int {
-	switch code {
-	case "AA", "CA":
-		return 1
-	case "AE", "CE":
-		return 2
-	case "AR", "CR":
-		return 3
-	}
-	return 0
 }
