@@ -65,6 +65,7 @@ func FuzzDoorAnswer(f *testing.F) {
 				t.Fatalf("door %d: accepted but answered %q", i, a.Code)
 			}
 			checkACK(t, i, a)
+			checkMSA2(t, i, raw, a)
 		}
 	})
 }
@@ -97,5 +98,29 @@ func checkACK(t *testing.T, door int, a hl7door.Answer) {
 	}
 	if worst != a.Code {
 		t.Fatalf("door %d: Answer.Code %q, the ACK says %q", door, a.Code, worst)
+	}
+}
+
+// checkMSA2: the ACK of a single message that parses carries its MSH-10
+// in MSA-2 byte for byte, so that the sender can match it.
+func checkMSA2(t *testing.T, door int, raw []byte, a hl7door.Answer) {
+	t.Helper()
+	if len(a.ACK) == 0 || hl7.IsBatch(raw) {
+		return
+	}
+	m, err := hl7.Parse(raw)
+	if err != nil {
+		return
+	}
+	ack, err := hl7.Parse(a.ACK)
+	if err != nil {
+		t.Fatalf("door %d: the ACK does not parse: %v", door, err)
+	}
+	msa, ok := ack.Segment("MSA", 1)
+	if !ok {
+		t.Fatalf("door %d: the ACK has no MSA", door)
+	}
+	if got, want := msa.Field(2).Raw(), m.MSHField(10).Raw(); !bytes.Equal(got, want) {
+		t.Fatalf("door %d: MSA-2 %q, the message's MSH-10 %q", door, got, want)
 	}
 }
