@@ -45,7 +45,7 @@ func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 
 func panicked(log *slog.Logger, method string, v any) error {
 	log.Error("grpc handler panicked: a bug, the call is answered INTERNAL", "method", method, "panic", panicText(v), "stack", stack())
-	return status.Error(codes.Internal, "internal error in the gateway (a bug, logged); resending the same request fails the same way")
+	return status.Error(codes.Internal, "internal error in the gateway (a bug, logged); whether the request was stored is not known, and resending it may fail the same way")
 }
 
 // panicText is what a log may say of a panic value: a runtime error's

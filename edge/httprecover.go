@@ -13,7 +13,8 @@ import (
 // own steps' panics (gateway_step_panics_total); recoverHTTP is the net
 // under the rest of a request (authentication, the REST mux, answer
 // writing), outermost inside the response counter, so that the 500 it
-// answers is counted in gateway_http_responses_total. A response already
+// answers is counted in gateway_http_responses_total. Such a panic may
+// come after the record was stored, so the answer does not say it was not. A response already
 // begun cannot be taken back: then the connection is aborted as net/http
 // would, after the same log line. As for gRPC, the panic value may quote
 // the request, so only its type is logged, except for runtime errors.
@@ -21,7 +22,7 @@ import (
 // internalOutcome is the body of the 500 answer, an OperationOutcome like
 // every other answer of the edge (401, 403, 400 for a path).
 var internalOutcome = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception",` +
-	`"diagnostics":"internal error in the gateway (a bug, logged); resending the same request fails the same way"}]}`)
+	`"diagnostics":"internal error in the gateway (a bug, logged); whether the request was stored is not known, and resending it may fail the same way"}]}`)
 
 func recoverHTTP(log *slog.Logger, listener string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
