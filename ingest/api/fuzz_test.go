@@ -15,7 +15,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/hl7"
+	"github.com/hl7gw/gateway/hl7/conformance"
 	"github.com/hl7gw/gateway/ingest/fhirdoor"
+	"github.com/hl7gw/gateway/ingest/hl7door"
 	"github.com/hl7gw/gateway/internal/corpus"
 	"github.com/hl7gw/gateway/pipeline"
 )
@@ -128,6 +131,61 @@ func FuzzRESTDoor(f *testing.F) {
 			if rec.Code == http.StatusCreated && rec.Header().Get("Location") == "" {
 				t.Fatalf("%s %s: 201 without Location", method, path)
 			}
+		}
+	})
+}
+
+// FuzzRESTHL7 posts any payload to POST /v1/hl7 through the whole REST
+// door (lenient HL7 door with validation behind the grpc-gateway mux):
+// the answer is 200, 400 or 422 (503 is for a broker that fails, and
+// acceptAll never does); the body's ACKs parse, and X-HL7-Ack-Code is
+// the code the door itself answers, an MSA-1 of one of them (an empty
+// body only with an empty code, when MSH-15 asked for no ACK).
+func FuzzRESTHL7(f *testing.F) {
+	corpus.AddSeeds(f, corpus.HL7)
+	v, err := conformance.New(conformance.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	door := hl7door.NewDoor(pipeline.New(pipeline.Config{
+		Connector: "rest", ValidationEnabled: true, DLQTopic: "hl7.dlq", ContentType: contentTypeHL7,
+	}, hl7door.NewSteps(hl7door.StepsConfig{Connector: "rest", Validator: v}), acceptAll{}, nil), nil)
+	h, err := NewHTTPHandler(context.Background(), NewService(door, nil, ServiceOptions{MaxBodyBytes: 1 << 20, RetryAfter: time.Second}), HTTPOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/hl7", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentTypeHL7)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		code := rec.Header().Get("X-HL7-Ack-Code")
+		switch rec.Code {
+		case http.StatusOK, http.StatusBadRequest, http.StatusUnprocessableEntity:
+		default:
+			t.Fatalf("%d %q", rec.Code, rec.Body.Bytes())
+		}
+		ack := rec.Body.Bytes()
+		if len(ack) == 0 {
+			if code != "" {
+				t.Fatalf("%d with X-HL7-Ack-Code %q and no ACK", rec.Code, code)
+			}
+			return
+		}
+		units, b, isBatch := hl7.Units(ack)
+		if isBatch && len(b.Messages) == 0 {
+			return // a batch none of whose messages asked for an ACK (FuzzDoorAnswer checks it)
+		}
+		named := false
+		for _, u := range units {
+			info, err := hl7.ParseACK(u)
+			if err != nil {
+				t.Fatalf("%d: the ACK does not parse: %v\n%q", rec.Code, err, u)
+			}
+			named = named || info.Code == code
+		}
+		if !named || code != door.Answer(context.Background(), body).Code {
+			t.Fatalf("%d: X-HL7-Ack-Code %q is not the door's code or not in the ACK %q", rec.Code, code, ack)
 		}
 	})
 }
