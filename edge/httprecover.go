@@ -14,10 +14,11 @@ import (
 // under the rest of a request (authentication, the REST mux, answer
 // writing), outermost inside the response counter, so that the 500 it
 // answers is counted in gateway_http_responses_total. Such a panic may
-// come after the record was stored, so the answer does not say it was not. A response already
-// begun cannot be taken back: then the connection is aborted as net/http
-// would, after the same log line. As for gRPC, the panic value may quote
-// the request, so only its type is logged, except for runtime errors.
+// come after the record was stored, so the answer does not say it was
+// not. A response already begun cannot be taken back: then the connection
+// is aborted as net/http would, after the same log line. As for gRPC, the
+// panic value may quote the request, so only its type is logged, except
+// for runtime errors.
 
 // internalOutcome is the body of the 500 answer, an OperationOutcome like
 // every other answer of the edge (401, 403, 400 for a path).
