@@ -20,46 +20,52 @@ import (
 	"github.com/hl7gw/gateway/router"
 )
 
-// brokerProc is the broker running in a process of its own (this binary
-// with -broker-child): the gateway's embedded broker code, so that the
-// gateway process's CPU time is the gateway's alone and the broker's is
-// measured the same way in both phases.
-type brokerProc struct {
+// childProc is a helper process of the run: this binary with one of the
+// internal -*-child flags. It prints "ready" once it serves and exits
+// when its stdin closes.
+type childProc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 }
 
-// startBrokerProc starts the broker child on addr and waits until it
-// listens.
-func startBrokerProc(addr string) (*brokerProc, error) {
+// startBrokerProc starts the broker child on addr (the gateway's embedded
+// broker code, so that the gateway process's CPU time is the gateway's
+// alone and the broker's is measured the same way in both phases) and
+// waits until it listens.
+func startBrokerProc(addr string) (*childProc, error) {
+	return startChild("broker", "-broker-child", "-brokers", addr)
+}
+
+// startChild starts this binary with args and waits for its "ready".
+func startChild(name string, args ...string) (*childProc, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("broker process: %w", err)
+		return nil, fmt.Errorf("%s process: %w", name, err)
 	}
-	cmd := exec.Command(self, "-broker-child", "-brokers", addr)
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("broker process: %w", err)
+		return nil, fmt.Errorf("%s process: %w", name, err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("broker process: %w", err)
+		return nil, fmt.Errorf("%s process: %w", name, err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("broker process: %w", err)
+		return nil, fmt.Errorf("%s process: %w", name, err)
 	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("broker process did not start (%q): %v", line, err)
+		return nil, fmt.Errorf("%s process did not start (%q): %v", name, line, err)
 	}
-	return &brokerProc{cmd: cmd, stdin: stdin}, nil
+	return &childProc{cmd: cmd, stdin: stdin}, nil
 }
 
-// stop ends the broker child: it exits when its stdin closes.
-func (b *brokerProc) stop() {
+// stop ends the child: it exits when its stdin closes.
+func (b *childProc) stop() {
 	_ = b.stdin.Close()
 	done := make(chan struct{})
 	go func() { _ = b.cmd.Wait(); close(done) }()

@@ -77,6 +77,7 @@ type gatewayProc struct {
 	cmd      *exec.Cmd
 	mllpAddr string
 	dir      string
+	child    *childProc // the relay: a child of this binary, not a gateway
 }
 
 // start runs the gateway with its own ports and instance id (two
@@ -122,6 +123,10 @@ func (g *gatewayProc) start(bin, brokerFlag, kafkaAddr, debugAddr string) error 
 
 // stop interrupts the gateway and waits for it.
 func (g *gatewayProc) stop() {
+	if g.child != nil {
+		g.child.stop()
+		return
+	}
 	if g.cmd != nil && g.cmd.Process != nil {
 		_ = g.cmd.Process.Signal(os.Interrupt)
 		_ = g.cmd.Wait()

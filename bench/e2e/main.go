@@ -58,12 +58,17 @@ func main() {
 	instances := flag.String("instances", "", "scale-out mode: measure this many gateway instances on one broker (e.g. 1,2,3), -scale-connections MLLP connections spread over them")
 	scaleConns := flag.Int("scale-connections", 24, "scale-out mode: MLLP connections in all")
 	embeddedFlag := flag.Bool("embedded", false, "run the broker inside the gateway process (its embedded broker) instead of in a process of its own; the gateway's CPU figures then include the broker's")
+	relay := flag.Bool("relay", true, "also measure the relay (bench/e2e/relay.go): the gateway's MLLP server and producer settings with no pipeline, the floor under the gateway's row; not with -embedded")
+	relayChildFlag := flag.Bool("relay-child", false, "internal: run the relay in this process")
+	relayAddr := flag.String("relay-addr", "", "internal (-relay-child): the relay's MLLP address")
 	convert := flag.String("convert", "", "comma list of MSH-9 types (ADT^A01,ORU^R01): send only those, and measure a second gateway that converts them to FHIR (hl7.fhir.convert) beside the first")
 	flag.Parse()
 	var err error
 	switch {
 	case *brokerChildFlag:
 		err = brokerChild(*brokers)
+	case *relayChildFlag:
+		err = relayChild(*brokers, *relayAddr, *glob, *convert)
 	case *child:
 		n, cerr := strconv.Atoi(*concs)
 		if cerr != nil {
@@ -74,7 +79,7 @@ func main() {
 	case *instances != "":
 		err = scaleOut(*bin, *glob, *dur, *instances, *scaleConns)
 	default:
-		err = run(*bin, *glob, *dur, *concs, *debugAddr, *embeddedFlag, *convert)
+		err = run(*bin, *glob, *dur, *concs, *debugAddr, *embeddedFlag, *relay, *convert)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -82,7 +87,7 @@ func main() {
 	}
 }
 
-func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedBroker bool, convert string) error {
+func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedBroker, relay bool, convert string) error {
 	msgs, err := loadMessages(glob)
 	if err != nil {
 		return err
@@ -138,14 +143,28 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedB
 			return fmt.Errorf("%s warm-up: %w", g.name, err)
 		}
 	}
+	if relay && !embeddedBroker {
+		r, err := startRelay(kafkaAddr, glob, convert)
+		if err != nil {
+			return err
+		}
+		defer r.stop()
+		if _, err := loadgen.Run(context.Background(), loadgen.Options{Addr: r.mllpAddr, Messages: msgs, Connections: 1,
+			Count: len(msgs), UniqueControlIDs: true, ControlIDPrefix: "WARM"}); err != nil {
+			return fmt.Errorf("relay warm-up: %w", err)
+		}
+		gws = append(gws, r)
+	}
 	fmt.Printf("e2e: %d distinct payloads, %s per measurement, broker: %s\n", len(msgs), dur, where)
 	if types != nil {
 		fmt.Printf("gw+conv: a second gateway converting %s to FHIR R4 in the stream, each message with its resources in one Kafka transaction\n",
 			strings.Join(types, ", "))
 	}
 	fmt.Printf("cpu µs/msg: proc = the gateway process (MLLP, pipeline, producer) on the gateway row, the plain\n" +
-		"producer's own process on the plain row; broker = the broker's process during that phase (with\n" +
-		"-embedded: the gateway process while the plain producer runs); sender = the MLLP load generator\n")
+		"producer's own process on the plain row, the relay's on the relay row; broker = the broker's process\n" +
+		"during that phase (with -embedded: the gateway process while the plain producer runs); sender = the\n" +
+		"MLLP load generator. relay = the gateway's MLLP server and producer settings with no pipeline\n" +
+		"(bench/e2e/relay.go): relay/plain is what the MLLP hop costs, gw/relay what the gateway's work does\n")
 	fmt.Printf("%-6s %-8s %12s %10s %10s %10s %9s %9s %9s\n", "conns", "path", "msgs/s", "p50", "p99", "max", "proc", "broker", "sender")
 	for _, f := range strings.Split(concs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -222,7 +241,9 @@ func measure(ctx context.Context, gws []*gatewayProc, brokerPid int, kafkaAddr, 
 		prodCPU, brokerCPU, "-")
 	for _, r := range rows {
 		label := "ratio"
-		if r.name != "gateway" {
+		if r.name == "relay" {
+			label = "relay"
+		} else if r.name != "gateway" {
 			label = "ratio:" + strings.TrimPrefix(r.name, "gw+")
 		}
 		if p.broker != 0 {
@@ -239,6 +260,12 @@ func measure(ctx context.Context, gws []*gatewayProc, brokerPid int, kafkaAddr, 
 		// depends on batching.
 		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   cpu-no-broker %.2f\n", n, label, r.rate/plain.Rate,
 			r.cpu/(prodCPU+brokerCPU), (r.cpu-brokerCPU)/prodCPU)
+	}
+	if last := rows[len(rows)-1]; last.name == "relay" {
+		// The gateway against the relay: what its own work costs.
+		rows = rows[:len(rows)-1]
+		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, "gw/relay", rows[0].rate/last.rate,
+			rows[0].cpu/last.cpu, (rows[0].cpu+rows[0].broker)/(last.cpu+last.broker))
 	}
 	if len(rows) > 1 {
 		off, on := rows[0], rows[1]
