@@ -18,11 +18,17 @@
 //     shared machine the CPU ratio holds where the rate ratio drifts with
 //     the neighbours' load.
 //
+// Each concurrency also measures the relay (relay.go, -relay=false leaves
+// it out): the gateway's MLLP server and producer settings with no
+// pipeline, the floor under the gateway's row.
+//
 // With -convert TYPES a second gateway converts those message types to
 // FHIR in the stream (hl7.fhir.convert: each message and its resources in
 // one Kafka transaction); only messages of those types are sent, and each
-// concurrency gets a third row, gw+conv, measured the same way, with its
-// ratio to plain and to the gateway without conversion.
+// concurrency gets a row gw+conv, measured the same way, with its ratio to
+// plain and to the gateway without conversion (conv/off), and a row
+// relay+conv (convrelay.go): the converting gateway's records, computed
+// once at start, published as it publishes them (rconv/off).
 //
 // The gateway, the broker and this process share the machine, as they do
 // in the comparison's plain half (broker and producer).
@@ -61,6 +67,7 @@ func main() {
 	relay := flag.Bool("relay", true, "also measure the relay (bench/e2e/relay.go): the gateway's MLLP server and producer settings with no pipeline, the floor under the gateway's row; not with -embedded")
 	relayChildFlag := flag.Bool("relay-child", false, "internal: run the relay in this process")
 	relayAddr := flag.String("relay-addr", "", "internal (-relay-child): the relay's MLLP address")
+	relayConv := flag.Bool("relay-conv", false, "internal (-relay-child): the converting relay (with -convert)")
 	convert := flag.String("convert", "", "comma list of MSH-9 types (ADT^A01,ORU^R01): send only those, and measure a second gateway that converts them to FHIR (hl7.fhir.convert) beside the first")
 	flag.Parse()
 	var err error
@@ -68,7 +75,7 @@ func main() {
 	case *brokerChildFlag:
 		err = brokerChild(*brokers)
 	case *relayChildFlag:
-		err = relayChild(*brokers, *relayAddr, *glob, *convert)
+		err = relayChild(*brokers, *relayAddr, *glob, *convert, *relayConv)
 	case *child:
 		n, cerr := strconv.Atoi(*concs)
 		if cerr != nil {
@@ -144,16 +151,22 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedB
 		}
 	}
 	if relay && !embeddedBroker {
-		r, err := startRelay(kafkaAddr, glob, convert)
-		if err != nil {
-			return err
+		convs := []bool{false}
+		if types != nil {
+			convs = append(convs, true)
 		}
-		defer r.stop()
-		if _, err := loadgen.Run(context.Background(), loadgen.Options{Addr: r.mllpAddr, Messages: msgs, Connections: 1,
-			Count: len(msgs), UniqueControlIDs: true, ControlIDPrefix: "WARM"}); err != nil {
-			return fmt.Errorf("relay warm-up: %w", err)
+		for _, conv := range convs {
+			r, err := startRelay(kafkaAddr, glob, convert, conv)
+			if err != nil {
+				return err
+			}
+			defer r.stop()
+			if _, err := loadgen.Run(context.Background(), loadgen.Options{Addr: r.mllpAddr, Messages: msgs, Connections: 1,
+				Count: len(msgs), UniqueControlIDs: true, ControlIDPrefix: "WARM"}); err != nil {
+				return fmt.Errorf("%s warm-up: %w", r.name, err)
+			}
+			gws = append(gws, r)
 		}
-		gws = append(gws, r)
 	}
 	fmt.Printf("e2e: %d distinct payloads, %s per measurement, broker: %s\n", len(msgs), dur, where)
 	if types != nil {
@@ -164,7 +177,9 @@ func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedB
 		"producer's own process on the plain row, the relay's on the relay row; broker = the broker's process\n" +
 		"during that phase (with -embedded: the gateway process while the plain producer runs); sender = the\n" +
 		"MLLP load generator. relay = the gateway's MLLP server and producer settings with no pipeline\n" +
-		"(bench/e2e/relay.go): relay/plain is what the MLLP hop costs, gw/relay what the gateway's work does\n")
+		"(bench/e2e/relay.go): relay/plain is what the MLLP hop costs, gw/relay what the gateway's work does;\n" +
+		"with -convert, relay+conv publishes the records the converting gateway makes, computed once at start\n" +
+		"(bench/e2e/convrelay.go): rconv/off is conv/off with parsing, validating and converting free\n")
 	fmt.Printf("%-6s %-8s %12s %10s %10s %10s %9s %9s %9s\n", "conns", "path", "msgs/s", "p50", "p99", "max", "proc", "broker", "sender")
 	for _, f := range strings.Split(concs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -241,9 +256,12 @@ func measure(ctx context.Context, gws []*gatewayProc, brokerPid int, kafkaAddr, 
 		prodCPU, brokerCPU, "-")
 	for _, r := range rows {
 		label := "ratio"
-		if r.name == "relay" {
+		switch {
+		case r.name == "relay":
 			label = "relay"
-		} else if r.name != "gateway" {
+		case r.name == "relay+conv":
+			label = "rconv"
+		case r.name != "gateway":
 			label = "ratio:" + strings.TrimPrefix(r.name, "gw+")
 		}
 		if p.broker != 0 {
@@ -261,20 +279,27 @@ func measure(ctx context.Context, gws []*gatewayProc, brokerPid int, kafkaAddr, 
 		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   cpu-no-broker %.2f\n", n, label, r.rate/plain.Rate,
 			r.cpu/(prodCPU+brokerCPU), (r.cpu-brokerCPU)/prodCPU)
 	}
-	if last := rows[len(rows)-1]; last.name == "relay" {
-		// The gateway against the relay: what its own work costs.
-		rows = rows[:len(rows)-1]
-		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, "gw/relay", rows[0].rate/last.rate,
-			rows[0].cpu/last.cpu, (rows[0].cpu+rows[0].broker)/(last.cpu+last.broker))
+	// The gateway against the relay (what its own work costs), and with
+	// -convert each one converting against itself not converting (the
+	// rate with conversion over the rate without, the plain rate
+	// cancelling out, and the CPU per message with over without, alone and
+	// with the broker's).
+	byName := make(map[string]gatewayRow, len(rows))
+	for _, r := range rows {
+		byName[r.name] = r
 	}
-	if len(rows) > 1 {
-		off, on := rows[0], rows[1]
-		// What conversion costs: the rate with it over the rate without
-		// (its end-to-end ratio over the other's, the plain rate
-		// cancelling out), and the CPU per message with it over without,
-		// the gateway alone and with the broker.
-		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, "conv/off", on.rate/off.rate,
-			on.cpu/off.cpu, (on.cpu+on.broker)/(off.cpu+off.broker))
+	for _, c := range []struct{ label, num, den string }{
+		{"gw/relay", "gateway", "relay"},
+		{"conv/off", "gw+conv", "gateway"},
+		{"rconv/off", "relay+conv", "relay"},
+	} {
+		num, ok1 := byName[c.num]
+		den, ok2 := byName[c.den]
+		if !ok1 || !ok2 {
+			continue
+		}
+		fmt.Printf("%-6d %-8s %12.2f   cpu %.2f   with-broker %.2f\n", n, c.label, num.rate/den.rate,
+			num.cpu/den.cpu, (num.cpu+num.broker)/(den.cpu+den.broker))
 	}
 	return nil
 }

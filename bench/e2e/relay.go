@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,46 +33,62 @@ import (
 // gateway's own work. The relay runs in a process of its own (this binary
 // with -relay-child), measured like the gateway.
 
-// startRelay starts the relay child on a free port, producing to broker,
-// and returns it as one more process to measure.
-func startRelay(broker, glob, convert string) (*gatewayProc, error) {
+// startRelay starts a relay child on a free port, producing to broker,
+// and returns it as one more process to measure. With conv it is the
+// converting relay (see convRelay).
+func startRelay(broker, glob, convert string, conv bool) (*gatewayProc, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + ports[0]
-	bp, err := startChild("relay", "-relay-child", "-brokers", broker, "-relay-addr", addr,
-		"-messages", glob, "-convert", convert)
+	name := "relay"
+	if conv {
+		name = "relay+conv"
+	}
+	bp, err := startChild(name, "-relay-child", "-brokers", broker, "-relay-addr", addr,
+		"-messages", glob, "-convert", convert, "-relay-conv="+strconv.FormatBool(conv))
 	if err != nil {
 		return nil, err
 	}
-	return &gatewayProc{name: "relay", cmd: bp.cmd, mllpAddr: addr, child: bp}, nil
+	return &gatewayProc{name: name, cmd: bp.cmd, mllpAddr: addr, child: bp}, nil
 }
 
 // relayChild is the relay process's main: it serves MLLP on addr until
 // its stdin closes or an interrupt.
-func relayChild(brokers, addr, glob, convert string) error {
+func relayChild(brokers, addr, glob, convert string, conv bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	topics, err := relayTopics(glob, convert)
-	if err != nil {
-		return err
+	var handle func(ctx context.Context, payload []byte) []byte
+	if conv {
+		cr, err := newConvRelay(ctx, strings.Split(brokers, ","), glob, convert)
+		if err != nil {
+			return err
+		}
+		defer cr.close()
+		handle = cr.relay
+	} else {
+		topics, err := relayTopics(glob, convert)
+		if err != nil {
+			return err
+		}
+		opts, err := publish.Options(config.Default().Kafka, strings.Split(brokers, ","))
+		if err != nil {
+			return err
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		handle = func(ctx context.Context, payload []byte) []byte { return relayOne(ctx, cl, topics, payload) }
 	}
-	opts, err := publish.Options(config.Default().Kafka, strings.Split(brokers, ","))
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := mllp.NewServer("relay", mllp.ServerConfig{}, mllp.HandlerFunc(func(ctx context.Context, _ mllp.ConnInfo, payload []byte) []byte {
-		return relayOne(ctx, cl, topics, payload)
+		return handle(ctx, payload)
 	}), nil)
 	go func() { _ = srv.Serve(ln) }()
 	defer func() { _ = srv.Shutdown(context.Background()) }()

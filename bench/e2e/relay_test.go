@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -70,5 +71,71 @@ func TestTheRelayAnswersAAOnlyOnceTheBrokerHasTheRecord(t *testing.T) {
 	recs := fs.Records()
 	if len(recs) != 1 || string(recs[0].Value) != string(msg) || string(recs[0].Key) != "ctl-7" {
 		t.Fatalf("the topic holds %d records, want the message byte for byte under key ctl-7", len(recs))
+	}
+}
+
+func TestTheConvertingRelayCommitsTheGatewaysRecordsWithTheFrameAsItCame(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := embedded.Start(ctx, "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const glob, types = "../../testdata/corpus/hl7/valid/*.hl7", "ADT^A01"
+	msgs, err := loadMessages(glob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err = onlyTypes(msgs, []string{types}); err != nil {
+		t.Fatal(err)
+	}
+	if err := createTopics(ctx, b.Addrs()[0], msgs, true); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := newConvRelay(ctx, b.Addrs(), glob, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.close()
+	// The load generator's rewrite: another control id, nothing else.
+	_, msh10, _ := headerFields(msgs[0])
+	at := cap(msgs[0]) - cap(msh10)
+	frame := append(append(append([]byte{}, msgs[0][:at]...), "ctl-relay-1"...), msgs[0][at+len(msh10):]...)
+	if key, _ := withoutControlID(frame); key != string(msgs[0][:at])+string(msgs[0][at+len(msh10):]) {
+		t.Fatal("withoutControlID does not cut MSH-10 out")
+	}
+	if got := string(cr.relay(ctx, frame)); got != "MSH|^~\\&|RELAY||||||ACK|ctl-relay-1|P|2.5\rMSA|AA|ctl-relay-1\r" {
+		t.Fatalf("answer %q", got)
+	}
+	if got := string(cr.relay(ctx, []byte("MSH|^~\\&|A|B|C|D|1||ADT^A01|ctl-2|P|2.5\rPID|1\r"))); got != "MSH|^~\\&|RELAY||||||ACK|ctl-2|P|2.5\rMSA|AR|ctl-2\r" {
+		t.Fatalf("an unknown payload was answered %q", got)
+	}
+	want := cr.routed[string(msgs[0][:at])+string(msgs[0][at+len(msh10):])]
+	var topics []string
+	for _, r := range want.Records {
+		topics = append(topics, r.Topic)
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	var got []*kgo.Record
+	for len(got) < len(want.Records) && ctx.Err() == nil {
+		got = append(got, cons.PollFetches(ctx).Records()...)
+	}
+	if len(want.Records) < 2 || len(got) != len(want.Records) {
+		t.Fatalf("read %d committed records, want the message's %d (raw and resources)", len(got), len(want.Records))
+	}
+	raw := 0
+	for _, r := range got {
+		if bytes.Equal(r.Value, frame) {
+			raw++
+		}
+	}
+	if raw != 1 {
+		t.Fatalf("%d records carry the frame as it came, want 1", raw)
 	}
 }
