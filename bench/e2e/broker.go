@@ -87,13 +87,20 @@ func brokerChild(addr string) error {
 		return err
 	}
 	defer b.Close()
+	readyUntilStdinCloses(ctx, stop)
+	return nil
+}
+
+// readyUntilStdinCloses tells the parent the child serves ("ready" on
+// stdout, see startChild) and blocks until the parent closes the child's
+// stdin or ctx ends (an interrupt); stop ends ctx.
+func readyUntilStdinCloses(ctx context.Context, stop context.CancelFunc) {
 	fmt.Println("ready")
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
 	<-ctx.Done()
-	return nil
 }
 
 // createTopics creates the topics msgs are routed to, as the embedded

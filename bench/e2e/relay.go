@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -92,12 +91,7 @@ func relayChild(brokers, addr, glob, convert string, conv bool) error {
 	}), nil)
 	go func() { _ = srv.Serve(ln) }()
 	defer func() { _ = srv.Shutdown(context.Background()) }()
-	fmt.Println("ready")
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		stop()
-	}()
-	<-ctx.Done()
+	readyUntilStdinCloses(ctx, stop)
 	return nil
 }
 
