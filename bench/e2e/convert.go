@@ -51,6 +51,22 @@ func onlyTypes(msgs [][]byte, types []string) ([][]byte, error) {
 	return out, nil
 }
 
+// runMessages are the payloads every process of a run sends or knows:
+// the files of glob (see loadMessages) and, with -convert, only those of
+// the types converted, which it also returns (nil without -convert).
+func runMessages(glob, convert string) ([][]byte, []string, error) {
+	msgs, err := loadMessages(glob)
+	if err != nil {
+		return nil, nil, err
+	}
+	types, err := convertTypes(convert)
+	if err != nil || types == nil {
+		return msgs, nil, err
+	}
+	msgs, err = onlyTypes(msgs, types)
+	return msgs, types, err
+}
+
 // fhirTopics are the topics of the resources m converts to (none when it
 // cannot be converted: it then goes to fhir.dlq).
 func fhirTopics(m *hl7.Message) []string {

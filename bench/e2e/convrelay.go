@@ -42,15 +42,8 @@ type convRecords struct {
 const maxTxGroup = 64
 
 func newConvRelay(ctx context.Context, brokers []string, glob, convert string) (*convRelay, error) {
-	types, err := convertTypes(convert)
+	msgs, types, err := runMessages(glob, convert)
 	if err != nil {
-		return nil, err
-	}
-	msgs, err := loadMessages(glob)
-	if err != nil {
-		return nil, err
-	}
-	if msgs, err = onlyTypes(msgs, types); err != nil {
 		return nil, err
 	}
 	val, err := conformance.New(conformance.Options{})
@@ -75,11 +68,11 @@ func newConvRelay(ctx context.Context, brokers []string, glob, convert string) (
 				raw = i
 			}
 		}
-		key, ok := withoutControlID(m)
+		_, msh10, ok := headerFields(m)
 		if !ok || raw < 0 {
 			return nil, fmt.Errorf("relay+conv: a payload without MSH-10 or raw record")
 		}
-		routed[key] = convRecords{Routed: r, raw: raw}
+		routed[withoutControlID(m, msh10)] = convRecords{Routed: r, raw: raw}
 	}
 	k := config.Default().Kafka
 	k.Producer.TransactionalIDPrefix = "e2e-relay-conv" // apart from the gateways' on the same broker
@@ -94,10 +87,12 @@ func newConvRelay(ctx context.Context, brokers []string, glob, convert string) (
 // their transaction committed, AE when it failed, AR for a payload it
 // does not know.
 func (r *convRelay) relay(ctx context.Context, payload []byte) []byte {
-	_, msh10, _ := headerFields(payload)
-	key, ok := withoutControlID(payload)
-	cr, known := r.routed[key]
-	if !ok || !known {
+	_, msh10, ok := headerFields(payload)
+	if !ok {
+		return relayAnswer("AR", msh10)
+	}
+	cr, known := r.routed[withoutControlID(payload, msh10)]
+	if !known {
 		return relayAnswer("AR", msh10)
 	}
 	recs := make([]*kgo.Record, len(cr.Records))
@@ -114,13 +109,10 @@ func (r *convRelay) relay(ctx context.Context, payload []byte) []byte {
 
 func (r *convRelay) close() { r.prod.Close() }
 
-// withoutControlID returns m without the value of MSH-10, as a map key.
-func withoutControlID(m []byte) (string, bool) {
-	_, msh10, ok := headerFields(m)
-	if !ok {
-		return "", false
-	}
+// withoutControlID returns m without the value of MSH-10, as a map key;
+// msh10 is that value as headerFields found it in m.
+func withoutControlID(m, msh10 []byte) string {
 	// msh10 is m[at:at+len(msh10)], sliced without a capacity limit.
 	at := cap(m) - cap(msh10)
-	return string(m[:at]) + string(m[at+len(msh10):]), true
+	return string(m[:at]) + string(m[at+len(msh10):])
 }

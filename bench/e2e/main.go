@@ -95,18 +95,11 @@ func main() {
 }
 
 func run(bin, glob string, dur time.Duration, concs, debugAddr string, embeddedBroker, relay bool, convert string) error {
-	msgs, err := loadMessages(glob)
-	if err != nil {
-		return err
-	}
-	types, err := convertTypes(convert)
+	msgs, types, err := runMessages(glob, convert)
 	if err != nil {
 		return err
 	}
 	if types != nil {
-		if msgs, err = onlyTypes(msgs, types); err != nil {
-			return err
-		}
 		if embeddedBroker {
 			return fmt.Errorf("-convert needs the broker in a process of its own (no -embedded): two gateways share it")
 		}

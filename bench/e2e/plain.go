@@ -61,17 +61,9 @@ func runPlainChild(ctx context.Context, broker, glob, convert string, conns int,
 // plainChild is the child process's main: it produces for dur and prints
 // its result as one JSON line.
 func plainChild(brokers, glob, convert string, conns int, dur time.Duration) error {
-	msgs, err := loadMessages(glob)
+	msgs, _, err := runMessages(glob, convert) // -convert: the same payloads as the gateways get
 	if err != nil {
 		return err
-	}
-	// -convert: the same payloads as the gateways get.
-	if types, err := convertTypes(convert); err != nil {
-		return err
-	} else if types != nil {
-		if msgs, err = onlyTypes(msgs, types); err != nil {
-			return err
-		}
 	}
 	r, err := plainProduce(context.Background(), strings.Split(brokers, ","), msgs, conns, dur)
 	if err != nil {

@@ -98,16 +98,9 @@ func relayChild(brokers, addr, glob, convert string, conv bool) error {
 // relayTopics maps the MSH-9 bytes of every payload the run sends to the
 // topic the gateway routes it to.
 func relayTopics(glob, convert string) (map[string]string, error) {
-	msgs, err := loadMessages(glob)
+	msgs, _, err := runMessages(glob, convert)
 	if err != nil {
 		return nil, err
-	}
-	if types, err := convertTypes(convert); err != nil {
-		return nil, err
-	} else if types != nil {
-		if msgs, err = onlyTypes(msgs, types); err != nil {
-			return nil, err
-		}
 	}
 	topics := make(map[string]string)
 	for _, m := range msgs {
