@@ -24,9 +24,11 @@ const (
 // apply. A nil c serves h as it is. Either way a handler's panic is
 // answered 500 (see recoverHTTP). Server errors are logged at Warn.
 func (b *Builder) HTTPServer(c *Connector, h http.Handler) *http.Server {
-	srv := &http.Server{Handler: recoverHTTP(b.o.Logger, "", h), ReadHeaderTimeout: httpReadHeaderTimeout, IdleTimeout: httpIdleTimeout,
+	srv := &http.Server{ReadHeaderTimeout: httpReadHeaderTimeout, IdleTimeout: httpIdleTimeout,
 		ErrorLog: slog.NewLogLogger(b.o.Logger.Handler(), slog.LevelWarn)}
-	if c != nil {
+	if c == nil {
+		srv.Handler = recoverHTTP(b.o.Logger, "", h)
+	} else {
 		srv.Handler = b.requests.HTTP(c.name, recoverHTTP(b.o.Logger, c.name, c.HTTPHandler(h)))
 		srv.ReadTimeout, srv.IdleTimeout = c.settings.Edge.HTTPReadTimeout, c.settings.Edge.HTTPIdleTimeout
 		srv.ReadHeaderTimeout = min(srv.ReadHeaderTimeout, srv.ReadTimeout)
