@@ -10,6 +10,7 @@ import (
 
 	"github.com/hl7gw/gateway/config"
 	"github.com/hl7gw/gateway/embedded"
+	"github.com/hl7gw/gateway/internal/topicread"
 	"github.com/hl7gw/gateway/publish"
 )
 
@@ -37,12 +38,8 @@ func TestHeaderFieldsFindsTheTypeAndControlID(t *testing.T) {
 func TestTheRelayAnswersAAOnlyOnceTheBrokerHasTheRecord(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := embedded.Start(ctx, "127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts, err := publish.Options(config.Default().Kafka, b.Addrs())
+	brokers := startBroker(t, ctx)
+	opts, err := publish.Options(config.Default().Kafka, brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,16 +56,7 @@ func TestTheRelayAnswersAAOnlyOnceTheBrokerHasTheRecord(t *testing.T) {
 	if got := string(relayOne(ctx, cl, topics, []byte("MSH|^~\\&|A|B|C|D|1||ORU^R01|ctl-8\r"))); got != "MSH|^~\\&|RELAY||||||ACK|ctl-8|P|2.5\rMSA|AR|ctl-8\r" {
 		t.Fatalf("an unroutable message was answered %q", got)
 	}
-	cons, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("hl7.adt.a01"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	fs := cons.PollFetches(ctx)
-	if err := fs.Err(); err != nil {
-		t.Fatal(err)
-	}
-	recs := fs.Records()
+	recs := topicread.N(t, brokers, 1, "hl7.adt.a01")
 	if len(recs) != 1 || string(recs[0].Value) != string(msg) || string(recs[0].Key) != "ctl-7" {
 		t.Fatalf("the topic holds %d records, want the message byte for byte under key ctl-7", len(recs))
 	}
@@ -77,20 +65,16 @@ func TestTheRelayAnswersAAOnlyOnceTheBrokerHasTheRecord(t *testing.T) {
 func TestTheConvertingRelayCommitsTheGatewaysRecordsWithTheFrameAsItCame(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := embedded.Start(ctx, "127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	brokers := startBroker(t, ctx)
 	const glob, types = "../../testdata/corpus/hl7/valid/*.hl7", "ADT^A01"
 	msgs, _, err := runMessages(glob, types)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := createTopics(ctx, b.Addrs()[0], msgs, true); err != nil {
+	if err := createTopics(ctx, brokers[0], msgs, true); err != nil {
 		t.Fatal(err)
 	}
-	cr, err := newConvRelay(ctx, b.Addrs(), glob, types)
+	cr, err := newConvRelay(ctx, brokers, glob, types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,17 +97,11 @@ func TestTheConvertingRelayCommitsTheGatewaysRecordsWithTheFrameAsItCame(t *test
 	for _, r := range want.Records {
 		topics = append(topics, r.Topic)
 	}
-	cons, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
+	if len(want.Records) < 2 {
+		t.Fatalf("the payload converts to %d records, want the raw one and its resources", len(want.Records))
 	}
-	defer cons.Close()
-	var got []*kgo.Record
-	for len(got) < len(want.Records) && ctx.Err() == nil {
-		got = append(got, cons.PollFetches(ctx).Records()...)
-	}
-	if len(want.Records) < 2 || len(got) != len(want.Records) {
+	got := topicread.N(t, brokers, len(want.Records), topics...) // read_committed
+	if len(got) != len(want.Records) {
 		t.Fatalf("read %d committed records, want the message's %d (raw and resources)", len(got), len(want.Records))
 	}
 	raw := 0
@@ -135,4 +113,16 @@ func TestTheConvertingRelayCommitsTheGatewaysRecordsWithTheFrameAsItCame(t *test
 	if raw != 1 {
 		t.Fatalf("%d records carry the frame as it came, want 1", raw)
 	}
+}
+
+// startBroker starts an embedded broker on a free port until the test
+// ends and returns its address.
+func startBroker(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	b, err := embedded.Start(ctx, "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b.Addrs()
 }
