@@ -60,18 +60,26 @@ func corpus(tb testing.TB) []resource {
 	return out
 }
 
-// server starts kfake, the FHIR pipeline with the gateway's own producer
-// (publish.Producer with the default durable settings: acks=all,
-// idempotent, snappy) and the REST door on a real HTTP server. It returns the
-// server's host:port.
-func server(b *testing.B) string {
+// cluster starts the kfake broker of a benchmark until it ends, the same
+// for the gateway and the relay, and returns its addresses.
+func cluster(b *testing.B) []string {
 	b.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(c.Close)
-	prod, err := publish.New(context.Background(), config.Default().Kafka, c.ListenAddrs(), nil, nil, kgo.AllowAutoTopicCreation())
+	return c.ListenAddrs()
+}
+
+// server starts kfake, the FHIR pipeline with the gateway's own producer
+// (publish.Producer with the default durable settings: acks=all,
+// idempotent, snappy) and the REST door on a real HTTP server. It returns the
+// server's host:port.
+func server(b *testing.B) string {
+	b.Helper()
+	brokers := cluster(b)
+	prod, err := publish.New(context.Background(), config.Default().Kafka, brokers, nil, nil, kgo.AllowAutoTopicCreation())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,12 +168,8 @@ func BenchmarkFHIRRelay(b *testing.B) {
 // address.
 func relay(b *testing.B) string {
 	b.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(c.Close)
-	opts, err := publish.Options(config.Default().Kafka, c.ListenAddrs())
+	brokers := cluster(b)
+	opts, err := publish.Options(config.Default().Kafka, brokers)
 	if err != nil {
 		b.Fatal(err)
 	}
