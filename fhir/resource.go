@@ -24,18 +24,7 @@ const (
 func VersionID(eventID string) string { return eventID }
 
 // ValidID reports whether id follows FHIR's id rule [A-Za-z0-9\-\.]{1,64}.
-func ValidID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
+func ValidID(id string) bool { return fhirval.ValidID(id) }
 
 // CheckResourceType compares the resourceType of doc with want; loc is the
 // FHIRPath of the resource ("Resource", "Bundle.entry[2].resource") that a

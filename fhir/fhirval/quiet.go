@@ -1,0 +1,348 @@
+package fhirval
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	apb "github.com/google/fhir/go/proto/google/fhir/proto/annotations_go_proto"
+	d4pb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/datatypes_go_proto"
+)
+
+// google/fhir's validating unmarshaller is most of the cost of a FHIR
+// POST, and on the resources clients send most of the time it reports
+// nothing. quietForGoogle decides, from the generic decode the
+// definitions walk reads anyway, that it would report nothing, so that
+// check can skip it. It walks the same R4 message descriptors
+// google/fhir fills, and follows the same rules (jsonformat's
+// unmarshaller and fhirvalidate: field names, choice names, arrays,
+// primitive formats, codes of bound enums, reference targets, required
+// fields, nesting depth), each the same or stricter. Whatever it does not
+// model (primitive extensions "_x", base64Binary, resources inside
+// Parameters, upper-case keys, ...) makes it answer false, and
+// google/fhir runs as before. The claim "quiet implies google/fhir
+// reports nothing" is what quiet_test.go checks, over the corpus and
+// thousands of mutations of it, and FuzzQuietImpliesGoogleQuiet beyond.
+
+// quietMaxDepth keeps the walk clear of google/fhir's nesting limit (it
+// counts the dots of its JSON path, which adds a segment per contained
+// resource's type).
+const quietMaxDepth = DefaultMaxDepth / 2
+
+// quietForGoogle reports whether google/fhir's R4 unmarshaller would find
+// nothing to report in the resource v (decodeGeneric's output for a body
+// the scanner found no fault in). False means "not known", not "invalid".
+func quietForGoogle(v any) bool {
+	obj, ok := v.(map[string]any)
+	return ok && quietResource(obj, 0)
+}
+
+func quietResource(obj map[string]any, depth int) bool {
+	rt, _ := obj["resourceType"].(string)
+	md := resourcesByName[rt]
+	return md != nil && quietMessage(obj, md, depth+1, true)
+}
+
+// quietMessage walks one JSON object filling message md.
+func quietMessage(obj map[string]any, md protoreflect.MessageDescriptor, depth int, resource bool) bool {
+	if depth > quietMaxDepth {
+		return false
+	}
+	sh := shapeOf(md)
+	var choices []protoreflect.FieldDescriptor // google refuses two keys for one choice
+	for k, v := range obj {
+		if resource && k == "resourceType" {
+			continue
+		}
+		ki, ok := sh.keys[k]
+		if !ok {
+			return false
+		}
+		target := ki.f
+		if ki.choice != nil {
+			for _, c := range choices {
+				if c == ki.f {
+					return false
+				}
+			}
+			choices = append(choices, ki.f)
+			target = ki.choice
+		}
+		if !quietField(k, target, v, depth+1) {
+			return false
+		}
+	}
+	for _, r := range sh.required {
+		if !quietPresent(obj, r, choices) {
+			return false
+		}
+	}
+	return true
+}
+
+// quietPresent reports whether required field f has a value in obj.
+func quietPresent(obj map[string]any, f protoreflect.FieldDescriptor, choices []protoreflect.FieldDescriptor) bool {
+	if isChoiceMessage(f.Message()) {
+		for _, c := range choices {
+			if c == f {
+				return true
+			}
+		}
+		return false
+	}
+	return obj[f.JSONName()] != nil
+}
+
+// quietField checks the value of one key, filling field f.
+func quietField(key string, f protoreflect.FieldDescriptor, v any, depth int) bool {
+	md := f.Message()
+	if md == nil {
+		return false // a primitive proto field (a primitive's "value"): google says "invalid field"
+	}
+	if f.Cardinality() != protoreflect.Repeated {
+		if _, isArr := v.([]any); isArr {
+			return false
+		}
+		return quietValue(key, f, md, v, depth)
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return false
+	}
+	for _, item := range arr {
+		if !quietValue(key, f, md, item, depth) {
+			return false
+		}
+	}
+	return true
+}
+
+// quietValue checks one value of field f, of message type md.
+func quietValue(key string, f protoreflect.FieldDescriptor, md protoreflect.MessageDescriptor, v any, depth int) bool {
+	sh := shapeOf(md)
+	if sh.prim != nil {
+		return sh.prim(sh, v)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	switch {
+	case sh.contained:
+		return quietResource(obj, depth)
+	case sh.any:
+		return key == "contained" && quietResource(obj, depth)
+	case sh.reference:
+		return quietMessage(obj, md, depth, false) && quietReference(f, obj)
+	}
+	return quietMessage(obj, md, depth, false)
+}
+
+// quietReference follows google/fhir's normalization of Reference.reference
+// ("Patient/1" and "Patient/1/_history/2" become typed ids) and
+// fhirvalidate's check of the typed id against the types the element
+// allows.
+func quietReference(f protoreflect.FieldDescriptor, obj map[string]any) bool {
+	s, _ := obj["reference"].(string)
+	if s == "" || s[0] == '#' {
+		return true
+	}
+	parts := strings.Split(s, "/")
+	if !(len(parts) == 2 || len(parts) == 4 && parts[2] == "_history") {
+		return true
+	}
+	if !refTypes()[parts[0]] {
+		return true // stays a plain reference string
+	}
+	allowed := validReferenceTypes(f)
+	if len(allowed) == 0 {
+		return true
+	}
+	for _, t := range allowed {
+		if t == "Resource" || t == parts[0] {
+			return true
+		}
+	}
+	return false
+}
+
+func validReferenceTypes(f protoreflect.FieldDescriptor) []string {
+	ts, _ := proto.GetExtension(f.Options(), apb.E_ValidReferenceType).([]string)
+	return ts
+}
+
+// refTypes are the resource types a Reference can hold a typed id of.
+var refTypes = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	od := (&d4pb.Reference{}).ProtoReflect().Descriptor().Oneofs().ByName("reference")
+	for i := 0; od != nil && i < od.Fields().Len(); i++ {
+		if t, _ := proto.GetExtension(od.Fields().Get(i).Options(), apb.E_ReferencedFhirType).(string); t != "" {
+			out[t] = true
+		}
+	}
+	return out
+})
+
+// msgShape is what the walk needs of one message type.
+type msgShape struct {
+	keys     map[string]keyField
+	required []protoreflect.FieldDescriptor
+	// prim checks a primitive's JSON value; nil for other messages.
+	prim                      func(*msgShape, any) bool
+	enum                      protoreflect.EnumDescriptor // a bound code's enum, if any
+	regex                     *regexp.Regexp              // the type's value_regex (oid, uuid)
+	contained, any, reference bool
+}
+
+// keyField is the field a JSON key fills; for a choice key ("valueQuantity")
+// f is the choice field and choice the type's field inside it.
+type keyField struct {
+	f, choice protoreflect.FieldDescriptor
+}
+
+var shapes sync.Map // protoreflect.FullName -> *msgShape
+
+func shapeOf(md protoreflect.MessageDescriptor) *msgShape {
+	if sh, ok := shapes.Load(md.FullName()); ok {
+		return sh.(*msgShape)
+	}
+	sh, _ := shapes.LoadOrStore(md.FullName(), buildShape(md))
+	return sh.(*msgShape)
+}
+
+func buildShape(md protoreflect.MessageDescriptor) *msgShape {
+	sh := &msgShape{keys: map[string]keyField{}}
+	switch {
+	case md.FullName() == "google.protobuf.Any":
+		sh.any = true
+		return sh
+	case md.Name() == "ContainedResource":
+		sh.contained = true
+		return sh
+	case isPrimitiveMessage(md):
+		sh.prim = primitiveCheck(md, sh)
+		if sh.prim == nil {
+			sh.prim = func(*msgShape, any) bool { return false }
+		}
+		return sh
+	}
+	sh.reference = proto.HasExtension(md.Options(), apb.E_FhirReferenceType)
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		f := fields.Get(i)
+		if req, _ := proto.GetExtension(f.Options(), apb.E_ValidationRequirement).(apb.Requirement); req == apb.Requirement_REQUIRED_BY_FHIR {
+			sh.required = append(sh.required, f)
+		}
+		if sh.reference && f.ContainingOneof() != nil && f.Name() != "uri" {
+			continue // typed ids and fragments are not JSON keys
+		}
+		if isChoiceMessage(f.Message()) {
+			cf := f.Message().Fields()
+			for j := 0; j < cf.Len(); j++ {
+				sh.keys[f.JSONName()+upperFirst(cf.Get(j).JSONName())] = keyField{f: f, choice: cf.Get(j)}
+			}
+			continue
+		}
+		sh.keys[f.JSONName()] = keyField{f: f}
+	}
+	return sh
+}
+
+func isPrimitiveMessage(md protoreflect.MessageDescriptor) bool {
+	k, _ := proto.GetExtension(md.Options(), apb.E_StructureDefinitionKind).(apb.StructureDefinitionKindValue)
+	return k == apb.StructureDefinitionKindValue_KIND_PRIMITIVE_TYPE
+}
+
+func isChoiceMessage(md protoreflect.MessageDescriptor) bool {
+	return md != nil && proto.HasExtension(md.Options(), apb.E_IsChoiceType)
+}
+
+// primitiveCheck returns the check of a primitive type's JSON value, or
+// nil for the types the walk leaves to google/fhir.
+func primitiveCheck(md protoreflect.MessageDescriptor, sh *msgShape) func(*msgShape, any) bool {
+	switch md.Name() {
+	case "String", "Markdown", "Xhtml":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietString(s) }
+	case "Code":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietCode(s) }
+	case "Id":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && ValidID(s) }
+	case "Uri", "Url", "Canonical":
+		return func(_ *msgShape, v any) bool {
+			s, ok := v.(string)
+			if !ok || !quietString(s) {
+				return false
+			}
+			_, err := url.Parse(s)
+			return err == nil
+		}
+	case "Oid", "Uuid":
+		re, _ := proto.GetExtension(md.Options(), apb.E_ValueRegex).(string)
+		if re == "" {
+			return nil
+		}
+		sh.regex = regexp.MustCompile("^(?:" + re + ")$")
+		return func(sh *msgShape, v any) bool {
+			s, ok := v.(string)
+			return ok && quietString(s) && sh.regex.MatchString(s)
+		}
+	case "Boolean":
+		return func(_ *msgShape, v any) bool { _, ok := v.(bool); return ok }
+	case "Integer":
+		return func(_ *msgShape, v any) bool { n, ok := v.(json.Number); return ok && quietInt(string(n), true, true) }
+	case "UnsignedInt":
+		return func(_ *msgShape, v any) bool { n, ok := v.(json.Number); return ok && quietInt(string(n), false, true) }
+	case "PositiveInt":
+		return func(_ *msgShape, v any) bool {
+			n, ok := v.(json.Number)
+			return ok && quietInt(string(n), false, false)
+		}
+	case "Decimal":
+		return func(_ *msgShape, v any) bool { n, ok := v.(json.Number); return ok && quietDecimal(string(n)) }
+	case "Date":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietDate(s) }
+	case "DateTime":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietDateTime(s, false) }
+	case "Instant":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietDateTime(s, true) }
+	case "Time":
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietTime(s) }
+	}
+	if !proto.HasExtension(md.Options(), apb.E_FhirValuesetUrl) {
+		return nil // base64Binary, ReferenceId, ...
+	}
+	vf := md.Fields().ByName("value")
+	switch {
+	case vf == nil:
+		return nil
+	case vf.Kind() == protoreflect.StringKind:
+		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietString(s) }
+	case vf.Kind() == protoreflect.EnumKind:
+		sh.enum = vf.Enum()
+		return func(sh *msgShape, v any) bool {
+			s, ok := v.(string)
+			return ok && quietString(s) && quietEnum(sh.enum, s)
+		}
+	}
+	return nil
+}
+
+// quietEnum is jsonformat's lookup of a bound code: the enum value named
+// by the code upper-cased with '-' as '_', or one whose original code it is.
+func quietEnum(e protoreflect.EnumDescriptor, code string) bool {
+	if v := e.Values().ByName(protoreflect.Name(strings.ReplaceAll(strings.ToUpper(code), "-", "_"))); v != nil && v.Number() != 0 {
+		return true
+	}
+	vals := e.Values()
+	for i := 0; i < vals.Len(); i++ {
+		if orig, _ := proto.GetExtension(vals.Get(i).Options(), apb.E_FhirOriginalCode).(string); orig == code {
+			return true
+		}
+	}
+	return false
+}
