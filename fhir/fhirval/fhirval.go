@@ -107,7 +107,7 @@ func check(body []byte, doc *Doc, content validation.Findings, opts Options) (fi
 	}
 	findings = append(findings, rooted(content, root)...)
 	v, decoded := decodeGeneric(body)
-	if !decoded || len(content) > 0 || !quietForGoogle(v) {
+	if !decoded || len(content) > 0 || !quietForGoogle(v, body) {
 		findings = append(findings, unmarshalFindings(body)...)
 	}
 	if decoded {

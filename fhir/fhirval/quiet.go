@@ -1,6 +1,7 @@
 package fhirval
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -37,19 +38,61 @@ const quietMaxDepth = DefaultMaxDepth / 2
 // quietForGoogle reports whether google/fhir's R4 unmarshaller would find
 // nothing to report in the resource v (decodeGeneric's output for a body
 // the scanner found no fault in). False means "not known", not "invalid".
-func quietForGoogle(v any) bool {
+func quietForGoogle(v any, body []byte) bool {
 	obj, ok := v.(map[string]any)
-	return ok && quietResource(obj, 0)
+	return ok && (&quietWalk{body: body}).quietResource(obj, 0)
 }
 
-func quietResource(obj map[string]any, depth int) bool {
+// quietWalk is one walk's state: the body, for what the decode does not
+// keep (which strings were escaped).
+type quietWalk struct {
+	body    []byte
+	escapes int8 // 0 not looked yet, 1 none, 2 some
+}
+
+// mayEscapeBase64 reports whether a string of the body may spell a
+// base64 character with an escape (\/ or \u...). When it cannot, a
+// decoded string made only of base64 characters is exactly its raw JSON
+// text, which is what google/fhir decodes (it reads base64Binary from
+// the raw bytes, unescaped).
+func (q *quietWalk) mayEscapeBase64() bool {
+	if q.escapes == 0 {
+		q.escapes = 1
+		if bytes.Contains(q.body, []byte(`\/`)) || bytes.Contains(q.body, []byte(`\u`)) {
+			q.escapes = 2
+		}
+	}
+	return q.escapes == 2
+}
+
+// quietBase64 is what google/fhir's base64Binary reader accepts without
+// its space-separated stride form: standard base64 with padding.
+func (q *quietWalk) quietBase64(v any) bool {
+	s, ok := v.(string)
+	if !ok || len(s)%4 != 0 || q.mayEscapeBase64() {
+		return false
+	}
+	pad := len(s) - len(strings.TrimRight(s, "="))
+	if pad > 2 {
+		return false
+	}
+	for i := 0; i < len(s)-pad; i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+func (q *quietWalk) quietResource(obj map[string]any, depth int) bool {
 	rt, _ := obj["resourceType"].(string)
 	md := resourcesByName[rt]
-	return md != nil && quietMessage(obj, md, depth+1, true)
+	return md != nil && q.quietMessage(obj, md, depth+1, true)
 }
 
 // quietMessage walks one JSON object filling message md.
-func quietMessage(obj map[string]any, md protoreflect.MessageDescriptor, depth int, resource bool) bool {
+func (q *quietWalk) quietMessage(obj map[string]any, md protoreflect.MessageDescriptor, depth int, resource bool) bool {
 	if depth > quietMaxDepth {
 		return false
 	}
@@ -57,6 +100,12 @@ func quietMessage(obj map[string]any, md protoreflect.MessageDescriptor, depth i
 	var choices []protoreflect.FieldDescriptor // google refuses two keys for one choice
 	for k, v := range obj {
 		if resource && k == "resourceType" {
+			continue
+		}
+		if len(k) > 1 && k[0] == '_' {
+			if !q.quietPrimitiveExtensions(sh, obj, k[1:], v, depth+1) {
+				return false
+			}
 			continue
 		}
 		ki, ok := sh.keys[k]
@@ -73,12 +122,40 @@ func quietMessage(obj map[string]any, md protoreflect.MessageDescriptor, depth i
 			choices = append(choices, ki.f)
 			target = ki.choice
 		}
-		if !quietField(k, target, v, depth+1) {
+		if !q.quietField(k, target, v, depth+1) {
 			return false
 		}
 	}
 	for _, r := range sh.required {
 		if !quietPresent(obj, r, choices) {
+			return false
+		}
+	}
+	return true
+}
+
+// quietPrimitiveExtensions checks "_name", the id and extensions of the
+// primitive element name, which must have its value beside it: a primitive
+// with extensions only, a null in "_name"'s array or arrays of different
+// lengths are left to google/fhir, as are choice elements ("_valueString").
+func (q *quietWalk) quietPrimitiveExtensions(sh *msgShape, obj map[string]any, name string, ext any, depth int) bool {
+	ki, ok := sh.keys[name]
+	if !ok || ki.choice != nil || ki.f.Message() == nil || shapeOf(ki.f.Message()).prim == nil {
+		return false
+	}
+	md := ki.f.Message()
+	if ki.f.Cardinality() != protoreflect.Repeated {
+		m, isObj := ext.(map[string]any)
+		return isObj && obj[name] != nil && q.quietMessage(m, md, depth, false)
+	}
+	vals, _ := obj[name].([]any)
+	exts, _ := ext.([]any)
+	if len(vals) == 0 || len(exts) != len(vals) {
+		return false
+	}
+	for _, e := range exts {
+		m, isObj := e.(map[string]any)
+		if !isObj || !q.quietMessage(m, md, depth, false) {
 			return false
 		}
 	}
@@ -99,7 +176,7 @@ func quietPresent(obj map[string]any, f protoreflect.FieldDescriptor, choices []
 }
 
 // quietField checks the value of one key, filling field f.
-func quietField(key string, f protoreflect.FieldDescriptor, v any, depth int) bool {
+func (q *quietWalk) quietField(key string, f protoreflect.FieldDescriptor, v any, depth int) bool {
 	md := f.Message()
 	if md == nil {
 		return false // a primitive proto field (a primitive's "value"): google says "invalid field"
@@ -108,14 +185,14 @@ func quietField(key string, f protoreflect.FieldDescriptor, v any, depth int) bo
 		if _, isArr := v.([]any); isArr {
 			return false
 		}
-		return quietValue(key, f, md, v, depth)
+		return q.quietValue(key, f, md, v, depth)
 	}
 	arr, ok := v.([]any)
 	if !ok || len(arr) == 0 {
 		return false
 	}
 	for _, item := range arr {
-		if !quietValue(key, f, md, item, depth) {
+		if !q.quietValue(key, f, md, item, depth) {
 			return false
 		}
 	}
@@ -123,8 +200,11 @@ func quietField(key string, f protoreflect.FieldDescriptor, v any, depth int) bo
 }
 
 // quietValue checks one value of field f, of message type md.
-func quietValue(key string, f protoreflect.FieldDescriptor, md protoreflect.MessageDescriptor, v any, depth int) bool {
+func (q *quietWalk) quietValue(key string, f protoreflect.FieldDescriptor, md protoreflect.MessageDescriptor, v any, depth int) bool {
 	sh := shapeOf(md)
+	if sh.base64 {
+		return q.quietBase64(v)
+	}
 	if sh.prim != nil {
 		return sh.prim(sh, v)
 	}
@@ -134,13 +214,13 @@ func quietValue(key string, f protoreflect.FieldDescriptor, md protoreflect.Mess
 	}
 	switch {
 	case sh.contained:
-		return quietResource(obj, depth)
+		return q.quietResource(obj, depth)
 	case sh.any:
-		return key == "contained" && quietResource(obj, depth)
+		return key == "contained" && q.quietResource(obj, depth)
 	case sh.reference:
-		return quietMessage(obj, md, depth, false) && quietReference(f, obj)
+		return q.quietMessage(obj, md, depth, false) && quietReference(f, obj)
 	}
-	return quietMessage(obj, md, depth, false)
+	return q.quietMessage(obj, md, depth, false)
 }
 
 // quietReference follows google/fhir's normalization of Reference.reference
@@ -197,6 +277,7 @@ type msgShape struct {
 	enum                      protoreflect.EnumDescriptor // a bound code's enum, if any
 	regex                     *regexp.Regexp              // the type's value_regex (oid, uuid)
 	contained, any, reference bool
+	base64                    bool // base64Binary: checked with the walk's body
 }
 
 // keyField is the field a JSON key fills; for a choice key ("valueQuantity")
@@ -229,7 +310,6 @@ func buildShape(md protoreflect.MessageDescriptor) *msgShape {
 		if sh.prim == nil {
 			sh.prim = func(*msgShape, any) bool { return false }
 		}
-		return sh
 	}
 	sh.reference = proto.HasExtension(md.Options(), apb.E_FhirReferenceType)
 	fields := md.Fields()
@@ -291,6 +371,9 @@ func primitiveCheck(md protoreflect.MessageDescriptor, sh *msgShape) func(*msgSh
 			s, ok := v.(string)
 			return ok && quietString(s) && sh.regex.MatchString(s)
 		}
+	case "Base64Binary":
+		sh.base64 = true
+		return func(*msgShape, any) bool { return false } // quietValue checks it
 	case "Boolean":
 		return func(_ *msgShape, v any) bool { _, ok := v.(bool); return ok }
 	case "Integer":

@@ -1,5 +1,7 @@
 package fhirval
 
+import "strings"
+
 // The primitive formats quietForGoogle accepts. Each accepts a subset of
 // what google/fhir's R4 unmarshaller and fhirvalidate accept for the type
 // (their regular expressions, time layouts and ranges), never more; values
@@ -75,19 +77,24 @@ func quietInt(s string, neg, zero bool) bool {
 	return allDigits(s)
 }
 
-// quietDecimal is -?(0|[1-9][0-9]*)(\.[0-9]+)?: R4's decimal without an
-// exponent.
+// quietDecimal is R4's decimal pattern
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, which google/fhir
+// applies to the number as written.
 func quietDecimal(s string) bool {
 	if len(s) > 0 && s[0] == '-' {
 		s = s[1:]
 	}
-	whole, frac, dot := s, "", false
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			whole, frac, dot = s[:i], s[i+1:], true
-			break
+	mant, exp := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, exp = s[:i], s[i+1:]
+		if len(exp) > 0 && (exp[0] == '+' || exp[0] == '-') {
+			exp = exp[1:]
+		}
+		if exp == "" || !allDigits(exp) {
+			return false
 		}
 	}
+	whole, frac, dot := strings.Cut(mant, ".")
 	if whole == "" || !allDigits(whole) || len(whole) > 1 && whole[0] == '0' {
 		return false
 	}
