@@ -62,7 +62,10 @@ func TestQuietResourcesAreQuietForGoogle(t *testing.T) {
 // elements), and checks every mutant judged quiet against google/fhir.
 func TestQuietMutationsAreQuietForGoogle(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	const perResource = 40
+	perResource := 40
+	if raceBuild {
+		perResource = 4
+	}
 	mutants, quiet, refusedLoud := 0, 0, 0
 	for _, c := range corpus.Select(t, corpus.FHIR, corpus.Valid) {
 		body := c.Read(t)
@@ -95,7 +98,9 @@ func TestQuietMutationsAreQuietForGoogle(t *testing.T) {
 		}
 	}
 	t.Logf("%d mutants, %d judged quiet and checked against google/fhir; %d sampled others google refuses", mutants, quiet, refusedLoud)
-	if quiet < 500 || refusedLoud < 50 {
+	// About 15% of the mutants stay quiet, and google/fhir refuses most of
+	// the others (every eighth is asked).
+	if quiet*10 < mutants || refusedLoud*16 < mutants {
 		t.Errorf("the mutations no longer exercise both sides: %d quiet, %d refused", quiet, refusedLoud)
 	}
 }
