@@ -1,6 +1,7 @@
 // Package fhirval validates FHIR R4 JSON resources for the gateway.
 //
-// Three layers run on every body:
+// Three layers check every body (the second only where it could find
+// something):
 //
 //   - a JSON scanner of its own (iterative, depth-bounded, never recursive)
 //     that refuses what is not RFC 8259 JSON (syntax errors, comments,
