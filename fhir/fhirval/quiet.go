@@ -23,10 +23,10 @@ import (
 // google/fhir fills, and follows the same rules (jsonformat's
 // unmarshaller and fhirvalidate: field names, choice names, arrays,
 // primitive formats, codes of bound enums, reference targets, required
-// fields, nesting depth), each the same or stricter. Whatever it does not
-// model (primitive extensions "_x", base64Binary, resources inside
-// Parameters, upper-case keys, ...) makes it answer false, and
-// google/fhir runs as before. The claim "quiet implies google/fhir
+// fields, primitive extensions, nesting depth), each the same or stricter.
+// Whatever it does not model (resources inside Parameters, upper-case
+// keys, extensions of a primitive without its value, ...) makes it answer
+// false, and google/fhir runs as before. The claim "quiet implies google/fhir
 // reports nothing" is what quiet_test.go checks, over the corpus and
 // thousands of mutations of it, and FuzzQuietImpliesGoogleQuiet beyond.
 
@@ -202,11 +202,8 @@ func (q *quietWalk) quietField(key string, f protoreflect.FieldDescriptor, v any
 // quietValue checks one value of field f, of message type md.
 func (q *quietWalk) quietValue(key string, f protoreflect.FieldDescriptor, md protoreflect.MessageDescriptor, v any, depth int) bool {
 	sh := shapeOf(md)
-	if sh.base64 {
-		return q.quietBase64(v)
-	}
 	if sh.prim != nil {
-		return sh.prim(sh, v)
+		return sh.prim(q, v)
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -273,12 +270,13 @@ type msgShape struct {
 	keys     map[string]keyField
 	required []protoreflect.FieldDescriptor
 	// prim checks a primitive's JSON value; nil for other messages.
-	prim                      func(*msgShape, any) bool
-	enum                      protoreflect.EnumDescriptor // a bound code's enum, if any
-	regex                     *regexp.Regexp              // the type's value_regex (oid, uuid)
+	prim                      primCheck
 	contained, any, reference bool
-	base64                    bool // base64Binary: checked with the walk's body
 }
+
+// primCheck checks the JSON value of a primitive; the walk is there for
+// what the decode does not keep (see mayEscapeBase64).
+type primCheck func(q *quietWalk, v any) bool
 
 // keyField is the field a JSON key fills; for a choice key ("valueQuantity")
 // f is the choice field and choice the type's field inside it.
@@ -306,9 +304,9 @@ func buildShape(md protoreflect.MessageDescriptor) *msgShape {
 		sh.contained = true
 		return sh
 	case isPrimitiveMessage(md):
-		sh.prim = primitiveCheck(md, sh)
+		sh.prim = primitiveCheck(md)
 		if sh.prim == nil {
-			sh.prim = func(*msgShape, any) bool { return false }
+			sh.prim = func(*quietWalk, any) bool { return false }
 		}
 	}
 	sh.reference = proto.HasExtension(md.Options(), apb.E_FhirReferenceType)
@@ -344,16 +342,16 @@ func isChoiceMessage(md protoreflect.MessageDescriptor) bool {
 
 // primitiveCheck returns the check of a primitive type's JSON value, or
 // nil for the types the walk leaves to google/fhir.
-func primitiveCheck(md protoreflect.MessageDescriptor, sh *msgShape) func(*msgShape, any) bool {
+func primitiveCheck(md protoreflect.MessageDescriptor) primCheck {
 	switch md.Name() {
 	case "String", "Markdown", "Xhtml":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietString(s) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietString(s) }
 	case "Code":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietCode(s) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietCode(s) }
 	case "Id":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && ValidID(s) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && ValidID(s) }
 	case "Uri", "Url", "Canonical":
-		return func(_ *msgShape, v any) bool {
+		return func(_ *quietWalk, v any) bool {
 			s, ok := v.(string)
 			if !ok || !quietString(s) {
 				return false
@@ -366,50 +364,52 @@ func primitiveCheck(md protoreflect.MessageDescriptor, sh *msgShape) func(*msgSh
 		if re == "" {
 			return nil
 		}
-		sh.regex = regexp.MustCompile("^(?:" + re + ")$")
-		return func(sh *msgShape, v any) bool {
+		rx := regexp.MustCompile("^(?:" + re + ")$")
+		return func(_ *quietWalk, v any) bool {
 			s, ok := v.(string)
-			return ok && quietString(s) && sh.regex.MatchString(s)
+			return ok && quietString(s) && rx.MatchString(s)
 		}
 	case "Base64Binary":
-		sh.base64 = true
-		return func(*msgShape, any) bool { return false } // quietValue checks it
+		return (*quietWalk).quietBase64
 	case "Boolean":
-		return func(_ *msgShape, v any) bool { _, ok := v.(bool); return ok }
+		return func(_ *quietWalk, v any) bool { _, ok := v.(bool); return ok }
 	case "Integer":
-		return func(_ *msgShape, v any) bool { n, ok := v.(json.Number); return ok && quietInt(string(n), true, true) }
+		return func(_ *quietWalk, v any) bool { n, ok := v.(json.Number); return ok && quietInt(string(n), true, true) }
 	case "UnsignedInt":
-		return func(_ *msgShape, v any) bool { n, ok := v.(json.Number); return ok && quietInt(string(n), false, true) }
+		return func(_ *quietWalk, v any) bool {
+			n, ok := v.(json.Number)
+			return ok && quietInt(string(n), false, true)
+		}
 	case "PositiveInt":
-		return func(_ *msgShape, v any) bool {
+		return func(_ *quietWalk, v any) bool {
 			n, ok := v.(json.Number)
 			return ok && quietInt(string(n), false, false)
 		}
 	case "Decimal":
-		return func(_ *msgShape, v any) bool { n, ok := v.(json.Number); return ok && quietDecimal(string(n)) }
+		return func(_ *quietWalk, v any) bool { n, ok := v.(json.Number); return ok && quietDecimal(string(n)) }
 	case "Date":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietDate(s) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietDate(s) }
 	case "DateTime":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietDateTime(s, false) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietDateTime(s, false) }
 	case "Instant":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietDateTime(s, true) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietDateTime(s, true) }
 	case "Time":
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietTime(s) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietTime(s) }
 	}
 	if !proto.HasExtension(md.Options(), apb.E_FhirValuesetUrl) {
-		return nil // base64Binary, ReferenceId, ...
+		return nil // ReferenceId, ...
 	}
 	vf := md.Fields().ByName("value")
 	switch {
 	case vf == nil:
 		return nil
 	case vf.Kind() == protoreflect.StringKind:
-		return func(_ *msgShape, v any) bool { s, ok := v.(string); return ok && quietString(s) }
+		return func(_ *quietWalk, v any) bool { s, ok := v.(string); return ok && quietString(s) }
 	case vf.Kind() == protoreflect.EnumKind:
-		sh.enum = vf.Enum()
-		return func(sh *msgShape, v any) bool {
+		enum := vf.Enum()
+		return func(_ *quietWalk, v any) bool {
 			s, ok := v.(string)
-			return ok && quietString(s) && quietEnum(sh.enum, s)
+			return ok && quietString(s) && quietEnum(enum, s)
 		}
 	}
 	return nil
