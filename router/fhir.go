@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hl7gw/gateway/fhir/fhirval"
 	"github.com/hl7gw/gateway/validation"
 )
 
@@ -96,7 +97,7 @@ func ReferenceKey(ref string) (string, bool) {
 		return "", false
 	}
 	typ, id := parts[len(parts)-2], parts[len(parts)-1]
-	if !resourceTypeShape(typ) || !fhirIDShape(id) {
+	if !resourceTypeShape(typ) || !fhirval.ValidID(id) {
 		return "", false
 	}
 	if len(parts) > 2 && !strings.Contains(ref, "://") {
@@ -113,20 +114,6 @@ func resourceTypeShape(s string) bool {
 	for i := 1; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
-// fhirIDShape is FHIR's id rule [A-Za-z0-9\-\.]{1,64}.
-func fhirIDShape(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
 			return false
 		}
 	}
